@@ -1,0 +1,167 @@
+//! The `Decision`: the one value every host returns and every output format derives from.
+
+use serde::{Deserialize, Serialize};
+
+/// The overall outcome, most severe finding first: `deny` > `review` > `warn` > `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Nothing stands in the way.
+    Allow,
+    /// Findings worth reading; nothing blocks.
+    Warn,
+    /// A review requirement is not yet met.
+    Review,
+    /// The change must not go ahead.
+    Deny,
+}
+
+impl Outcome {
+    /// The lowercase name used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Warn => "warn",
+            Outcome::Review => "review",
+            Outcome::Deny => "deny",
+        }
+    }
+
+    /// The CLI exit code for this outcome: 0 allow or warn, 1 review, 2 deny.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Allow | Outcome::Warn => 0,
+            Outcome::Review => 1,
+            Outcome::Deny => 2,
+        }
+    }
+}
+
+/// How strongly a rule is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Never raises the outcome above `warn`.
+    Advisory,
+    /// Can be overridden by a recorded override naming who and why.
+    Soft,
+    /// Cannot be overridden.
+    Hard,
+}
+
+impl Level {
+    /// The keyword used in policies and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Advisory => "advisory",
+            Level::Soft => "soft",
+            Level::Hard => "hard",
+        }
+    }
+}
+
+/// What a finding asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// The change must not go ahead.
+    Deny,
+    /// The change needs approvals.
+    Review,
+    /// The change deserves attention.
+    Warn,
+}
+
+impl Effect {
+    /// The keyword used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Deny => "deny",
+            Effect::Review => "review",
+            Effect::Warn => "warn",
+        }
+    }
+}
+
+/// A recorded override of a `soft` finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    /// Who overrode the finding.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One thing a rule found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's name.
+    pub rule: String,
+    /// The rule's level.
+    pub level: Level,
+    /// What the finding asks for.
+    pub effect: Effect,
+    /// The rendered message.
+    pub message: String,
+    /// Where the rule is written: `path:line:col`.
+    pub source: String,
+    /// The file, resource or command the finding is about, when the rule says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+    /// For a review: the group whose approval is needed (`any` for anyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// For a review: how many distinct approvals the rule asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Set when a recorded override lifted this `soft` finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<Override>,
+    /// True when the finding reports an evaluation error of the rule, not a match.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub error: bool,
+    /// How many further findings of this rule were left out after the cap.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: u32,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A review requirement after merging every finding that asks the same group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// The group (`any` for anyone but the author).
+    pub from: String,
+    /// Distinct approvals needed: the largest count any finding asked for.
+    pub needed: u32,
+    /// Distinct, current approvals from the group by people other than the author.
+    pub have: u32,
+    /// `have >= needed`.
+    pub satisfied: bool,
+}
+
+/// The result of evaluating a policy on a set of facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The most severe unresolved finding.
+    pub outcome: Outcome,
+    /// Every finding, in rule order then witness order.
+    pub findings: Vec<Finding>,
+    /// Review requirements, in order of first appearance.
+    pub reviews: Vec<Review>,
+}
+
+impl Decision {
+    /// The decision JSON: stable field order, so equal decisions print byte-identically.
+    pub fn to_json_pretty(&self) -> String {
+        // Serialising plain structs of strings and integers cannot fail; an empty object is
+        // still a safe answer because callers treat missing fields as an error.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
