@@ -1,0 +1,65 @@
+//! Errors of loading facts and of evaluating a rule.
+
+use blastwall_syntax::Span;
+
+/// Facts that do not fit the schemas.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("{}{message}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
+#[diagnostic(code(blastwall::facts))]
+pub struct FactsError {
+    /// Where in the facts, e.g. `change.files[3].path`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FactsError {
+    pub(crate) fn at(path: &str, message: String) -> FactsError {
+        FactsError {
+            path: path.to_string(),
+            message,
+        }
+    }
+}
+
+/// Why the evaluation of one rule stopped. The rule's level decides what the error means:
+/// `hard` and `soft` rules deny, `advisory` rules warn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// Integer arithmetic overflowed.
+    #[error("integer overflow in `{expr}`")]
+    Overflow {
+        /// The expression's source text.
+        expr: String,
+        /// Where.
+        span: Span,
+    },
+    /// Division or remainder by zero.
+    #[error("division by zero in `{expr}`")]
+    DivByZero {
+        /// The expression's source text.
+        expr: String,
+        /// Where.
+        span: Span,
+    },
+    /// The evaluation used more steps than allowed.
+    #[error("evaluation step limit of {limit} reached")]
+    Limit {
+        /// The limit.
+        limit: u64,
+    },
+    /// A glob pattern computed at run time is invalid.
+    #[error("invalid glob `{pattern}`: {reason}")]
+    Glob {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        reason: String,
+    },
+    /// The topology is not a graph the builtins can walk.
+    #[error("topology: {0}")]
+    Topology(String),
+    /// A value of an unexpected shape: a checker bug, reported rather than trusted.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
