@@ -1,0 +1,357 @@
+//! The `blastwall` command.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use blastwall::{Decision, Policy, Source};
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod report;
+
+/// Exit code for an error of the tool itself: bad input, bad policy, unreadable file.
+const EXIT_ERROR: u8 = 3;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  allow or warn
+  1  a review is still needed (for `test`: a test failed; for `fmt --check`: a file is not formatted)
+  2  deny
+  3  error: bad policy, bad facts, unreadable file";
+
+#[derive(Parser, Debug)]
+#[command(name = "blastwall", version, about = "Guard changes with typed review and blast-radius rules", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate the shipped rules on a bundled example change and print the decision.
+    Demo {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Evaluate rules on a facts file.
+    #[command(after_help = EXIT_CODES)]
+    Eval {
+        /// Policy files or folders of `.bw` files; the shipped rules when none are given.
+        rules: Vec<PathBuf>,
+        /// The facts: a JSON object with `change`, `plan`, `action`, `topology`, `config`, `overrides`.
+        #[arg(long, short)]
+        input: PathBuf,
+        /// A topology JSON document, used as the `topology` fact.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also print which rules fired with which bindings, and why the others did not.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Run the `test` blocks written beside the rules.
+    Test {
+        /// Policy files or folders; the shipped rules when none are given.
+        paths: Vec<PathBuf>,
+    },
+    /// Format policy files in the canonical layout.
+    Fmt {
+        /// Report files that are not formatted instead of rewriting them.
+        #[arg(long)]
+        check: bool,
+        /// Files or folders of `.bw` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// A failure the CLI reports and exits 3 on.
+#[derive(Debug)]
+struct Failure(String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Policies are checked and evaluated on a thread with a generous stack, so limits are
+    // what stops pathological input, never the platform's default stack size.
+    let worker = std::thread::Builder::new()
+        .name("blastwall".into())
+        .stack_size(256 << 20)
+        .spawn(move || run(cli));
+    let result = match worker {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(Failure("internal error: the worker thread stopped".into()))),
+        Err(e) => Err(Failure(format!("cannot start a worker thread: {e}"))),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(msg)) => {
+            eprintln!("error: {}", msg.trim_end());
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Demo { format } => demo(format),
+        Command::Eval {
+            rules,
+            input,
+            data,
+            format,
+            explain,
+        } => eval(&rules, &input, data.as_deref(), format, explain),
+        Command::Test { paths } => test(&paths),
+        Command::Fmt { check, paths } => fmt(check, &paths),
+    }
+}
+
+const DEMO_FACTS: &str = include_str!("../../../examples/demo-facts.json");
+
+fn demo(format: Format) -> Result<u8, Failure> {
+    let policy = Policy::embedded().map_err(|e| policy_failure(&e))?;
+    let facts: serde_json::Value = serde_json::from_str(DEMO_FACTS)?;
+    if format == Format::Text {
+        println!(
+            "Evaluating the {} shipped rules on a bundled example:",
+            policy.rule_names().len()
+        );
+        println!(
+            "  an AI-assisted change to services/payments plus a Terraform plan that replaces a production database.\n"
+        );
+    }
+    let decision = policy
+        .evaluate_json(&facts)
+        .map_err(|e| Failure(e.to_string()))?;
+    print_decision(&decision, format, None)?;
+    Ok(decision.outcome.exit_code())
+}
+
+fn eval(
+    rules: &[PathBuf],
+    input: &Path,
+    data: Option<&Path>,
+    format: Format,
+    explain: bool,
+) -> Result<u8, Failure> {
+    let policy = load_policy(rules)?;
+    let mut facts = read_json(input)?;
+    if let Some(d) = data {
+        let topology = read_json(d)?;
+        match &mut facts {
+            serde_json::Value::Object(m) => {
+                m.insert("topology".into(), topology);
+            }
+            _ => {
+                return Err(Failure(format!(
+                    "`{}`: facts must be a JSON object",
+                    input.display()
+                )));
+            }
+        }
+    }
+    let (decision, trace) = if explain {
+        let (d, t) = policy
+            .explain_json(&facts)
+            .map_err(|e| Failure(format!("`{}`: {e}", input.display())))?;
+        (d, Some(t))
+    } else {
+        let d = policy
+            .evaluate_json(&facts)
+            .map_err(|e| Failure(format!("`{}`: {e}", input.display())))?;
+        (d, None)
+    };
+    print_decision(&decision, format, trace.as_ref())?;
+    Ok(decision.outcome.exit_code())
+}
+
+fn print_decision(
+    d: &Decision,
+    format: Format,
+    trace: Option<&blastwall::Trace>,
+) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let mut v = serde_json::to_value(d)?;
+            if let (Some(t), serde_json::Value::Object(m)) = (trace, &mut v) {
+                m.insert("explain".into(), report::trace_json(t));
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        Format::Text => {
+            write!(out, "{}", report::decision_text(d))?;
+            if let Some(t) = trace {
+                writeln!(out, "\nexplain:")?;
+                write!(out, "{}", t.render())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn test(paths: &[PathBuf]) -> Result<u8, Failure> {
+    let policy = load_policy(paths)?;
+    let results = policy.run_tests();
+    let mut failed = 0;
+    for t in &results {
+        if t.failures.is_empty() {
+            println!("ok    {}  ({})", t.name, t.location);
+        } else {
+            failed += 1;
+            println!("FAIL  {}  ({})", t.name, t.location);
+            for f in &t.failures {
+                println!("      {f}");
+            }
+            if let Some(d) = &t.decision {
+                println!("      decision was:");
+                for line in report::decision_text(d).lines() {
+                    println!("        {line}");
+                }
+            }
+        }
+    }
+    let untested = policy.untested_rules();
+    for r in &untested {
+        println!("note: no test makes rule `{r}` fire");
+    }
+    println!("\n{} passed, {failed} failed", results.len() - failed);
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn fmt(check: bool, paths: &[PathBuf]) -> Result<u8, Failure> {
+    let files = expand(paths)?;
+    let mut unformatted = 0;
+    let mut errors = 0;
+    for f in &files {
+        let text = read_text(f)?;
+        match blastwall::format_source(&text) {
+            Ok(formatted) if formatted == text => {}
+            Ok(formatted) => {
+                if check {
+                    unformatted += 1;
+                    println!("not formatted: {}", f.display());
+                } else {
+                    write_atomic(f, &formatted)?;
+                    println!("formatted {}", f.display());
+                }
+            }
+            Err(e) => {
+                errors += 1;
+                let diags = blastwall::parse_diagnostics(&f.display().to_string(), &text);
+                if diags.is_empty() {
+                    eprintln!("error: {}: {e}", f.display());
+                } else {
+                    eprint!("{diags}");
+                }
+            }
+        }
+    }
+    if errors > 0 {
+        return Ok(EXIT_ERROR);
+    }
+    Ok(u8::from(unformatted > 0))
+}
+
+/// Write a file whole or not at all: a temporary file beside it, then a rename.
+fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Failure(format!("cannot write beside `{}`: {e}", path.display())))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path)
+        .map_err(|e| Failure(format!("cannot replace `{}`: {e}", path.display())))?;
+    Ok(())
+}
+
+fn load_policy(paths: &[PathBuf]) -> Result<Policy, Failure> {
+    let sources = if paths.is_empty() {
+        blastwall::embedded_rules()
+    } else {
+        let files = expand(paths)?;
+        let mut sources = Vec::new();
+        for f in files {
+            sources.push(Source::new(f.display().to_string(), read_text(&f)?));
+        }
+        sources
+    };
+    let policy = Policy::compile(sources).map_err(|e| policy_failure(&e))?;
+    if !policy.warnings().is_empty() {
+        eprint!("{}", policy.warnings());
+    }
+    Ok(policy)
+}
+
+fn policy_failure(e: &blastwall::Error) -> Failure {
+    match e {
+        blastwall::Error::Invalid { rendered, .. } => Failure(format!("{rendered}{e}")),
+        other => Failure(other.to_string()),
+    }
+}
+
+/// Files named, and the `.bw` files (sorted) in folders named.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| Failure(format!("cannot read `{}`: {e}", p.display())))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Failure(format!("cannot read `{}`: {e}", p.display())))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| f.extension().is_some_and(|x| x == "bw"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Failure(format!("no `.bw` files in `{}`", p.display())));
+            }
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn read_text(path: &Path) -> Result<String, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Failure(format!(
+            "`{}` is not valid UTF-8 (first bad byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
+    let text = read_text(path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure(format!("`{}` is not valid JSON: {e}", path.display())))
+}

@@ -1,0 +1,219 @@
+//! blastwall: guard changes with typed review and blast-radius rules.
+//!
+//! ```
+//! use blastwall::{Outcome, Policy, Source};
+//!
+//! let policy = Policy::compile(vec![Source::new(
+//!     "rules/prod.bw",
+//!     r#"
+//! rule no_prod_delete {
+//!     level hard
+//!     when some r in plan.resources: r.env == "production" and r.action in ["delete", "replace"]
+//!     deny "plan would {r.action} production resource {r.address}"
+//! }
+//! "#,
+//! )])?;
+//! let facts = serde_json::json!({
+//!     "plan": { "resources": [
+//!         { "address": "aws_db_instance.main", "action": "replace", "env": "production" }
+//!     ]}
+//! });
+//! let decision = policy.evaluate_json(&facts)?;
+//! assert_eq!(decision.outcome, Outcome::Deny);
+//! assert_eq!(
+//!     decision.findings[0].message,
+//!     "plan would replace production resource aws_db_instance.main"
+//! );
+//! # Ok::<(), blastwall::Error>(())
+//! ```
+//!
+//! Only this crate is meant for users; the `blastwall-*` crates behind it may change.
+
+pub use blastwall_abi::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
+pub use blastwall_interp::{RuleStatus, Trace};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// The shipped rule library, as (path, source) pairs.
+pub fn embedded_rules() -> Vec<Source> {
+    embedded::EMBEDDED_RULES
+        .iter()
+        .map(|(path, text)| Source::new(*path, *text))
+        .collect()
+}
+
+/// One policy source file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path shown in diagnostics and finding locations.
+    pub path: String,
+    /// The policy text.
+    pub text: String,
+}
+
+impl Source {
+    /// A source from a path and its text.
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong using a policy.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// The policy has errors; `rendered` shows each with its source line.
+    #[error("the policy has {count} error{}", if *count == 1 { "" } else { "s" })]
+    Invalid {
+        /// How many errors.
+        count: usize,
+        /// Every diagnostic, rendered with file, line, column and underline.
+        rendered: String,
+    },
+    /// The facts do not fit the schemas.
+    #[error(transparent)]
+    Facts(#[from] blastwall_interp::FactsError),
+    /// The policy could not be prepared for evaluation.
+    #[error(transparent)]
+    Eval(#[from] blastwall_interp::EvalError),
+}
+
+/// A checked policy, ready to decide.
+///
+/// `Policy` is `Send + Sync`: check once, share it, and decide from many threads.
+#[derive(Debug)]
+pub struct Policy {
+    interp: blastwall_interp::Interpreter,
+    warnings: String,
+}
+
+/// The outcome of one `test` block.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The test's name.
+    pub name: String,
+    /// `path:line:col` of the test.
+    pub location: String,
+    /// What did not hold; empty when the test passed.
+    pub failures: Vec<String>,
+    /// The decision the test's rules made, when its facts loaded.
+    pub decision: Option<Decision>,
+}
+
+impl Policy {
+    /// Parse and check policy sources together.
+    pub fn compile(sources: Vec<Source>) -> Result<Policy, Error> {
+        let files = sources
+            .into_iter()
+            .map(|s| blastwall_check::SourceFile {
+                path: s.path,
+                text: s.text,
+            })
+            .collect();
+        let checked = blastwall_check::check(files);
+        let count = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.diagnostic.is_error())
+            .count();
+        let rendered = checked.render();
+        match checked.policy {
+            Some(policy) if count == 0 => Ok(Policy {
+                interp: blastwall_interp::Interpreter::new(policy)?,
+                warnings: rendered,
+            }),
+            _ => Err(Error::Invalid {
+                count: count.max(1),
+                rendered,
+            }),
+        }
+    }
+
+    /// The shipped rule library.
+    pub fn embedded() -> Result<Policy, Error> {
+        Policy::compile(embedded_rules())
+    }
+
+    /// Rendered warnings from checking (empty when there were none).
+    pub fn warnings(&self) -> &str {
+        &self.warnings
+    }
+
+    /// The names of the policy's rules, in order.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.interp
+            .policy()
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// Decide on facts given as JSON (`{"change": …, "plan": …, "config": …}`).
+    pub fn evaluate_json(&self, facts: &serde_json::Value) -> Result<Decision, Error> {
+        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), facts)?;
+        Ok(self.interp.evaluate(&facts))
+    }
+
+    /// Decide and explain which rules fired, with which bindings, and why others did not.
+    pub fn explain_json(&self, facts: &serde_json::Value) -> Result<(Decision, Trace), Error> {
+        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), facts)?;
+        Ok(self.interp.explain(&facts))
+    }
+
+    /// Run the policy's `test` blocks.
+    pub fn run_tests(&self) -> Vec<TestOutcome> {
+        blastwall_interp::run_tests(&self.interp)
+            .into_iter()
+            .map(|t| TestOutcome {
+                name: t.name,
+                location: t.location,
+                failures: t.failures,
+                decision: t.decision,
+            })
+            .collect()
+    }
+
+    /// Names of the rules no test makes fire.
+    pub fn untested_rules(&self) -> Vec<String> {
+        let policy = self.interp.policy();
+        let results = blastwall_interp::run_tests(&self.interp);
+        policy
+            .rules
+            .iter()
+            .filter(|r| {
+                !results.iter().any(|t| {
+                    t.decision
+                        .as_ref()
+                        .is_some_and(|d| d.findings.iter().any(|f| f.rule == r.name && !f.error))
+                })
+            })
+            .map(|r| r.name.clone())
+            .collect()
+    }
+}
+
+/// The fact schema reference (the body of `docs/facts.md`).
+pub fn facts_reference() -> String {
+    blastwall_abi::schema::render_markdown()
+}
+
+/// Format a policy source in the canonical layout.
+pub fn format_source(src: &str) -> Result<String, blastwall_syntax::FormatError> {
+    blastwall_syntax::format_source(src)
+}
+
+/// Parse-only diagnostics for a source, rendered (empty when it parses).
+pub fn parse_diagnostics(path: &str, src: &str) -> String {
+    let parsed = blastwall_syntax::parse(src);
+    parsed
+        .errors
+        .iter()
+        .map(|d| d.render(path, src))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
