@@ -76,6 +76,7 @@ pub fn check(sources: Vec<SourceFile>) -> Checked {
         fns: Vec::new(),
         globs: Vec::new(),
         regexes: Vec::new(),
+        pattern_index: HashMap::new(),
         file: 0,
         sigs: None,
         declared_fns: std::collections::HashSet::new(),
@@ -113,6 +114,8 @@ struct Checker {
     fns: Vec<Option<Function>>,
     globs: Vec<Glob>,
     regexes: Vec<String>,
+    /// (kind, pattern) → index into `globs` or `regexes`, so each is compiled once.
+    pattern_index: HashMap<(&'static str, String), usize>,
     /// The file being checked.
     file: usize,
     /// Signatures of checked functions, kept between phases.
@@ -1376,10 +1379,14 @@ impl Checker {
                 let pattern = if let A::Str(s) = &r.kind {
                     match Glob::new(&s.value) {
                         Ok(g) => {
-                            let i = self.globs.iter().position(|x| x == &g).unwrap_or_else(|| {
+                            let next = self.globs.len();
+                            let i = *self
+                                .pattern_index
+                                .entry(("glob", s.value.clone()))
+                                .or_insert(next);
+                            if i == next {
                                 self.globs.push(g);
-                                self.globs.len() - 1
-                            });
+                            }
                             GlobRef::Const(i)
                         }
                         Err(e) => {
@@ -1420,14 +1427,14 @@ impl Checker {
                     .build();
                 match built {
                     Ok(_) => {
-                        let i = self
-                            .regexes
-                            .iter()
-                            .position(|x| x == &s.value)
-                            .unwrap_or_else(|| {
-                                self.regexes.push(s.value.clone());
-                                self.regexes.len() - 1
-                            });
+                        let next = self.regexes.len();
+                        let i = *self
+                            .pattern_index
+                            .entry(("regex", s.value.clone()))
+                            .or_insert(next);
+                        if i == next {
+                            self.regexes.push(s.value.clone());
+                        }
                         mk(ExprKind::Regex(Box::new(a), i), Type::Bool)
                     }
                     Err(e) => {

@@ -111,6 +111,9 @@ pub fn parse(src: &str) -> Parse {
 
 /// Parse one expression, e.g. a template hole; `offset` is where `src` starts in its file.
 pub fn parse_expr(src: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    if let Some(e) = simple_path(src, offset) {
+        return Ok(e);
+    }
     scan(src).map_err(|e| shift(e, offset))?;
     let mut pairs =
         Grammar::parse(Rule::expr_only, src).map_err(|e| syntax_error(&e, src, offset))?;
@@ -126,6 +129,52 @@ pub fn parse_expr(src: &str, offset: usize) -> Result<Expr, Diagnostic> {
         })?;
     let ctx = Ctx { offset };
     ctx.lower_expr(expr).map(|(e, _)| e)
+}
+
+/// Most template holes are a plain path such as `f.path`: build it without the grammar.
+/// Anything else (or a path starting with a keyword) goes through the full parser.
+fn simple_path(src: &str, offset: usize) -> Option<Expr> {
+    const KEYWORDS: [&str; 27] = [
+        "rule", "test", "fn", "param", "let", "when", "level", "deny", "warn", "require", "review",
+        "from", "message", "about", "given", "expect", "some", "all", "in", "not", "and", "or",
+        "matches", "true", "false", "for", "where",
+    ];
+    let is_name = |p: &str| {
+        let mut chars = p.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let mut parts = src.split('.');
+    let first = parts.next()?;
+    if !is_name(first) || KEYWORDS.contains(&first) {
+        return None;
+    }
+    let mut expr = Expr {
+        kind: ExprKind::Name(Ident {
+            name: first.to_string(),
+            span: Span::new(offset, offset + first.len()),
+        }),
+        span: Span::new(offset, offset + first.len()),
+    };
+    let mut end = offset + first.len();
+    for part in parts {
+        if !is_name(part) {
+            return None;
+        }
+        let start = end + 1;
+        end = start + part.len();
+        let field = Ident {
+            name: part.to_string(),
+            span: Span::new(start, end),
+        };
+        expr = Expr {
+            span: Span::new(offset, end),
+            kind: ExprKind::Field(Box::new(expr), field),
+        };
+    }
+    Some(expr)
 }
 
 fn shift(mut d: Diagnostic, offset: usize) -> Diagnostic {
