@@ -1,0 +1,405 @@
+//! Coding-agent actions — hook payloads, MCP tool calls, plain commands — as `action` documents.
+//!
+//! # Inputs
+//!
+//! The input is recognised by its shape:
+//!
+//! | shape | `source` | `tool` | `command` |
+//! |---|---|---|---|
+//! | Claude Code hook payload: `tool_name`, `tool_input` (and usually `hook_event_name`) | `claude-code` | `tool_name` | `tool_input.command` for `Bash`, else empty |
+//! | Cursor `beforeShellExecution`: `hook_event_name`, top-level `command`, `cwd` | `cursor` | empty | `command` |
+//! | MCP JSON-RPC request with `method: "tools/call"` | `mcp` | `params.name` | empty |
+//! | `{"command": …, "cwd": …}` | `plain` | empty | `command` |
+//!
+//! Anything else is an error that lists the keys found, as is a Cursor event other than
+//! `beforeShellExecution`, a JSON-RPC method other than `tools/call`, a Claude `Bash` call
+//! without a string `tool_input.command`, and empty, truncated or malformed JSON. `cwd` is the
+//! payload's `cwd` (for Cursor, the first of `workspace_roots` when `cwd` is absent).
+//!
+//! For tool calls that are not shell commands — MCP calls, and Claude tools other than `Bash`
+//! (including MCP tools, named `mcp__<server>__<tool>`) — `arguments` holds the tool's input
+//! flattened to `{key, value}` strings: nested objects give dotted keys (`a.b`), array elements
+//! their index (`files.0`), numbers and booleans their JSON spelling, `null` the empty string,
+//! and an empty object or array `{}` or `[]`. Keys keep the input's order (the workspace builds
+//! serde_json with `preserve_order`; without it they would come sorted).
+//!
+//! # Commands
+//!
+//! The shell string is parsed by a hand-written POSIX-ish parser (see `shell.rs`): lists,
+//! pipelines, subshells, `$( … )`, backticks and process substitutions all contribute the
+//! commands they run, in the order they start; quotes are removed and arguments are data, so
+//! `echo "rm -rf /"` runs `echo` and nothing else. `NAME=value` prefixes and redirections are not
+//! arguments. The `program` of each command is the base name of its first word after wrappers
+//! are unwrapped:
+//!
+//! - `sudo`/`doas` (with their options and `NAME=value`s), `env` (options, `NAME=value`s, and
+//!   `-S STRING`, which is parsed as a command string), `xargs` (its options; the rest is the
+//!   command), `nohup`, `time`, `nice`, `timeout DURATION`, `command` (but not `command -v`),
+//!   `exec`, `busybox`;
+//! - `sh`/`bash`/`zsh`/`dash`/`ksh`/`mksh`/`ash` `-c STRING`, and `eval`, whose string is parsed
+//!   as a command string in turn, as is the here-document or here-string fed to a shell started
+//!   without a script; `find -exec`/`-execdir`/`-ok` commands are analysed as commands too. This
+//!   re-parsing is bounded at 8 levels; deeper is a parse error.
+//! - reserved words that start commands (`if`, `then`, `do`, `!`, `{`, …) are skipped, and the
+//!   head of a `for`, `select` or `case` is not a command.
+//! - a command reading a pipe from `echo`, `printf` or a `cat` here-document is analysed as if
+//!   given that text on its standard input, so `echo 'DROP TABLE t' | psql` is SQL and
+//!   `echo 'rm -rf /' | sh` runs `rm`. Input from anything else (`curl … | sh`, `cat f | psql`)
+//!   is unknown and not analysed.
+//! - what runs elsewhere is not analysed: remote commands (`ssh host CMD`), commands inside
+//!   containers or pods (`docker run … CMD`, `kubectl exec … -- CMD`), scripts named by path.
+//!
+//! A string that does not parse — an unbalanced quote, parenthesis or backtick, a `case`
+//! statement (whose `pattern)` syntax the parser does not follow), nesting beyond the bounds, a
+//! string over 1 MiB — does **not** fail the document: `parse_error` says why, and `classes`
+//! gets `unparsed`, so a rule can fail closed. The commands parsed up to the error are kept, with
+//! their classes.
+//!
+//! # Classes
+//!
+//! Each command gets the destructive classes below; the document's `classes` is their sorted
+//! union (plus `unparsed`).
+//!
+//! | class | when |
+//! |---|---|
+//! | `recursive_delete` | `rm` with `-r`, `-R`, `--recursive` or a cluster holding them (`-rf`, `-fR`); `find … -delete` |
+//! | `git_history_rewrite` | `git push` with `--force`, `-f`, `--force-with-lease`, `--mirror`, `--delete`/`-d`, `--prune` or a `+refspec`/`:refspec`; `git reset --hard`; `git rebase` (not `--abort`/`--quit`); `git filter-branch`, `git filter-repo`; `git branch -D` (or `--delete --force`); `git clean -f` (not with `-n`) |
+//! | `terraform_destroy` | `terraform destroy`, `terraform apply -destroy` (also `tofu`, `terragrunt`, `terragrunt run-all destroy`) |
+//! | `terraform_auto_approve` | `apply` or `destroy` with `-auto-approve` |
+//! | `kubectl_delete` | `kubectl delete` (or `oc delete`) of anything |
+//! | `kubectl_delete_namespace` | … of `ns`, `namespace`, `namespaces` (also in `a,b` lists and `kind/name` forms) |
+//! | `kubectl_delete_volume` | … of `pv`, `pvc`, `persistentvolume(s)`, `persistentvolumeclaim(s)` |
+//! | `sql_destructive` | SQL given to `psql -c`, `mysql`/`mariadb -e`, `sqlite3 DB SQL` or on standard input (a here-document, a here-string, a piped `echo`) that `DROP`s, `TRUNCATE`s, `DELETE`s or `UPDATE`s without `WHERE`, or `ALTER … DROP`s, case-insensitively, string literals and comments ignored |
+//! | `cloud_delete` | `aws` operations `delete-*`, `terminate-instances`, `s3 rm`, `s3 rb`, `s3 sync --delete`; `gcloud`/`az` with a `delete` or `delete-*` word; `gcloud storage rm`/`rb`; `gsutil rm`/`rb` |
+//! | `disk_destroy` | `dd of=/dev/…`, `mkfs*`, `mke2fs`, `wipefs`, or any output redirected onto a device under `/dev/` other than `null`, `zero`, terminals and descriptors |
+//! | `dynamic_program` | the program name holds `$` or a backtick, so what runs is decided at run time |
+//!
+//! # Environment
+//!
+//! Each command's `env` is found from *values* and *paths*:
+//!
+//! - values: `--context`, `--kube-context`, `--environment`, `--stage` of any program; `-n`,
+//!   `--namespace`, `--cluster` of `kubectl`/`oc`/`helm`; `-var env=…` (also `environment`,
+//!   `stage`, `workspace`), the stem of `-var-file=…` and the name in `terraform workspace
+//!   select|new NAME`; `aws --profile`, `gcloud --project`, `az --subscription`; and variables set
+//!   before the command (as a prefix, through `env`/`sudo`, or earlier with `export` or a bare
+//!   assignment) named `ENV`, `ENVIRONMENT`, `STAGE`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`,
+//!   `TF_WORKSPACE`, `CLOUDSDK_CORE_PROJECT`, `GOOGLE_CLOUD_PROJECT`, `KUBECONTEXT`,
+//!   `KUBE_CONTEXT`, or ending in `_ENV`, `_ENVIRONMENT` or `_STAGE` (but not `VIRTUAL_ENV`);
+//! - paths: `-chdir=…` and `-var-file=…` of Terraform, database hosts and URLs (`psql -h`,
+//!   `mysql -h`, `postgres://…`), `KUBECONFIG`, the directory reached by earlier `cd`/`pushd`
+//!   commands of the same string, and the payload's `cwd`.
+//!
+//! The env is `production` when any value or any path segment holds a production token (see
+//! [`crate::env`]; by default `prod`, `production` or `prd` as a whole token); otherwise the
+//! first value, lowercased; otherwise `unknown`. Paths never name an environment other than
+//! production (`/home/dev/project` is not the `dev` environment). The document's `env` is
+//! `production` if any command's is, else the first command env that is not `unknown`, else
+//! `production` if the `cwd` says so, else `unknown`. For tool calls without a command, arguments whose last key part is
+//! `env`, `environment`, `stage`, `namespace`, `context`, `profile`, `project` or `cluster` count
+//! as values.
+
+mod classify;
+mod command;
+mod shell;
+
+use serde_json::{Map, Value, json};
+
+use crate::env::{self, PRODUCTION, UNKNOWN, default_production_tokens};
+use crate::error::ActionError;
+use crate::json::{self, kind_of};
+
+pub use classify::{
+    CLOUD_DELETE, DISK_DESTROY, DYNAMIC_PROGRAM, GIT_HISTORY_REWRITE, KUBECTL_DELETE,
+    KUBECTL_DELETE_NAMESPACE, KUBECTL_DELETE_VOLUME, RECURSIVE_DELETE, SQL_DESTRUCTIVE,
+    TERRAFORM_AUTO_APPROVE, TERRAFORM_DESTROY, UNPARSED,
+};
+
+/// How the `action` adapter decides environments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOptions {
+    /// Tokens that make a value or path segment mean `production`; see [`crate::env`].
+    /// Default: `prod`, `production`, `prd`.
+    pub production_tokens: Vec<String>,
+}
+
+impl Default for ActionOptions {
+    fn default() -> Self {
+        ActionOptions {
+            production_tokens: default_production_tokens(),
+        }
+    }
+}
+
+/// Read an agent's hook payload, MCP request or plain command and build the `action` document.
+pub fn action_from_json(json: &str, opts: &ActionOptions) -> Result<Value, ActionError> {
+    let root = json::parse(json)?;
+    let Value::Object(obj) = &root else {
+        return Err(ActionError::NotAnObject {
+            found: kind_of(&root),
+        });
+    };
+    let input = recognise(obj)?;
+    Ok(build(&input, opts))
+}
+
+/// The `action` document for a shell command run in `cwd`, with `source: "plain"`.
+pub fn action_from_command(command: &str, cwd: &str, opts: &ActionOptions) -> Value {
+    build(
+        &Input {
+            source: "plain",
+            tool: String::new(),
+            command: Some(command.to_string()),
+            cwd: cwd.to_string(),
+            arguments: Vec::new(),
+        },
+        opts,
+    )
+}
+
+/// What the payload says, before analysis.
+struct Input {
+    source: &'static str,
+    tool: String,
+    /// The shell command, for shell tools.
+    command: Option<String>,
+    cwd: String,
+    arguments: Vec<(String, String)>,
+}
+
+fn required_str(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, ActionError> {
+    json::opt_str(obj, key, path)?
+        .map(str::to_string)
+        .ok_or_else(|| ActionError::MissingField {
+            path: json::join(path, key),
+        })
+}
+
+fn recognise(obj: &Map<String, Value>) -> Result<Input, ActionError> {
+    let cwd = json::opt_str(obj, "cwd", "")?.unwrap_or("").to_string();
+
+    if obj.contains_key("jsonrpc") || obj.contains_key("method") {
+        let method = required_str(obj, "method", "")?;
+        if method != "tools/call" {
+            return Err(ActionError::UnsupportedMcpMethod { method });
+        }
+        let params =
+            json::opt_obj(obj, "params", "")?.ok_or_else(|| ActionError::MissingField {
+                path: "params".to_string(),
+            })?;
+        let tool = required_str(params, "name", "params")?;
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v @ Value::Object(_)) => flatten(v),
+            Some(other) => {
+                return Err(crate::error::TypeError {
+                    path: "params.arguments".to_string(),
+                    expected: "an object",
+                    found: kind_of(other),
+                }
+                .into());
+            }
+        };
+        return Ok(Input {
+            source: "mcp",
+            tool,
+            command: None,
+            cwd,
+            arguments,
+        });
+    }
+
+    let event = json::opt_str(obj, "hook_event_name", "")?;
+    if obj.contains_key("tool_name") {
+        let tool = required_str(obj, "tool_name", "")?;
+        let tool_input = json::opt_obj(obj, "tool_input", "")?;
+        if tool == "Bash" {
+            let input = tool_input.ok_or_else(|| ActionError::MissingField {
+                path: "tool_input".to_string(),
+            })?;
+            let command = required_str(input, "command", "tool_input")?;
+            return Ok(Input {
+                source: "claude-code",
+                tool,
+                command: Some(command),
+                cwd,
+                arguments: Vec::new(),
+            });
+        }
+        let arguments = match obj.get("tool_input") {
+            Some(v @ Value::Object(_)) => flatten(v),
+            _ => Vec::new(),
+        };
+        return Ok(Input {
+            source: "claude-code",
+            tool,
+            command: None,
+            cwd,
+            arguments,
+        });
+    }
+
+    if let Some(event) = event {
+        let cursor_like = obj.contains_key("conversation_id")
+            || obj.contains_key("workspace_roots")
+            || event.starts_with("before")
+            || event.starts_with("after");
+        if event == "beforeShellExecution" {
+            let command = required_str(obj, "command", "")?;
+            let cwd = if cwd.is_empty() {
+                json::str_list(obj, "workspace_roots", "")?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+            } else {
+                cwd
+            };
+            return Ok(Input {
+                source: "cursor",
+                tool: String::new(),
+                command: Some(command),
+                cwd,
+                arguments: Vec::new(),
+            });
+        }
+        if cursor_like {
+            return Err(ActionError::UnsupportedCursorEvent {
+                event: event.to_string(),
+            });
+        }
+        return Err(ActionError::Unrecognised {
+            keys: json::key_list(obj),
+        });
+    }
+
+    if obj.contains_key("command") {
+        let command = required_str(obj, "command", "")?;
+        return Ok(Input {
+            source: "plain",
+            tool: String::new(),
+            command: Some(command),
+            cwd,
+            arguments: Vec::new(),
+        });
+    }
+
+    Err(ActionError::Unrecognised {
+        keys: json::key_list(obj),
+    })
+}
+
+/// A JSON value flattened to `(dotted key, string)` pairs, without recursion.
+fn flatten(v: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), v)];
+    while let Some((key, v)) = stack.pop() {
+        let child = |k: &str| {
+            if key.is_empty() {
+                k.to_string()
+            } else {
+                format!("{key}.{k}")
+            }
+        };
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                // Pushed in reverse so that they come off the stack in order.
+                for (k, c) in m.iter().rev() {
+                    stack.push((child(k), c));
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, c) in a.iter().enumerate().rev() {
+                    stack.push((child(&i.to_string()), c));
+                }
+            }
+            Value::Object(_) if key.is_empty() => {}
+            other => out.push((key, json::scalar_string(other))),
+        }
+    }
+    out
+}
+
+fn build(input: &Input, opts: &ActionOptions) -> Value {
+    let tokens = &opts.production_tokens;
+    let analysis = match &input.command {
+        Some(cmd) => command::analyse(cmd, &input.cwd, tokens),
+        None => command::Analysis::default(),
+    };
+
+    let mut classes: Vec<&'static str> = analysis
+        .commands
+        .iter()
+        .flat_map(|c| c.classes.iter().copied())
+        .collect();
+    if analysis.error.is_some() {
+        classes.push(UNPARSED);
+    }
+    classes.sort_unstable();
+    classes.dedup();
+
+    let argument_env = || {
+        let values: Vec<&String> = input
+            .arguments
+            .iter()
+            .filter(|(k, _)| {
+                let last = k.rsplit('.').next().unwrap_or(k).to_ascii_lowercase();
+                matches!(
+                    last.as_str(),
+                    "env"
+                        | "environment"
+                        | "stage"
+                        | "namespace"
+                        | "context"
+                        | "profile"
+                        | "project"
+                        | "cluster"
+                )
+            })
+            .map(|(_, v)| v)
+            .collect();
+        if values.iter().any(|v| env::is_production(v, tokens)) {
+            Some(PRODUCTION.to_string())
+        } else {
+            values.iter().find_map(|v| env::normalise(v, tokens))
+        }
+    };
+    let doc_env = if analysis.commands.iter().any(|c| c.env == PRODUCTION) {
+        PRODUCTION.to_string()
+    } else {
+        analysis
+            .commands
+            .iter()
+            .map(|c| c.env.clone())
+            .find(|e| e != UNKNOWN)
+            .or_else(argument_env)
+            .or_else(|| env::path_env(&input.cwd, tokens))
+            .unwrap_or_else(|| UNKNOWN.to_string())
+    };
+
+    let commands: Vec<Value> = analysis
+        .commands
+        .iter()
+        .map(|c| {
+            json!({
+                "program": c.program,
+                "args": c.args,
+                "classes": c.classes,
+                "env": c.env,
+            })
+        })
+        .collect();
+    let mut doc = json!({
+        "source": input.source,
+        "tool": input.tool,
+        "command": input.command.clone().unwrap_or_default(),
+        "cwd": input.cwd,
+        "env": doc_env,
+        "commands": commands,
+        "classes": classes,
+        "arguments": crate::plan::tags_value(&input.arguments),
+    });
+    if let (Some(err), Value::Object(map)) = (&analysis.error, &mut doc) {
+        map.insert("parse_error".to_string(), Value::String(err.clone()));
+    }
+    doc
+}

@@ -1,0 +1,422 @@
+//! Terraform plans (`terraform show -json PLANFILE`) as `plan` documents.
+//!
+//! # Rules
+//!
+//! **Format versions.** Every `format_version` `0.x` and `1.x` is read (Terraform promises that
+//! minor versions only add fields). Any other major version, a missing version or one that is not
+//! `MAJOR.MINOR` is an error, as is Terraform *state* passed where a plan is expected, JSON that is
+//! empty, truncated or malformed, and any plan field of the wrong JSON type.
+//!
+//! **Resources.** Each entry of `resource_changes` becomes a `Resource` in `plan.resources`, and
+//! each entry of `resource_drift` (changes made outside Terraform) one in `plan.drift`, in file
+//! order:
+//!
+//! | `change.actions`      | `action`  | `replace_order` |
+//! |-----------------------|-----------|-----------------|
+//! | `["create"]`          | `create`  | `none`          |
+//! | `["update"]`          | `update`  | `none`          |
+//! | `["delete"]`          | `delete`  | `none`          |
+//! | `["delete","create"]` | `replace` | `delete_first`  |
+//! | `["create","delete"]` | `replace` | `create_first`  |
+//! | `["create","forget"]` | `replace` | `create_first`  |
+//! | `["read"]`            | `read`    | `none`          |
+//! | `["no-op"]`           | `no-op`   | `none`          |
+//! | `["forget"]`          | `forget`  | `none`          |
+//!
+//! Any other list is an error naming the resource. (`["create","forget"]` is a replace in which
+//! Terraform forgets the old object instead of destroying it; it is reported as a replace because a
+//! rule about replacements should see it.)
+//!
+//! - `address` is the entry's `address`. Some entries (notably drift in Terraform 1.0 plans) have
+//!   none; the address is then rebuilt from `module_address`, `mode` (`data.` for data sources),
+//!   `type`, `name` and `index` (`[0]` or `["key"]`), as Terraform writes it.
+//! - `reason` is `action_reason` (empty when absent: formats before 1.0 have none), `module` is
+//!   `module_address` (empty for the root module), `provider` is `provider_name`, and
+//!   `previous_address` (a `moved` block) is copied when present.
+//! - `tags` come from the `tags` attribute of the object after the change, merged with any keys
+//!   only `tags_all` has (provider default tags); for a `delete` or `forget` the object before the
+//!   change is used, and when the preferred side has no tags the other side is tried. A map
+//!   becomes `{key, value}` pairs with values as strings; a list of `"key:value"` strings (the
+//!   Datadog style) is split at the first `:`.
+//!
+//! **Environment.** A resource's `env` is the first of:
+//! 1. the value of a tag whose key is `env` or `environment` in any case, or exactly `stage`
+//!    (in that order of preference), normalised as in [`crate::env`] (a value holding a
+//!    production token such as `prod` becomes `production`, any other is lowercased);
+//! 2. the environment of the first [`PlanOptions::address_patterns`] entry matching the address;
+//! 3. the environment of the first [`PlanOptions::workspace_patterns`] entry matching the
+//!    workspace;
+//! 4. `production` when the workspace name holds a production token;
+//! 5. `unknown`.
+//!
+//! **Plan fields.** `source` is `terraform`, `format_version` is copied, `tool_version` is
+//! `terraform_version`, `workspace` comes from the options and `errored` from `errored` (absent:
+//! `false`). `complete` is copied when present. Terraform writes it from version 1.8 on (format
+//! 1.2); when it is absent from a plan that predates it — format below 1.2, or a Terraform
+//! version below 1.8 — the plan is taken as complete, because older versions always planned
+//! everything they could. When it is absent from a plan by a newer Terraform, or the version
+//! cannot be read, `complete` is `false`, so a rule that requires a complete plan fails closed.
+
+use serde_json::{Map, Value};
+
+use crate::env::{self, UNKNOWN};
+use crate::error::{PlanError, TypeError};
+use crate::json::{self, kind_of};
+use crate::plan::{PlanDoc, PlanOptions, Resource};
+
+/// Read `terraform show -json` output and build the `plan` document.
+pub fn plan_from_terraform(json: &str, opts: &PlanOptions) -> Result<Value, PlanError> {
+    let root = json::parse(json)?;
+    let Value::Object(obj) = &root else {
+        return Err(PlanError::NotAnObject {
+            found: kind_of(&root),
+        });
+    };
+
+    let format_version =
+        json::opt_str(obj, "format_version", "")?.ok_or_else(|| PlanError::MissingField {
+            path: "format_version".to_string(),
+        })?;
+    let format = parse_format_version(format_version)?;
+
+    let is_plan = [
+        "planned_values",
+        "resource_changes",
+        "resource_drift",
+        "prior_state",
+    ]
+    .iter()
+    .any(|k| obj.contains_key(*k));
+    if !is_plan {
+        return Err(if obj.contains_key("values") {
+            PlanError::StateNotPlan
+        } else {
+            PlanError::MissingField {
+                path: "planned_values".to_string(),
+            }
+        });
+    }
+
+    let tool_version = json::opt_str(obj, "terraform_version", "")?.unwrap_or("");
+    let errored = json::opt_bool(obj, "errored", "")?.unwrap_or(false);
+    let complete = match json::opt_bool(obj, "complete", "")? {
+        Some(c) => c,
+        None => complete_when_absent(format, tool_version),
+    };
+
+    let resources = resource_list(obj, "resource_changes", opts)?;
+    let drift = resource_list(obj, "resource_drift", opts)?;
+
+    Ok(PlanDoc {
+        source: "terraform",
+        format_version: format_version.to_string(),
+        tool_version: tool_version.to_string(),
+        complete,
+        errored,
+        workspace: opts.workspace.clone(),
+        resources,
+        drift,
+        request: None,
+    }
+    .to_value())
+}
+
+/// `MAJOR.MINOR` (an optional further `.PATCH` is tolerated), rejecting unknown majors.
+fn parse_format_version(v: &str) -> Result<(u64, u64), PlanError> {
+    let malformed = || PlanError::MalformedFormatVersion {
+        version: v.to_string(),
+    };
+    let mut parts = v.split('.');
+    let major: u64 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(malformed)?;
+    let minor: u64 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(malformed)?;
+    if let Some(patch) = parts.next()
+        && patch.parse::<u64>().is_err()
+    {
+        return Err(malformed());
+    }
+    if parts.next().is_some() {
+        return Err(malformed());
+    }
+    if major > 1 {
+        return Err(PlanError::UnsupportedFormatVersion {
+            version: v.to_string(),
+        });
+    }
+    Ok((major, minor))
+}
+
+/// The leading `MAJOR.MINOR` of a tool version such as `1.2.0-rc1`.
+fn leading_major_minor(v: &str) -> Option<(u64, u64)> {
+    let mut parts = v.trim_start_matches('v').split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor_part = parts.next()?;
+    let digits: String = minor_part
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let minor = digits.parse().ok()?;
+    Some((major, minor))
+}
+
+/// See the module docs: `true` only where the writer predates the `complete` field.
+fn complete_when_absent(format: (u64, u64), tool_version: &str) -> bool {
+    if format < (1, 2) {
+        return true;
+    }
+    matches!(leading_major_minor(tool_version), Some(v) if v < (1, 8))
+}
+
+fn resource_list(
+    obj: &Map<String, Value>,
+    key: &str,
+    opts: &PlanOptions,
+) -> Result<Vec<Resource>, PlanError> {
+    let Some(items) = json::opt_array(obj, key, "")? else {
+        return Ok(Vec::new());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let path = format!("{key}[{i}]");
+            let Value::Object(entry) = item else {
+                return Err(TypeError {
+                    path,
+                    expected: "an object",
+                    found: kind_of(item),
+                }
+                .into());
+            };
+            resource(entry, &path, opts)
+        })
+        .collect()
+}
+
+fn resource(
+    entry: &Map<String, Value>,
+    path: &str,
+    opts: &PlanOptions,
+) -> Result<Resource, PlanError> {
+    let module = json::opt_str(entry, "module_address", path)?.unwrap_or("");
+    let type_ = json::opt_str(entry, "type", path)?.unwrap_or("");
+    let name = json::opt_str(entry, "name", path)?.unwrap_or("");
+    let mode = json::opt_str(entry, "mode", path)?;
+    let address = match json::opt_str(entry, "address", path)? {
+        Some(a) => a.to_string(),
+        None => {
+            if type_.is_empty() || name.is_empty() {
+                return Err(PlanError::MissingField {
+                    path: json::join(path, "address"),
+                });
+            }
+            rebuild_address(module, mode, type_, name, entry.get("index"))
+        }
+    };
+    let change = json::opt_obj(entry, "change", path)?.ok_or_else(|| PlanError::MissingField {
+        path: json::join(path, "change"),
+    })?;
+    let change_path = json::join(path, "change");
+    if !change.contains_key("actions") {
+        return Err(PlanError::MissingField {
+            path: json::join(&change_path, "actions"),
+        });
+    }
+    let actions = json::str_list(change, "actions", &change_path)?;
+    let (action, replace_order) =
+        normalise_actions(&actions).ok_or_else(|| PlanError::UnknownActions {
+            address: address.clone(),
+            actions: actions.join(","),
+        })?;
+
+    let tags = tags_of(change, action);
+    let env = tag_env(&tags, &opts.production_tokens)
+        .or_else(|| env::first_pattern_env(&opts.address_patterns, &address))
+        .or_else(|| env::first_pattern_env(&opts.workspace_patterns, &opts.workspace))
+        .or_else(|| env::path_env(&opts.workspace, &opts.production_tokens))
+        .unwrap_or_else(|| UNKNOWN.to_string());
+
+    Ok(Resource {
+        address,
+        action,
+        replace_order,
+        reason: json::opt_str(entry, "action_reason", path)?
+            .unwrap_or("")
+            .to_string(),
+        type_: type_.to_string(),
+        name: name.to_string(),
+        module: module.to_string(),
+        provider: json::opt_str(entry, "provider_name", path)?
+            .unwrap_or("")
+            .to_string(),
+        namespace: String::new(),
+        env,
+        previous_address: json::opt_str(entry, "previous_address", path)?.map(str::to_string),
+        tags,
+    })
+}
+
+/// The normalised action and replace order of a `change.actions` list.
+fn normalise_actions(actions: &[String]) -> Option<(&'static str, &'static str)> {
+    let a: Vec<&str> = actions.iter().map(String::as_str).collect();
+    Some(match a.as_slice() {
+        ["create"] => ("create", "none"),
+        ["update"] => ("update", "none"),
+        ["delete"] => ("delete", "none"),
+        ["delete", "create"] => ("replace", "delete_first"),
+        ["create", "delete"] | ["create", "forget"] => ("replace", "create_first"),
+        ["read"] => ("read", "none"),
+        ["no-op"] => ("no-op", "none"),
+        ["forget"] => ("forget", "none"),
+        _ => return None,
+    })
+}
+
+/// The address Terraform would have written for an entry that lacks one.
+fn rebuild_address(
+    module: &str,
+    mode: Option<&str>,
+    type_: &str,
+    name: &str,
+    index: Option<&Value>,
+) -> String {
+    let mut s = String::new();
+    if !module.is_empty() {
+        s.push_str(module);
+        s.push('.');
+    }
+    if mode == Some("data") {
+        s.push_str("data.");
+    }
+    s.push_str(type_);
+    s.push('.');
+    s.push_str(name);
+    match index {
+        Some(Value::Number(n)) => s.push_str(&format!("[{n}]")),
+        // JSON string escaping agrees with HCL's for the quotes and backslashes keys contain.
+        Some(Value::String(k)) => s.push_str(&format!("[{}]", Value::String(k.clone()))),
+        _ => {}
+    }
+    s
+}
+
+/// Tags of the object the change leaves behind (or removes, for `delete` and `forget`).
+fn tags_of(change: &Map<String, Value>, action: &str) -> Vec<(String, String)> {
+    let sides = if matches!(action, "delete" | "forget") {
+        ["before", "after"]
+    } else {
+        ["after", "before"]
+    };
+    for side in sides {
+        let Some(Value::Object(values)) = change.get(side) else {
+            continue;
+        };
+        let mut tags = tag_pairs(values.get("tags"));
+        for (k, v) in tag_pairs(values.get("tags_all")) {
+            if !tags.iter().any(|(tk, _)| *tk == k) {
+                tags.push((k, v));
+            }
+        }
+        if !tags.is_empty() {
+            return tags;
+        }
+    }
+    Vec::new()
+}
+
+/// Tag pairs from a map, or from a list of `key:value` strings; anything else has no tags.
+fn tag_pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    match v {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), json::scalar_string(v)))
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(match s.split_once(':') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (s.clone(), String::new()),
+                }),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The environment named by the tags: `env`, then `environment` (any case), then `stage`.
+pub(crate) fn tag_env(tags: &[(String, String)], production_tokens: &[String]) -> Option<String> {
+    let find = |pred: &dyn Fn(&str) -> bool| {
+        tags.iter()
+            .find(|(k, v)| pred(k) && !v.trim().is_empty())
+            .and_then(|(_, v)| env::normalise(v, production_tokens))
+    };
+    find(&|k| k.eq_ignore_ascii_case("env"))
+        .or_else(|| find(&|k| k.eq_ignore_ascii_case("environment")))
+        .or_else(|| find(&|k| k == "stage"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    #[test]
+    fn format_versions() {
+        assert_eq!(parse_format_version("0.1").unwrap(), (0, 1));
+        assert_eq!(parse_format_version("1.2").unwrap(), (1, 2));
+        assert_eq!(parse_format_version("1.17").unwrap(), (1, 17));
+        assert!(matches!(
+            parse_format_version("2.0"),
+            Err(PlanError::UnsupportedFormatVersion { .. })
+        ));
+        for bad in ["", "1", "x.y", "1.2.3.4", "1.-2", "1.2.x"] {
+            assert!(
+                matches!(
+                    parse_format_version(bad),
+                    Err(PlanError::MalformedFormatVersion { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn complete_default() {
+        assert!(complete_when_absent((0, 1), ""));
+        assert!(complete_when_absent((1, 1), "1.2.0-rc1"));
+        assert!(complete_when_absent((1, 2), "1.7.5"));
+        assert!(!complete_when_absent((1, 2), "1.8.0"));
+        assert!(!complete_when_absent((1, 2), "1.15.0"));
+        assert!(!complete_when_absent((1, 2), "garbage"));
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            rebuild_address("", Some("managed"), "aws_instance", "web", None),
+            "aws_instance.web"
+        );
+        assert_eq!(
+            rebuild_address(
+                "module.a[\"x\"]",
+                Some("data"),
+                "aws_ami",
+                "u",
+                Some(&Value::from(2))
+            ),
+            "module.a[\"x\"].data.aws_ami.u[2]"
+        );
+        assert_eq!(
+            rebuild_address("", None, "t", "n", Some(&Value::from("k\"q"))),
+            "t.n[\"k\\\"q\"]"
+        );
+    }
+}
