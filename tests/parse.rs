@@ -252,6 +252,15 @@ fn hostile_inputs_give_diagnostics() {
             "nesting is deeper than the limit of 64",
         ),
         (
+            "nested set types",
+            format!(
+                "fn f(a: {}int{}) = 1",
+                "set<".repeat(100_000),
+                ">".repeat(100_000)
+            ),
+            "nesting is deeper than the limit of 64",
+        ),
+        (
             "nested lists",
             format!(
                 "param p: [int] = {}1{}",
@@ -304,6 +313,39 @@ fn hostile_inputs_give_diagnostics() {
             );
         }
     }
+}
+
+/// Long flat expressions are not deep: binary minus, many negations side by side, negative
+/// list elements.
+#[test]
+fn flat_expressions_are_not_nesting() {
+    let minus = (0..100)
+        .map(|i| format!("x{i}"))
+        .collect::<Vec<_>>()
+        .join(" - ");
+    let nots = (0..100)
+        .map(|i| format!("not y{i}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let negs = (1..=100)
+        .map(|i| format!("-{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for src in [
+        format!("fn f() = {minus}"),
+        format!("fn g() = {nots}"),
+        format!("param p: [int] = [{negs}]"),
+        "fn h() = -9223372036854775808".to_string(),
+    ] {
+        let p = parse(&src);
+        assert!(p.errors.is_empty(), "{src}: {:?}", p.errors.first());
+    }
+    let p = parse("fn h() = 9223372036854775808");
+    assert!(
+        p.errors[0].message.contains("does not fit in 64 bits"),
+        "{:?}",
+        p.errors
+    );
 }
 
 /// A 1 MB policy on a single line parses (this is a size the limits allow).

@@ -59,7 +59,7 @@ pub fn parse(src: &str) -> Parse {
                     if pair.as_rule() == Rule::EOI {
                         continue;
                     }
-                    match lower_item(pair, 0) {
+                    match lower_item(pair, 0, &out.comments) {
                         Ok(item) => out.file.items.push(item),
                         Err(e) => out.errors.push(e),
                     }
@@ -88,7 +88,7 @@ pub fn parse(src: &str) -> Parse {
                             .next()
                             .and_then(|p| p.into_inner().find(|p| p.as_rule() != Rule::EOI));
                         if let Some(pair) = item {
-                            match lower_item(pair, a) {
+                            match lower_item(pair, a, &out.comments) {
                                 Ok(item) => out.file.items.push(item),
                                 Err(e) => out.errors.push(e),
                             }
@@ -127,8 +127,10 @@ pub fn parse_expr(src: &str, offset: usize) -> Result<Expr, Diagnostic> {
                 Span::new(offset, offset),
             )
         })?;
-    let ctx = Ctx { offset };
-    ctx.lower_expr(expr).map(|(e, _)| e)
+    let ctx = Ctx::new(offset, &[]);
+    let e = ctx.lower_expr(expr).map(|(e, _)| e)?;
+    ctx.finish()?;
+    Ok(e)
 }
 
 /// Most template holes are a plain path such as `f.path`: build it without the grammar.
@@ -217,7 +219,22 @@ fn syntax_error(err: &pest::error::Error<Rule>, src: &str, offset: usize) -> Dia
         InputLocation::Span((s, _)) => s,
     };
     let found = found_token(src, pos);
-    let end = pos + found.as_ref().map_or(1, |f| f.len().max(1));
+    // The underline covers the token's own bytes (a word, or one character), never the
+    // length of its printed name, so it always ends on a character boundary.
+    let token_len = src.get(pos..).map_or(0, |rest| {
+        let word = rest
+            .char_indices()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+            .take(40)
+            .last()
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        if word > 0 {
+            word
+        } else {
+            rest.chars().next().map_or(0, char::len_utf8)
+        }
+    });
+    let end = pos + token_len.max(1);
     let span = Span::new(offset + pos, offset + end.min(src.len()).max(pos));
     let message = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -386,9 +403,13 @@ fn err(pair: &Pair<'_, Rule>, offset: usize, msg: impl Into<String>) -> Diagnost
     Diagnostic::error("syntax", msg, span_of(pair, offset))
 }
 
-fn lower_item(pair: Pair<'_, Rule>, offset: usize) -> Result<Item, Diagnostic> {
-    let ctx = Ctx { offset };
-    match pair.as_rule() {
+fn lower_item(
+    pair: Pair<'_, Rule>,
+    offset: usize,
+    comments: &[Comment],
+) -> Result<Item, Diagnostic> {
+    let ctx = Ctx::new(offset, comments);
+    let item = match pair.as_rule() {
         Rule::rule_def => ctx.lower_rule_def(pair).map(Item::Rule),
         Rule::test_def => ctx.lower_test_def(pair).map(Item::Test),
         Rule::fn_def => ctx.lower_fn_def(pair).map(Item::Fn),
@@ -398,14 +419,20 @@ fn lower_item(pair: Pair<'_, Rule>, offset: usize) -> Result<Item, Diagnostic> {
             offset,
             "expected `rule`, `test`, `fn` or `param`",
         )),
-    }
+    }?;
+    ctx.finish()?;
+    Ok(item)
 }
 
 type Result<T, E = Diagnostic> = std::result::Result<T, E>;
 
-/// Lowering context: where the text being lowered starts in its file.
-struct Ctx {
+/// Lowering context: where the text being lowered starts in its file, the file's comments
+/// (so spans stop where the code stops), and `9223372036854775808` literals still waiting
+/// for the `-` that makes them representable.
+struct Ctx<'c> {
     offset: usize,
+    comments: &'c [Comment],
+    pending_min: std::cell::RefCell<Vec<Span>>,
 }
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
@@ -434,9 +461,49 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// An expression and the depth of its tree.
 type Node = (Expr, usize);
 
-impl Ctx {
+impl<'c> Ctx<'c> {
+    fn new(offset: usize, comments: &'c [Comment]) -> Ctx<'c> {
+        Ctx {
+            offset,
+            comments,
+            pending_min: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A `9223372036854775808` that no `-` took is out of range.
+    fn finish(&self) -> Result<()> {
+        match self.pending_min.borrow().first() {
+            Some(&span) => Err(Diagnostic::error(
+                "syntax",
+                "integer `9223372036854775808` does not fit in 64 bits",
+                span,
+            )
+            .with_help("integers range from -9223372036854775808 to 9223372036854775807")),
+            None => Ok(()),
+        }
+    }
+
+    /// The span of a pair, ending where its code ends: pest leaves trailing whitespace and
+    /// comments inside pairs that end in a repetition.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        span_of(pair, self.offset)
+        let s = pair.as_span();
+        let start = self.offset + s.start();
+        let text = pair.as_str();
+        let mut end = start + text.trim_end().len();
+        loop {
+            // The comment that contains the last byte, if any and if it starts inside.
+            let i = self
+                .comments
+                .partition_point(|c| (c.span.end as usize) < end);
+            match self.comments.get(i) {
+                Some(c) if (c.span.start as usize) < end && (c.span.start as usize) >= start => {
+                    let cut = c.span.start as usize - start;
+                    end = start + text.get(..cut).unwrap_or("").trim_end().len();
+                }
+                _ => break,
+            }
+        }
+        Span::new(start, end)
     }
 
     fn lower_docs<'i>(
@@ -660,6 +727,10 @@ impl Ctx {
 
     fn lower_int(&self, pair: &Pair<'_, Rule>) -> Result<i64> {
         let digits: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+        if digits == "9223372036854775808" && pair.as_rule() == Rule::int {
+            self.pending_min.borrow_mut().push(self.span(pair));
+            return Ok(i64::MIN);
+        }
         digits.parse::<i64>().map_err(|_| {
             err(
                 pair,
@@ -906,7 +977,21 @@ impl Ctx {
                 } else {
                     UnOp::Neg
                 };
-                // Fold `-` on an integer literal so `-9223372036854775808` is representable.
+                // `-9223372036854775808`: the literal waited for this minus.
+                if let (UnOp::Neg, ExprKind::Int(i64::MIN)) = (un, &rhs.kind) {
+                    let mut pending = self.pending_min.borrow_mut();
+                    if let Some(i) = pending.iter().position(|s| s.same_range(rhs.span)) {
+                        pending.remove(i);
+                        return Ok((
+                            Expr {
+                                kind: ExprKind::Int(i64::MIN),
+                                span: op_span.to(rhs.span),
+                            },
+                            depth,
+                        ));
+                    }
+                }
+                // Fold `-` on an integer literal, so a negative literal is one node.
                 if let (UnOp::Neg, ExprKind::Int(v)) = (un, &rhs.kind)
                     && let Some(n) = v.checked_neg()
                 {

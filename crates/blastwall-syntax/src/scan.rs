@@ -53,26 +53,39 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
     }
     let bytes = src.as_bytes();
     let mut out = Scan::default();
-    // One frame per open bracket: (bracket offset, open-ended nesting inside it).
-    let mut frames: Vec<(usize, usize)> = vec![(0, 0)];
+    let mut frames: Vec<Frame> = vec![Frame::default()];
     let mut line_has_code = false;
+    // Whether the last token could end an operand: then `-` is subtraction, not negation.
+    let mut after_operand = false;
+    // The last word, to recognise `set<` (a nested type) and `not in` (an operator).
+    let mut last_word = "";
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
             b'\n' => {
                 line_has_code = false;
                 i += 1;
+                continue;
             }
-            b' ' | b'\t' | b'\r' => i += 1,
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let is_doc = bytes.get(i + 2) == Some(&b'/');
+                if is_doc && line_has_code {
+                    // Mid-line, `///` is a `/` followed by a `//` comment, as the grammar
+                    // reads it: step over the operator and scan the comment next.
+                    after_operand = false;
+                    i += 1;
+                    continue;
+                }
                 let end = src
                     .get(i..)
                     .and_then(|s| s.find('\n'))
                     .map_or(src.len(), |n| i + n);
-                let is_doc = bytes.get(i + 2) == Some(&b'/');
-                let at_line_start = !line_has_code;
                 if is_doc {
-                    if at_line_start && starts_line(bytes, i) {
+                    if starts_line(bytes, i) {
                         push_start(&mut out.item_starts, i);
                     }
                 } else {
@@ -86,16 +99,32 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
             }
             b'"' => {
                 line_has_code = true;
+                operand(&mut frames, &mut after_operand);
                 i = skip_string(bytes, i + 1, false);
             }
             b'r' if bytes.get(i + 1) == Some(&b'"') && !prev_is_ident(bytes, i) => {
                 line_has_code = true;
+                operand(&mut frames, &mut after_operand);
                 i = skip_string(bytes, i + 2, true);
             }
             b'(' | b'[' | b'{' => {
                 line_has_code = true;
-                frames.push((i, 0));
+                frames.push(Frame::default());
                 check_depth(&frames, i)?;
+                after_operand = false;
+                i += 1;
+            }
+            b'<' if last_word == "set" => {
+                line_has_code = true;
+                frames.push(Frame {
+                    angle: true,
+                    ..Frame::default()
+                });
+                check_depth(&frames, i)?;
+                i += 1;
+            }
+            b'>' if frames.last().is_some_and(|f| f.angle) => {
+                frames.pop();
                 i += 1;
             }
             b')' | b']' | b'}' => {
@@ -103,17 +132,18 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
                 if frames.len() > 1 {
                     frames.pop();
                 }
+                operand(&mut frames, &mut after_operand);
                 i += 1;
             }
-            b'-' if bytes.get(i + 1) != Some(&b'>') => {
+            b'-' if !after_operand => {
                 line_has_code = true;
                 if let Some(top) = frames.last_mut() {
-                    top.1 += 1;
+                    top.prefix_run += 1;
                 }
                 check_depth(&frames, i)?;
                 i += 1;
             }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
                 let start = i;
                 while bytes
                     .get(i)
@@ -127,18 +157,35 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
                 }
                 if CLAUSE_KEYWORDS.contains(&word) {
                     if let Some(top) = frames.last_mut() {
-                        top.1 = 0;
+                        *top = Frame::default();
                     }
-                } else if matches!(word, "some" | "all" | "not") {
+                    after_operand = false;
+                } else if matches!(word, "some" | "all") {
+                    // A quantifier's condition runs to the end of its bracket, so every later
+                    // quantifier in the same bracket is nested inside it.
                     if let Some(top) = frames.last_mut() {
-                        top.1 += 1;
+                        top.quantifiers += 1;
                     }
                     check_depth(&frames, start)?;
+                    after_operand = false;
+                } else if word == "not" && !next_word_is(src, i, "in") {
+                    if let Some(top) = frames.last_mut() {
+                        top.prefix_run += 1;
+                    }
+                    check_depth(&frames, start)?;
+                    after_operand = false;
+                } else if OPERATOR_WORDS.contains(&word) {
+                    after_operand = false;
+                } else {
+                    operand(&mut frames, &mut after_operand);
                 }
+                last_word = word;
                 line_has_code = true;
+                continue;
             }
             _ => {
                 line_has_code = true;
+                after_operand = false;
                 // Step over a whole UTF-8 character.
                 i += src
                     .get(i..)
@@ -146,8 +193,41 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
                     .map_or(1, char::len_utf8);
             }
         }
+        last_word = "";
     }
     Ok(out)
+}
+
+/// Nesting opened by one bracket (or `set<`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Frame {
+    /// Quantifiers since the bracket opened (or the last clause keyword).
+    quantifiers: usize,
+    /// The current run of consecutive prefix operators (`-`, `not`).
+    prefix_run: usize,
+    /// Whether this frame is a `set<…>` type, closed by `>`.
+    angle: bool,
+}
+
+/// Words that are infix operators or keywords after which an operand is expected.
+const OPERATOR_WORDS: [&str; 14] = [
+    "and", "or", "in", "matches", "from", "count", "for", "where", "level", "review", "expect",
+    "fires", "times", "quiet",
+];
+
+/// An operand ends a run of prefix operators.
+fn operand(frames: &mut [Frame], after_operand: &mut bool) {
+    if let Some(top) = frames.last_mut() {
+        top.prefix_run = 0;
+    }
+    *after_operand = true;
+}
+
+fn next_word_is(src: &str, from: usize, word: &str) -> bool {
+    src.get(from..).map(str::trim_start).is_some_and(|rest| {
+        rest.strip_prefix(word)
+            .is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    })
 }
 
 fn push_start(starts: &mut Vec<usize>, offset: usize) {
@@ -180,8 +260,12 @@ fn skip_string(bytes: &[u8], mut i: usize, raw: bool) -> usize {
     i
 }
 
-fn check_depth(frames: &[(usize, usize)], at: usize) -> Result<(), Diagnostic> {
-    let depth = frames.len() - 1 + frames.iter().map(|f| f.1).sum::<usize>();
+fn check_depth(frames: &[Frame], at: usize) -> Result<(), Diagnostic> {
+    let depth = frames.len() - 1
+        + frames
+            .iter()
+            .map(|f| f.quantifiers + f.prefix_run)
+            .sum::<usize>();
     if depth > MAX_NESTING {
         return Err(Diagnostic::error(
             "limit",
