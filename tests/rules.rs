@@ -47,3 +47,16 @@ fn policy_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Policy>();
 }
+
+#[test]
+fn shipped_rules_are_formatted() {
+    for s in blastwall::embedded_rules() {
+        let formatted =
+            blastwall::format_source(&s.text).unwrap_or_else(|e| panic!("{}: {e}", s.path));
+        assert!(
+            formatted == s.text,
+            "{} is not formatted: run `blastwall fmt rules`",
+            s.path
+        );
+    }
+}
