@@ -339,6 +339,7 @@ fn describe(rule: Rule) -> &'static [&'static str] {
         | Rule::comprehension
         | Rule::list_expr
         | Rule::call
+        | Rule::call_args
         | Rule::arg
         | Rule::named_arg => &["an expression"],
         Rule::prefix | Rule::op_not | Rule::op_neg => &["an expression"],
@@ -1193,9 +1194,19 @@ impl<'c> Ctx<'c> {
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let func = self.lower_ident(self.next(&mut inner, span)?);
+                let Some(call_args) = inner.next() else {
+                    // A bare name.
+                    return Ok((
+                        Expr {
+                            kind: ExprKind::Name(func),
+                            span,
+                        },
+                        1,
+                    ));
+                };
                 let mut args = Vec::new();
                 let mut depth = 0;
-                for a in inner {
+                for a in call_args.into_inner() {
                     let aspan = self.span(&a);
                     let first = a.into_inner().next().ok_or_else(|| {
                         Diagnostic::error("syntax", "expected an argument", aspan)
