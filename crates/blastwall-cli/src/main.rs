@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use blastwall::{Decision, Policy, Source};
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
 mod report;
 
 /// Exit code for an error of the tool itself: bad input, bad policy, unreadable file.
@@ -52,6 +53,10 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Gather the facts of a change — git range, owners, approvals, topology, plans, admission
+    /// requests, agent actions — and decide.
+    #[command(after_help = EXIT_CODES)]
+    Check(Box<CheckArgs>),
     /// Run the `test` blocks written beside the rules.
     Test {
         /// Policy files or folders; the shipped rules when none are given.
@@ -68,6 +73,55 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The repository (default: the current directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// The base revision (default: the merge base of the default branch and the head).
+    #[arg(long)]
+    base: Option<String>,
+    /// The head revision (default: `HEAD`).
+    #[arg(long)]
+    head: Option<String>,
+    /// Do not read a git range: decide on the other inputs only.
+    #[arg(long)]
+    no_git: bool,
+    /// A Terraform plan: `terraform show -json` output.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// A Kubernetes `AdmissionReview` or admission request.
+    #[arg(long)]
+    admission: Option<PathBuf>,
+    /// A coding agent's tool call: a Claude Code or Cursor hook payload, an MCP call, or `{"command": …}`.
+    #[arg(long)]
+    action: Option<PathBuf>,
+    /// GitHub pull-request reviews (the REST API's JSON).
+    #[arg(long)]
+    reviews: Option<PathBuf>,
+    /// A login that approved the change (repeatable).
+    #[arg(long = "approved-by", value_name = "LOGIN")]
+    approved_by: Vec<String>,
+    /// The change's author (default: the head commit's author email).
+    #[arg(long)]
+    author: Option<String>,
+    /// A topology file (TOML, or JSON with `nodes`); default: `blastwall-topology.toml`, else derived from a Cargo or npm/pnpm/yarn workspace.
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// The configuration file (default: `blastwall.toml` in the repository, when present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Set a policy parameter: `KEY=VALUE` (repeatable; VALUE is JSON, or a string).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Policy files or folders (default: `rules/` in the repository when present, else the shipped rules).
+    #[arg(long)]
+    rules: Vec<PathBuf>,
+    /// Output format; `json` adds the gathered facts under `facts`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -76,7 +130,7 @@ enum Format {
 
 /// A failure the CLI reports and exits 3 on.
 #[derive(Debug)]
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Failure {
@@ -117,6 +171,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
             explain,
         } => eval(&rules, &input, data.as_deref(), format, explain),
+        Command::Check(args) => check_command(*args),
         Command::Test { paths } => test(&paths),
         Command::Fmt { check, paths } => fmt(check, &paths),
     }
@@ -178,6 +233,55 @@ fn eval(
         (d, None)
     };
     print_decision(&decision, format, trace.as_ref())?;
+    Ok(decision.outcome.exit_code())
+}
+
+fn check_command(args: CheckArgs) -> Result<u8, Failure> {
+    let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let rules = if args.rules.is_empty() {
+        let local = repo.join("rules");
+        let has_rules = std::fs::read_dir(&local)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .any(|e| e.path().extension().is_some_and(|x| x == "bw"))
+            })
+            .unwrap_or(false);
+        if has_rules { vec![local] } else { Vec::new() }
+    } else {
+        args.rules.clone()
+    };
+    let policy = load_policy(&rules)?;
+    let gathered = check::gather(&check::Sources {
+        repo: args.repo,
+        base: args.base,
+        head: args.head,
+        no_git: args.no_git,
+        plan: args.plan,
+        admission: args.admission,
+        action: args.action,
+        reviews: args.reviews,
+        approved_by: args.approved_by,
+        author: args.author,
+        topology: args.topology,
+        config: args.config,
+        set: args.set,
+    })?;
+    for note in &gathered.notes {
+        eprintln!("note: {note}");
+    }
+    let decision = policy
+        .evaluate_json(&gathered.facts)
+        .map_err(|e| Failure(format!("the gathered facts: {e}")))?;
+    match args.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&decision)?;
+            if let serde_json::Value::Object(m) = &mut v {
+                m.insert("facts".into(), gathered.facts);
+            }
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        Format::Text => print!("{}", report::decision_text(&decision)),
+    }
     Ok(decision.outcome.exit_code())
 }
 
@@ -338,7 +442,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     Ok(out)
 }
 
-fn read_text(path: &Path) -> Result<String, Failure> {
+pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
     let bytes = std::fs::read(path)
         .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
     String::from_utf8(bytes).map_err(|e| {

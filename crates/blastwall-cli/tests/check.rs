@@ -1,0 +1,246 @@
+//! `blastwall check` end to end, on repositories the tests build in temp dirs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../blastwall-facts/tests/fixtures")
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Alice")
+            .env("GIT_AUTHOR_EMAIL", "alice@example.com")
+            .env("GIT_COMMITTER_NAME", "Alice")
+            .env("GIT_COMMITTER_EMAIL", "alice@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    fn write(&self, path: &str, body: &str) {
+        let p = self.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    fn commit(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+    }
+}
+
+fn check(repo: &Path, args: &[&str]) -> (Output, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .arg("check")
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, v)
+}
+
+/// A repository with owners and a topology; `feature` holds an AI-assisted change to payments.
+fn payments_repo() -> Repo {
+    let r = Repo::new();
+    r.write(
+        ".github/CODEOWNERS",
+        "* @org/everyone\n/services/payments/ @org/payments\n",
+    );
+    r.write(
+        "blastwall-topology.toml",
+        "[services.payments]\ntier = 1\npaths = [\"services/payments/**\"]\n\n[services.shop]\ntier = 1\npaths = [\"services/shop/**\"]\ndepends_on = [\"payments\"]\n",
+    );
+    r.write("services/payments/src/lib.rs", "pub fn pay() {}\n");
+    r.write("services/shop/src/lib.rs", "pub fn shop() {}\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        "services/payments/src/lib.rs",
+        "pub fn pay() { /* faster */ }\n",
+    );
+    r.commit("Speed up payments\n\nCo-Authored-By: Claude <noreply@anthropic.com>");
+    r
+}
+
+#[test]
+fn an_ai_change_needs_its_owners_and_the_blast_radius_reviews() {
+    let r = payments_repo();
+    let (out, v) = check(r.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["outcome"], "review");
+    let change = &v["facts"]["change"];
+    assert_eq!(change["ai"]["assisted"], "yes");
+    assert_eq!(change["ai"]["tools"], serde_json::json!(["claude-code"]));
+    assert_eq!(change["files"][0]["path"], "services/payments/src/lib.rs");
+    assert_eq!(
+        change["files"][0]["owners"],
+        serde_json::json!(["@org/payments"])
+    );
+    assert_eq!(change["services"], serde_json::json!(["payments"]));
+    let froms: Vec<&str> = v["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["from"].as_str().unwrap())
+        .collect();
+    assert!(froms.contains(&"@org/payments"), "{froms:?}");
+    assert!(
+        froms.contains(&"any"),
+        "the shop (tier 1) depends on payments: {froms:?}"
+    );
+}
+
+#[test]
+fn approvals_from_flags_and_team_config_satisfy_the_reviews() {
+    let r = payments_repo();
+    r.write("blastwall.toml", "[teams]\n\"@org/payments\" = [\"bob\"]\n");
+    let (out, v) = check(
+        r.path(),
+        &["--approved-by", "bob", "--approved-by", "carol"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["outcome"], "allow");
+    assert!(
+        v["reviews"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["satisfied"] == true),
+        "{v}"
+    );
+    // The author's own approval never counts.
+    let (out, _) = check(
+        r.path(),
+        &["--approved-by", "alice@example.com", "--approved-by", "bob"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn plans_actions_and_parameters_join_the_change() {
+    let r = payments_repo();
+    let plan = fixtures().join("terraform/tfjson_replace_tainted_fv1.2.json");
+    let (out, v) = check(
+        r.path(),
+        &[
+            "--no-git",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--set",
+            "production_envs=[\"production\",\"unknown\"]",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{v}");
+    assert_eq!(v["findings"][0]["rule"], "no_destructive_prod_plan");
+    assert!(v["facts"].get("change").is_none());
+
+    let action = fixtures().join("agent-hooks/claude_pretooluse_bash_rm_rf_cupcake.json");
+    let (out, v) = check(
+        r.path(),
+        &["--no-git", "--action", action.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(
+        v["facts"]["action"]["classes"],
+        serde_json::json!(["recursive_delete"])
+    );
+}
+
+#[test]
+fn bad_inputs_are_errors_never_an_empty_change() {
+    let r = payments_repo();
+    let (out, _) = check(r.path(), &["--base", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("base revision `no-such-branch` not found")
+    );
+
+    let not_a_repo = tempfile::tempdir().unwrap();
+    let (out, _) = check(not_a_repo.path(), &["--base", "main"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let truncated = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        truncated.path(),
+        "{\"format_version\": \"1.2\", \"resource_changes\": [",
+    )
+    .unwrap();
+    let (out, _) = check(
+        r.path(),
+        &["--no-git", "--plan", truncated.path().to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(3));
+
+    r.write("blastwall.toml", "[parmas]\nx = 1\n");
+    let (out, _) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown setting `parmas`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    r.write("blastwall.toml", "[params]\nno_such_param = 1\n");
+    let (out, _) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown parameter `no_such_param`"));
+}
+
+#[test]
+fn repository_rules_replace_the_shipped_ones() {
+    let r = payments_repo();
+    r.write("rules/only.bw", "rule touches_payments {\n    when some f in change.files: f.path matches \"services/payments/**\"\n    deny \"payments frozen: {f.path}\"\n}\n");
+    r.commit("Freeze payments");
+    let (out, v) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{v}");
+    assert_eq!(
+        v["findings"][0]["message"],
+        "payments frozen: services/payments/src/lib.rs"
+    );
+}
