@@ -195,13 +195,24 @@ fn paths_of(change: &Value) -> Vec<String> {
 /// Owners per changed file, and the state of the code-owner file.
 fn add_owners(change: &mut Value, repo: &Path, notes: &mut Vec<String>) -> Result<(), Failure> {
     use blastwall_facts::Dialect;
+    // A repository with GitLab CI configuration follows GitLab's rules (sections, its file
+    // locations); any other follows GitHub's.
+    let dialect = if repo.join(".gitlab-ci.yml").is_file() || repo.join(".gitlab").is_dir() {
+        Dialect::GitLab
+    } else {
+        Dialect::GitHub
+    };
     let candidates = [
-        (".github/CODEOWNERS", Dialect::GitHub),
-        ("CODEOWNERS", Dialect::GitHub),
-        ("docs/CODEOWNERS", Dialect::GitHub),
-        (".gitlab/CODEOWNERS", Dialect::GitLab),
+        ".github/CODEOWNERS",
+        "CODEOWNERS",
+        "docs/CODEOWNERS",
+        ".gitlab/CODEOWNERS",
     ];
-    let Some((rel, dialect)) = candidates.into_iter().find(|(p, _)| repo.join(p).is_file()) else {
+    let present: Vec<&str> = candidates
+        .into_iter()
+        .filter(|p| repo.join(p).is_file())
+        .collect();
+    let Some(rel) = blastwall_facts::locate(&present, dialect) else {
         notes.push("no CODEOWNERS file: files have no owners".into());
         return Ok(());
     };

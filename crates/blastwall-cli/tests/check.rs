@@ -244,3 +244,27 @@ fn repository_rules_replace_the_shipped_ones() {
         "payments frozen: services/payments/src/lib.rs"
     );
 }
+
+#[test]
+fn gitlab_repositories_use_gitlab_code_owners() {
+    let r = Repo::new();
+    r.write(".gitlab-ci.yml", "test:\n  script: [\"true\"]\n");
+    r.write(
+        ".gitlab/CODEOWNERS",
+        "[Payments][2]\n/services/payments/ @org/payments\n\n^[Docs]\n/docs/ @org/docs\n",
+    );
+    r.write("services/payments/a.rs", "1\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("services/payments/a.rs", "2\n");
+    r.commit("Change payments");
+    let (_, v) = check(r.path(), &[]);
+    let change = &v["facts"]["change"];
+    assert_eq!(change["owners"]["file"], ".gitlab/CODEOWNERS", "{v}");
+    assert_eq!(
+        change["files"][0]["owners"],
+        serde_json::json!(["@org/payments"]),
+        "{v}"
+    );
+    assert_eq!(change["owners"]["errors"], serde_json::json!([]), "{v}");
+}
