@@ -57,6 +57,10 @@ enum Command {
     /// requests, agent actions — and decide.
     #[command(after_help = EXIT_CODES)]
     Check(Box<CheckArgs>),
+    /// Explain one decision: the rules that fired with the bindings that made them fire, and
+    /// for each rule that did not, the condition that was false. Takes `check`'s inputs.
+    #[command(after_help = EXIT_CODES)]
+    Explain(Box<CheckArgs>),
     /// Run the `test` blocks written beside the rules.
     Test {
         /// Policy files or folders; the shipped rules when none are given.
@@ -171,7 +175,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             format,
             explain,
         } => eval(&rules, &input, data.as_deref(), format, explain),
-        Command::Check(args) => check_command(*args),
+        Command::Check(args) => check_command(*args, false),
+        Command::Explain(args) => check_command(*args, true),
         Command::Test { paths } => test(&paths),
         Command::Fmt { check, paths } => fmt(check, &paths),
     }
@@ -236,7 +241,7 @@ fn eval(
     Ok(decision.outcome.exit_code())
 }
 
-fn check_command(args: CheckArgs) -> Result<u8, Failure> {
+fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
     let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let rules = if args.rules.is_empty() {
         let local = repo.join("rules");
@@ -269,18 +274,38 @@ fn check_command(args: CheckArgs) -> Result<u8, Failure> {
     for note in &gathered.notes {
         eprintln!("note: {note}");
     }
-    let decision = policy
-        .evaluate_json(&gathered.facts)
-        .map_err(|e| Failure(format!("the gathered facts: {e}")))?;
+    let (decision, trace) = if explain {
+        let (d, t) = policy
+            .explain_json(&gathered.facts)
+            .map_err(|e| Failure(format!("the gathered facts: {e}")))?;
+        (d, Some(t))
+    } else {
+        let d = policy
+            .evaluate_json(&gathered.facts)
+            .map_err(|e| Failure(format!("the gathered facts: {e}")))?;
+        (d, None)
+    };
     match args.format {
         Format::Json => {
             let mut v = serde_json::to_value(&decision)?;
             if let serde_json::Value::Object(m) = &mut v {
+                if let Some(t) = &trace {
+                    m.insert("explain".into(), report::trace_json(t));
+                }
                 m.insert("facts".into(), gathered.facts);
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        Format::Text => print!("{}", report::decision_text(&decision)),
+        Format::Text => {
+            print!(
+                "{}",
+                report::decision_text_with(&decision, report::use_colour())
+            );
+            if let Some(t) = &trace {
+                println!("\nexplain:");
+                print!("{}", t.render());
+            }
+        }
     }
     Ok(decision.outcome.exit_code())
 }
@@ -300,7 +325,11 @@ fn print_decision(
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         Format::Text => {
-            write!(out, "{}", report::decision_text(d))?;
+            write!(
+                out,
+                "{}",
+                report::decision_text_with(d, report::use_colour())
+            )?;
             if let Some(t) = trace {
                 writeln!(out, "\nexplain:")?;
                 write!(out, "{}", t.render())?;

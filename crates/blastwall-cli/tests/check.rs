@@ -268,3 +268,26 @@ fn gitlab_repositories_use_gitlab_code_owners() {
     );
     assert_eq!(change["owners"]["errors"], serde_json::json!([]), "{v}");
 }
+
+#[test]
+fn explain_takes_the_same_inputs_as_check() {
+    let r = payments_repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .args(["explain", "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("fired    ai_change_needs_owner_review"),
+        "{text}"
+    );
+    assert!(
+        text.contains("with f = \"services/payments/src/lib.rs\", o = \"@org/payments\""),
+        "{text}"
+    );
+    assert!(text.contains("skipped  no_destructive_prod_plan"), "{text}");
+    let (_, v) = check(r.path(), &[]);
+    assert!(v.get("explain").is_none(), "check alone has no explanation");
+}

@@ -361,3 +361,21 @@ fn fmt_rewrites_atomically_and_check_reports() {
         "no temporary files are left behind: {leftovers:?}"
     );
 }
+
+#[test]
+fn text_reports_say_what_would_satisfy_each_finding_without_colour_off_a_terminal() {
+    let o = bin().arg("demo").env_remove("NO_COLOR").output().unwrap();
+    let (out, _) = text(&o);
+    assert!(
+        !out.contains('\u{1b}'),
+        "no escape codes when stdout is not a terminal:\n{out}"
+    );
+    assert!(
+        out.contains("to proceed: record an override naming who and why"),
+        "{out}"
+    );
+    assert!(
+        out.contains("to proceed: needs 1 more approval from `@org/payments`"),
+        "{out}"
+    );
+}
