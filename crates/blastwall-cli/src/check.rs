@@ -39,37 +39,27 @@ fn read(path: &Path) -> Result<String, Failure> {
 pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
     let repo = src.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut notes = Vec::new();
-    let config = load_config(src, &repo)?;
+    let context = RepoContext::load(
+        &repo,
+        src.topology.as_deref(),
+        src.config.as_deref(),
+        &mut notes,
+    )?;
+    let config = &context.config;
     let mut facts = Map::new();
 
     // The change, from git.
     let mut change = if src.no_git {
         None
     } else {
-        change_from_repo(src, &repo, &config, &mut notes)?
+        change_from_repo(src, &repo, config, &mut notes)?
     };
 
     if let Some(change) = change.as_mut() {
-        add_owners(change, &repo, &mut notes)?;
-        add_approvals(change, src, &config)?;
+        context.complete(change);
+        add_approvals(change, src, config)?;
     }
-
-    // The topology: a file given, else derived from the repository.
-    let topology = match &src.topology {
-        Some(path) => Some(load_topology(path)?),
-        None => blastwall_facts::topology_auto(&repo)
-            .map_err(|e| Failure(format!("topology of `{}`: {e}", repo.display())))?,
-    };
-    if let Some(topo) = &topology {
-        if let Some(change) = change.as_mut() {
-            let paths: Vec<String> = paths_of(change);
-            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            set(
-                change,
-                "services",
-                json!(blastwall_facts::nodes_for_paths(topo, &refs)),
-            );
-        }
+    if let Some(topo) = &context.topology {
         facts.insert("topology".into(), topo.clone());
     }
     if let Some(change) = change {
@@ -127,9 +117,9 @@ pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
     })
 }
 
-fn load_config(src: &Sources, repo: &Path) -> Result<blastwall_facts::CheckConfig, Failure> {
-    let path = match &src.config {
-        Some(p) => Some(p.clone()),
+fn load_config(given: Option<&Path>, repo: &Path) -> Result<blastwall_facts::CheckConfig, Failure> {
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
         None => Some(repo.join("blastwall.toml")).filter(|p| p.is_file()),
     };
     match path {
@@ -192,44 +182,103 @@ fn paths_of(change: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Owners per changed file, and the state of the code-owner file.
-fn add_owners(change: &mut Value, repo: &Path, notes: &mut Vec<String>) -> Result<(), Failure> {
-    use blastwall_facts::Dialect;
-    // A repository with GitLab CI configuration follows GitLab's rules (sections, its file
-    // locations); any other follows GitHub's.
-    let dialect = if repo.join(".gitlab-ci.yml").is_file() || repo.join(".gitlab").is_dir() {
-        Dialect::GitLab
-    } else {
-        Dialect::GitHub
-    };
-    let candidates = [
-        ".github/CODEOWNERS",
-        "CODEOWNERS",
-        "docs/CODEOWNERS",
-        ".gitlab/CODEOWNERS",
-    ];
-    let present: Vec<&str> = candidates
-        .into_iter()
-        .filter(|p| repo.join(p).is_file())
-        .collect();
-    let Some(rel) = blastwall_facts::locate(&present, dialect) else {
-        notes.push("no CODEOWNERS file: files have no owners".into());
-        return Ok(());
-    };
-    let source = read(&repo.join(rel))?;
-    let owners = blastwall_facts::parse_codeowners(&source, dialect).with_file(rel);
-    let paths = paths_of(change);
-    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-    let (per_file, record) = blastwall_facts::owners_facts(&owners, &refs);
-    if let Some(files) = change.get_mut("files").and_then(Value::as_array_mut) {
-        for (f, (path, list)) in files.iter_mut().zip(per_file.iter()) {
-            if text(f, "path") == Some(path.as_str()) {
-                set(f, "owners", json!(list));
+/// What a change is completed with from the repository itself: its code-owner file and its
+/// topology (given as a file, or derived). Loaded once, applied to any number of changes.
+pub(crate) struct RepoContext {
+    owners: Option<blastwall_facts::Codeowners>,
+    pub(crate) topology: Option<Value>,
+    /// `blastwall.toml`: parameters, teams, provenance and environment settings.
+    pub(crate) config: blastwall_facts::CheckConfig,
+}
+
+impl RepoContext {
+    /// Find the code-owner file and the topology of `repo`; notes say what was not found.
+    pub(crate) fn load(
+        repo: &Path,
+        topology_file: Option<&Path>,
+        config_file: Option<&Path>,
+        notes: &mut Vec<String>,
+    ) -> Result<RepoContext, Failure> {
+        let config = load_config(config_file, repo)?;
+        use blastwall_facts::Dialect;
+        // A repository with GitLab CI configuration follows GitLab's rules (sections, its file
+        // locations); any other follows GitHub's.
+        let dialect = if repo.join(".gitlab-ci.yml").is_file() || repo.join(".gitlab").is_dir() {
+            Dialect::GitLab
+        } else {
+            Dialect::GitHub
+        };
+        let candidates = [
+            ".github/CODEOWNERS",
+            "CODEOWNERS",
+            "docs/CODEOWNERS",
+            ".gitlab/CODEOWNERS",
+        ];
+        let present: Vec<&str> = candidates
+            .into_iter()
+            .filter(|p| repo.join(p).is_file())
+            .collect();
+        let owners = match blastwall_facts::locate(&present, dialect) {
+            Some(rel) => {
+                let source = read(&repo.join(rel))?;
+                Some(blastwall_facts::parse_codeowners(&source, dialect).with_file(rel))
             }
+            None => {
+                notes.push("no CODEOWNERS file: files have no owners".into());
+                None
+            }
+        };
+        let topology = match topology_file {
+            Some(path) => Some(load_topology(path)?),
+            None => blastwall_facts::topology_auto(repo)
+                .map_err(|e| Failure(format!("topology of `{}`: {e}", repo.display())))?,
+        };
+        Ok(RepoContext {
+            owners,
+            topology,
+            config,
+        })
+    }
+
+    /// Fill in `change.files[].owners`, `change.owners` and `change.services`.
+    pub(crate) fn complete(&self, change: &mut Value) {
+        let paths = paths_of(change);
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        if let Some(co) = &self.owners {
+            let (per_file, record) = blastwall_facts::owners_facts(co, &refs);
+            if let Some(files) = change.get_mut("files").and_then(Value::as_array_mut) {
+                for (f, (path, list)) in files.iter_mut().zip(per_file.iter()) {
+                    if text(f, "path") == Some(path.as_str()) {
+                        set(f, "owners", json!(list));
+                    }
+                }
+            }
+            set(change, "owners", record);
+        }
+        if let Some(topo) = &self.topology {
+            set(
+                change,
+                "services",
+                json!(blastwall_facts::nodes_for_paths(topo, &refs)),
+            );
         }
     }
-    set(change, "owners", record);
-    Ok(())
+}
+
+/// The policy files to load: those given, else the repository's `rules/` when it holds `.bw`
+/// files, else none (the shipped rules).
+pub(crate) fn rule_paths(repo: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    let local = repo.join("rules");
+    let has_rules = std::fs::read_dir(&local)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "bw"))
+        })
+        .unwrap_or(false);
+    if has_rules { vec![local] } else { Vec::new() }
 }
 
 fn add_approvals(

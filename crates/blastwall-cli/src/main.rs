@@ -8,6 +8,7 @@ use blastwall::{Decision, Policy, Source};
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod check;
+mod replay;
 mod report;
 
 /// Exit code for an error of the tool itself: bad input, bad policy, unreadable file.
@@ -61,6 +62,9 @@ enum Command {
     /// for each rule that did not, the condition that was false. Takes `check`'s inputs.
     #[command(after_help = EXIT_CODES)]
     Explain(Box<CheckArgs>),
+    /// Decide every commit of a range with the current rules and report what they would have
+    /// done: counts per outcome, the rules behind them, the commits not allowed.
+    Replay(replay::ReplayArgs),
     /// Run the `test` blocks written beside the rules.
     Test {
         /// Policy files or folders; the shipped rules when none are given.
@@ -177,6 +181,10 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => eval(&rules, &input, data.as_deref(), format, explain),
         Command::Check(args) => check_command(*args, false),
         Command::Explain(args) => check_command(*args, true),
+        Command::Replay(args) => {
+            let policy = load_policy(&args.rule_paths())?;
+            replay::run(args, &policy)
+        }
         Command::Test { paths } => test(&paths),
         Command::Fmt { check, paths } => fmt(check, &paths),
     }
@@ -243,18 +251,7 @@ fn eval(
 
 fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
     let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let rules = if args.rules.is_empty() {
-        let local = repo.join("rules");
-        let has_rules = std::fs::read_dir(&local)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .any(|e| e.path().extension().is_some_and(|x| x == "bw"))
-            })
-            .unwrap_or(false);
-        if has_rules { vec![local] } else { Vec::new() }
-    } else {
-        args.rules.clone()
-    };
+    let rules = check::rule_paths(&repo, &args.rules);
     let policy = load_policy(&rules)?;
     let gathered = check::gather(&check::Sources {
         repo: args.repo,

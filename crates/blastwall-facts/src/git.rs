@@ -180,66 +180,144 @@ impl Default for GitOptions {
 
 /// The `change` document for `base...head` in the repository at `repo`.
 ///
-/// See the module documentation for what each field holds and when this fails.
+/// See the module documentation for what each field holds and when this fails. To read many
+/// ranges of one repository, open it once with [`GitRepo::open`] and call [`GitRepo::change`].
 pub fn change_from_git(
     repo: &Path,
     base: &str,
     head: &str,
     opts: &GitOptions,
 ) -> Result<Value, GitError> {
-    let r = Repo::open(repo)?;
-    let base_id = r.resolve("base", base)?;
-    let head_id = r.resolve("head", head)?;
-    let fork = r.merge_base(base_id, head_id, base, head)?;
+    GitRepo::open(repo)?.change(base, head, opts)
+}
 
-    let commits = r.range_commits(base_id, head_id, base, head, opts.max_commits)?;
-    let files = r.changed_files(fork, head_id, opts)?;
+/// A repository opened once, for reading many changes and walks from it.
+///
+/// Opening a repository reads its configuration, references and pack indexes; a caller that
+/// reads one change per commit of a long history (`blastwall replay`) keeps one `GitRepo` and
+/// its object cache instead of paying that per commit. Not `Sync`: use one per thread.
+pub struct GitRepo {
+    r: Repo,
+}
 
-    let mut commit_docs = Vec::with_capacity(commits.len());
-    let mut provenances: Vec<(String, CommitProvenance)> = Vec::with_capacity(commits.len());
-    for id in &commits {
-        let c = r.read_commit(*id)?;
-        let prov =
-            provenance::classify_commit(&c.message, &c.author, &c.committer, &opts.provenance);
-        commit_docs.push(commit_json(&c, &prov));
-        provenances.push((c.sha, prov));
+impl std::fmt::Debug for GitRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitRepo")
+            .field("path", &self.r.path)
+            .finish()
     }
-    let range = Provenance::from_commits(
-        provenances.iter().map(|(sha, p)| (sha.as_str(), p)),
-        &opts.provenance,
-    );
+}
 
-    let title = match commits.first() {
-        Some(id) => {
+/// A commit of a walk (see [`GitRepo::commits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeCommit {
+    /// The commit id.
+    pub sha: String,
+    /// The parents' ids, in order: the first parent first; empty for a root commit.
+    pub parents: Vec<String>,
+    /// The first line of the message, trimmed (lossily decoded).
+    pub subject: String,
+}
+
+impl RangeCommit {
+    /// The first parent, `None` for a root commit.
+    pub fn first_parent(&self) -> Option<&str> {
+        self.parents.first().map(String::as_str)
+    }
+}
+
+impl GitRepo {
+    /// Open the repository at `path` ([`GitError::Open`] if it is not one).
+    pub fn open(path: &Path) -> Result<GitRepo, GitError> {
+        Ok(GitRepo {
+            r: Repo::open(path)?,
+        })
+    }
+
+    /// The `change` document for `base...head`, exactly as [`change_from_git`] reads it.
+    pub fn change(&self, base: &str, head: &str, opts: &GitOptions) -> Result<Value, GitError> {
+        let r = &self.r;
+        let base_id = r.resolve("base", base)?;
+        let head_id = r.resolve("head", head)?;
+        let fork = r.merge_base(base_id, head_id, base, head)?;
+
+        let commits = r.range_commits(base_id, head_id, base, head, opts.max_commits)?;
+        let files = r.changed_files(fork, head_id, opts)?;
+
+        let mut commit_docs = Vec::with_capacity(commits.len());
+        let mut provenances: Vec<(String, CommitProvenance)> = Vec::with_capacity(commits.len());
+        for id in &commits {
             let c = r.read_commit(*id)?;
-            c.message
-                .trim_start()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string()
+            let prov =
+                provenance::classify_commit(&c.message, &c.author, &c.committer, &opts.provenance);
+            commit_docs.push(commit_json(&c, &prov));
+            provenances.push((c.sha, prov));
         }
-        None => String::new(),
-    };
-    let author = match &opts.author {
-        Some(a) => a.clone(),
-        None => r.read_commit(head_id)?.author.email,
-    };
+        let range = Provenance::from_commits(
+            provenances.iter().map(|(sha, p)| (sha.as_str(), p)),
+            &opts.provenance,
+        );
 
-    Ok(json!({
-        "author": author,
-        "title": title,
-        "base": base_id.to_string(),
-        "head": head_id.to_string(),
-        "ai": range.to_json(),
-        "files": files.iter().map(FileFact::to_json).collect::<Vec<_>>(),
-        "commits": commit_docs,
-        "approvals": [],
-        "services": [],
-        "labels": [],
-        "owners": {"errors": [], "unowned": []},
-    }))
+        let title = match commits.first() {
+            Some(id) => {
+                let c = r.read_commit(*id)?;
+                c.message
+                    .trim_start()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            }
+            None => String::new(),
+        };
+        let author = match &opts.author {
+            Some(a) => a.clone(),
+            None => r.read_commit(head_id)?.author.email,
+        };
+
+        Ok(json!({
+            "author": author,
+            "title": title,
+            "base": base_id.to_string(),
+            "head": head_id.to_string(),
+            "ai": range.to_json(),
+            "files": files.iter().map(FileFact::to_json).collect::<Vec<_>>(),
+            "commits": commit_docs,
+            "approvals": [],
+            "services": [],
+            "labels": [],
+            "owners": {"errors": [], "unowned": []},
+        }))
+    }
+
+    /// The commits of `git log base..head`, oldest first.
+    ///
+    /// With `first_parent_only`, those of `git log --first-parent base..head`: the first-parent
+    /// line from `head`, ending where it reaches a commit reachable from `base` (through any
+    /// parent, as in git). Otherwise every commit reachable from `head` and not from `base`,
+    /// ordered as [`change_from_git`] orders `commits`: parents before children, the first
+    /// parent's line first.
+    ///
+    /// More than `limit` commits is [`GitError::TooManyCommits`]; the revision, shallow and
+    /// corruption errors are those of [`change_from_git`].
+    pub fn commits(
+        &self,
+        base: &str,
+        head: &str,
+        first_parent_only: bool,
+        limit: usize,
+    ) -> Result<Vec<RangeCommit>, GitError> {
+        let r = &self.r;
+        let base_id = r.resolve("base", base)?;
+        let head_id = r.resolve("head", head)?;
+        let ids = if first_parent_only {
+            r.first_parent_line(base_id, head_id, base, head, limit)?
+        } else {
+            r.range_commits(base_id, head_id, base, head, limit)?
+        };
+        ids.into_iter().map(|id| r.range_commit(id)).collect()
+    }
 }
 
 /// The id of the best common ancestor of revisions `a` and `b`, as `git merge-base a b` prints
@@ -558,6 +636,100 @@ impl Repo {
         }
 
         Ok(topological(head, &parents))
+    }
+
+    /// The first-parent line from `head` down to the first commit reachable from `base`,
+    /// oldest first.
+    fn first_parent_line(
+        &self,
+        base: ObjectId,
+        head: ObjectId,
+        base_rev: &str,
+        head_rev: &str,
+        max_commits: usize,
+    ) -> Result<Vec<ObjectId>, GitError> {
+        if base == head {
+            return Ok(Vec::new());
+        }
+        let shallow = || GitError::Shallow {
+            repo: self.path.clone(),
+            base: base_rev.to_string(),
+            head: head_rev.to_string(),
+        };
+        let walk = match self
+            .repo
+            .rev_walk([head])
+            .first_parent_only()
+            .with_hidden([base])
+            .all()
+        {
+            Ok(walk) => walk,
+            Err(_) if self.is_shallow() => return Err(shallow()),
+            Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
+        };
+        let mut line: Vec<(ObjectId, Option<ObjectId>)> = Vec::new();
+        for info in walk {
+            let info = match info {
+                Ok(info) => info,
+                Err(_) if self.is_shallow() => return Err(shallow()),
+                Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
+            };
+            if line.len() >= max_commits {
+                return Err(GitError::TooManyCommits { limit: max_commits });
+            }
+            line.push((info.id, info.parent_ids().next().map(|p| p.detach())));
+        }
+
+        // As in `range_commits`: a shallow commit may end the line early, and the line must end
+        // at a parent reachable from `base`, never at a missing commit.
+        let shallow_commits = self
+            .repo
+            .shallow_commits()
+            .map_err(self.corrupt("reading the shallow file"))?;
+        if let Some(boundary) = shallow_commits
+            && line
+                .iter()
+                .any(|(id, _)| boundary.binary_search(id).is_ok())
+        {
+            return Err(shallow());
+        }
+        if let Some((child, Some(parent))) = line.last()
+            && !self.repo.has_object(*parent)
+        {
+            return Err(GitError::Corrupt {
+                repo: self.path.clone(),
+                doing: "walking the commits of the range",
+                detail: format!("commit {parent}, a parent of {child}, is missing"),
+            });
+        }
+        Ok(line.into_iter().rev().map(|(id, _)| id).collect())
+    }
+
+    /// A commit's id, parents and subject.
+    fn range_commit(&self, id: ObjectId) -> Result<RangeCommit, GitError> {
+        let commit = self
+            .repo
+            .find_commit(id)
+            .map_err(self.corrupt("reading a commit of the range"))?;
+        let decoded = commit.decode().map_err(|e: gix::Error| GitError::Corrupt {
+            repo: self.path.clone(),
+            doing: "decoding a commit of the range",
+            detail: format!("{id}: {}", describe(&e)),
+        })?;
+        let subject = decoded
+            .message
+            .to_str_lossy()
+            .trim_start()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Ok(RangeCommit {
+            sha: id.to_string(),
+            parents: decoded.parents().map(|p| p.to_string()).collect(),
+            subject,
+        })
     }
 
     /// The files changed from `fork` to `head`, sorted by path.
