@@ -69,6 +69,9 @@ enum Command {
     Test {
         /// Policy files or folders; the shipped rules when none are given.
         paths: Vec<PathBuf>,
+        /// Output format: `text`, `json`, or JUnit XML for CI test reports.
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
     },
     /// Format policy files in the canonical layout.
     Fmt {
@@ -125,9 +128,25 @@ struct CheckArgs {
     /// Policy files or folders (default: `rules/` in the repository when present, else the shipped rules).
     #[arg(long)]
     rules: Vec<PathBuf>,
-    /// Output format; `json` adds the gathered facts under `facts`.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output format; `json` adds the gathered facts under `facts`; `sarif` is SARIF 2.1.0 for
+    /// code scanning; `github` prints GitHub Actions annotations.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,7 +204,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let policy = load_policy(&args.rule_paths())?;
             replay::run(args, &policy)
         }
-        Command::Test { paths } => test(&paths),
+        Command::Test { paths, format } => test(&paths, format),
         Command::Fmt { check, paths } => fmt(check, &paths),
     }
 }
@@ -283,7 +302,12 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         (d, None)
     };
     match args.format {
-        Format::Json => {
+        CheckFormat::Sarif => {
+            let v = report::sarif(&decision, &policy.rules(), &gathered.facts);
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        CheckFormat::Github => print!("{}", report::github_annotations(&decision, &gathered.facts)),
+        CheckFormat::Json => {
             let mut v = serde_json::to_value(&decision)?;
             if let serde_json::Value::Object(m) = &mut v {
                 if let Some(t) = &trace {
@@ -293,7 +317,7 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        Format::Text => {
+        CheckFormat::Text => {
             print!(
                 "{}",
                 report::decision_text_with(&decision, report::use_colour())
@@ -336,33 +360,58 @@ fn print_decision(
     Ok(())
 }
 
-fn test(paths: &[PathBuf]) -> Result<u8, Failure> {
+fn test(paths: &[PathBuf], format: TestFormat) -> Result<u8, Failure> {
     let policy = load_policy(paths)?;
     let results = policy.run_tests();
-    let mut failed = 0;
-    for t in &results {
-        if t.failures.is_empty() {
-            println!("ok    {}  ({})", t.name, t.location);
-        } else {
-            failed += 1;
-            println!("FAIL  {}  ({})", t.name, t.location);
-            for f in &t.failures {
-                println!("      {f}");
-            }
-            if let Some(d) = &t.decision {
-                println!("      decision was:");
-                for line in report::decision_text(d).lines() {
-                    println!("        {line}");
+    let untested = policy.untested_rules();
+    let failed = results.iter().filter(|t| !t.failures.is_empty()).count();
+    match format {
+        TestFormat::Text => {
+            for t in &results {
+                if t.failures.is_empty() {
+                    println!("ok    {}  ({})", t.name, t.location);
+                    continue;
+                }
+                println!("FAIL  {}  ({})", t.name, t.location);
+                for f in &t.failures {
+                    println!("      {f}");
+                }
+                if let Some(d) = &t.decision {
+                    println!("      decision was:");
+                    for line in report::decision_text(d).lines() {
+                        println!("        {line}");
+                    }
                 }
             }
+            for r in &untested {
+                println!("note: no test makes rule `{r}` fire");
+            }
+            println!("\n{} passed, {failed} failed", results.len() - failed);
         }
+        TestFormat::Json => {
+            let tests: Vec<serde_json::Value> = results
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "name": t.name,
+                        "location": t.location,
+                        "passed": t.failures.is_empty(),
+                        "failures": t.failures,
+                        "decision": t.decision,
+                    })
+                })
+                .collect();
+            let v = serde_json::json!({
+                "passed": results.len() - failed,
+                "failed": failed,
+                "untested_rules": untested,
+                "tests": tests,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        TestFormat::Junit => print!("{}", report::junit(&results, &untested)),
     }
-    let untested = policy.untested_rules();
-    for r in &untested {
-        println!("note: no test makes rule `{r}` fire");
-    }
-    println!("\n{} passed, {failed} failed", results.len() - failed);
-    Ok(if failed > 0 { 1 } else { 0 })
+    Ok(u8::from(failed > 0))
 }
 
 fn fmt(check: bool, paths: &[PathBuf]) -> Result<u8, Failure> {

@@ -291,3 +291,106 @@ fn explain_takes_the_same_inputs_as_check() {
     let (_, v) = check(r.path(), &[]);
     assert!(v.get("explain").is_none(), "check alone has no explanation");
 }
+
+/// The constraints the SARIF 2.1.0 schema places on what blastwall writes: required
+/// properties, enumerations and ranges of the objects it uses (sarifLog, run, tool,
+/// toolComponent, reportingDescriptor, result, location, physicalLocation, artifactLocation,
+/// region, logicalLocation, suppression).
+fn assert_sarif_2_1_0(v: &serde_json::Value) {
+    assert_eq!(v["version"], "2.1.0");
+    let runs = v["runs"].as_array().expect("runs is an array");
+    for run in runs {
+        let driver = &run["tool"]["driver"];
+        assert!(driver["name"].is_string(), "toolComponent.name is required");
+        let rules = driver["rules"].as_array().map_or(&[][..], Vec::as_slice);
+        for r in rules {
+            assert!(r["id"].is_string(), "reportingDescriptor.id is required");
+            if let Some(level) = r["defaultConfiguration"]["level"].as_str() {
+                assert!(["none", "note", "warning", "error"].contains(&level));
+            }
+        }
+        for result in run["results"].as_array().expect("results is an array") {
+            assert!(
+                result["message"]["text"].is_string(),
+                "result.message needs text or id"
+            );
+            assert!(
+                ["none", "note", "warning", "error"].contains(&result["level"].as_str().unwrap())
+            );
+            if let Some(i) = result["ruleIndex"].as_u64() {
+                assert!((i as usize) < rules.len(), "ruleIndex within rules");
+                assert_eq!(rules[i as usize]["id"], result["ruleId"]);
+            }
+            for loc in result["locations"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+            {
+                if let Some(p) = loc.get("physicalLocation") {
+                    assert!(p["artifactLocation"]["uri"].is_string());
+                    assert!(p["region"]["startLine"].as_u64().unwrap() >= 1);
+                } else {
+                    assert!(loc["logicalLocations"][0]["name"].is_string());
+                }
+            }
+            for s in result["suppressions"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice)
+            {
+                assert!(["inSource", "external"].contains(&s["kind"].as_str().unwrap()));
+            }
+        }
+    }
+}
+
+#[test]
+fn sarif_and_github_annotations_locate_findings() {
+    let r = payments_repo();
+    let plan = fixtures().join("terraform/tfjson_replace_tainted_fv1.2.json");
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_blastwall"))
+            .args(["check", "--repo"])
+            .arg(r.path())
+            .args([
+                "--plan",
+                plan.to_str().unwrap(),
+                "--set",
+                "production_envs=[\"production\",\"unknown\"]",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run("sarif");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_sarif_2_1_0(&v);
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let owner = results
+        .iter()
+        .find(|x| x["ruleId"] == "ai_change_needs_owner_review")
+        .unwrap();
+    assert_eq!(owner["level"], "warning");
+    assert_eq!(
+        owner["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "services/payments/src/lib.rs"
+    );
+    let plan_finding = results.iter().find(|x| x["level"] == "error").unwrap();
+    assert_eq!(
+        plan_finding["locations"][0]["logicalLocations"][0]["name"],
+        "null_resource.example"
+    );
+
+    let out = run("github");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("::warning file=services/payments/src/lib.rs,title=blastwall%3A ai_change_needs_owner_review::"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("::error title=blastwall%3A ")),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("::notice title=blastwall::outcome: deny\n"),
+        "{text}"
+    );
+}

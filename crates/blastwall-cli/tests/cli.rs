@@ -379,3 +379,58 @@ fn text_reports_say_what_would_satisfy_each_finding_without_colour_off_a_termina
         "{out}"
     );
 }
+
+#[test]
+fn test_results_as_json_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "t.bw",
+        br#"rule r {
+    when change.title == "x"
+    deny "titled <x> & \"quoted\""
+}
+test "passes" {
+    given change { title: "x" }
+    expect deny
+}
+test "fails" {
+    given change { title: "x" }
+    expect allow
+}
+rule never {
+    when change.title == "never"
+    warn
+}
+"#,
+    );
+    let o = run(&["test", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], 1);
+    assert_eq!(v["failed"], 1);
+    assert_eq!(v["untested_rules"], serde_json::json!(["never"]));
+    assert_eq!(
+        v["tests"][1]["failures"][0],
+        "expected outcome `allow`, got `deny`"
+    );
+    assert_eq!(v["tests"][1]["decision"]["outcome"], "deny");
+
+    let o = run(&["test", p.to_str().unwrap(), "--format", "junit"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (xml, _) = text(&o);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"blastwall\" tests=\"3\" failures=\"1\" skipped=\"1\">"), "{xml}");
+    assert!(xml.contains("<testcase name=\"passes\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"expected outcome `allow`, got `deny`\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("titled &lt;x&gt; &amp; &quot;quoted&quot;"),
+        "special characters are escaped: {xml}"
+    );
+    assert!(
+        xml.contains("<skipped message=\"no test makes rule `never` fire\"/>"),
+        "{xml}"
+    );
+}

@@ -91,6 +91,19 @@ pub struct Policy {
     warnings: String,
 }
 
+/// A rule of a policy, as reports describe it.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    /// The rule's name.
+    pub name: String,
+    /// Its level.
+    pub level: Level,
+    /// Its `///` documentation, one entry per line.
+    pub doc: Vec<String>,
+    /// Where it is written: `path:line:col`.
+    pub source: String,
+}
+
 /// The outcome of one `test` block.
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
@@ -150,6 +163,21 @@ impl Policy {
             .rules
             .iter()
             .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// What each rule is: name, level, documentation and where it is written, in order.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        self.interp
+            .policy()
+            .rules
+            .iter()
+            .map(|r| RuleInfo {
+                name: r.name.clone(),
+                level: r.level,
+                doc: r.doc.clone(),
+                source: self.interp.location(r.loc),
+            })
             .collect()
     }
 
