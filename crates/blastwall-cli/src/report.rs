@@ -203,7 +203,11 @@ pub fn sarif(
                 "properties": { "blastwall.level": r.level.as_str(), "blastwall.source": r.source },
             });
             if r.doc.len() > 1 {
-                desc["fullDescription"] = json!({ "text": r.doc.join("\n") });
+                put(
+                    &mut desc,
+                    "fullDescription",
+                    json!({ "text": r.doc.join("\n") }),
+                );
             }
             desc
         })
@@ -223,20 +227,20 @@ pub fn sarif(
                 },
             });
             if let Some(i) = rule_index(&f.rule) {
-                result["ruleIndex"] = json!(i);
+                put(&mut result, "ruleIndex", json!(i));
             }
             if let Some(path) = file_of(f, facts) {
-                result["locations"] = json!([{
+                put(&mut result, "locations", json!([{
                     "physicalLocation": {
                         "artifactLocation": { "uri": path, "uriBaseId": "%SRCROOT%" },
                         "region": { "startLine": 1 }
                     }
-                }]);
+                }]));
             } else if let Some(about) = &f.about {
-                result["locations"] = json!([{ "logicalLocations": [{ "name": about }] }]);
+                put(&mut result, "locations", json!([{ "logicalLocations": [{ "name": about }] }]));
             }
             if let Some(o) = &f.overridden {
-                result["suppressions"] = json!([{ "kind": "external", "justification": format!("{}: {}", o.by, o.reason) }]);
+                put(&mut result, "suppressions", json!([{ "kind": "external", "justification": format!("{}: {}", o.by, o.reason) }]));
             }
             result
         })
@@ -377,4 +381,11 @@ fn xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// Set a member of a JSON object built here (always an object).
+fn put(v: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.to_string(), value);
+    }
 }
