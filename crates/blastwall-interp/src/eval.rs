@@ -318,12 +318,19 @@ struct Approvals {
     people: Vec<(String, Vec<String>)>,
 }
 
+/// Logins and group names compare without case and without a leading `@`: forges treat
+/// `@Alice`, `alice` and `ALICE` as one account, and CODEOWNERS writes people as `@alice`.
+fn identity(s: &str) -> String {
+    s.trim().trim_start_matches('@').to_lowercase()
+}
+
 impl Approvals {
     fn count_for(&self, group: &str) -> u32 {
+        let group = identity(group);
         let n = self
             .people
             .iter()
-            .filter(|(by, teams)| group == "any" || by == group || teams.iter().any(|t| t == group))
+            .filter(|(by, teams)| group == "any" || *by == group || teams.contains(&group))
             .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
@@ -340,12 +347,12 @@ fn approvals(facts: &Facts) -> Approvals {
                  name: &str|
      -> Option<Value> { record.field(name).and_then(|(i, _)| rec.get(i).cloned()) };
     let author = match field(change, &CHANGE, "author") {
-        Some(Value::Str(s)) => s.to_string(),
+        Some(Value::Str(s)) => identity(&s),
         _ => String::new(),
     };
     let initiator = match field(change, &CHANGE, "ai") {
         Some(Value::Record(ai)) => match field(&ai, &AI, "initiator") {
-            Some(Value::Str(s)) => s.to_string(),
+            Some(Value::Str(s)) => identity(&s),
             _ => String::new(),
         },
         _ => String::new(),
@@ -356,7 +363,7 @@ fn approvals(facts: &Facts) -> Approvals {
     for a in list.iter() {
         let Value::Record(a) = a else { continue };
         let by = match field(a, &APPROVAL, "by") {
-            Some(Value::Str(s)) => s.to_string(),
+            Some(Value::Str(s)) => identity(&s),
             _ => continue,
         };
         let stale = matches!(field(a, &APPROVAL, "stale"), Some(Value::Bool(true)));
@@ -367,7 +374,7 @@ fn approvals(facts: &Facts) -> Approvals {
             Some(Value::List(t)) => t
                 .iter()
                 .filter_map(|v| match v {
-                    Value::Str(s) => Some(s.to_string()),
+                    Value::Str(s) => Some(identity(s)),
                     _ => None,
                 })
                 .collect(),
