@@ -2,9 +2,9 @@
 //! 500-crate Cargo workspace. See `benches/README.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
+mod common;
 
 use blastwall_facts::{GitOptions, change_from_git, topology_from_cargo};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -12,29 +12,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 /// A repository whose `main~1000..main` has 1,000 commits, each changing 10 of 10,000 files,
 /// one in ten with an AI co-author trailer. Built with `git fast-import` (setup only).
 fn big_repo(dir: &Path) {
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "-b", "main"]);
-    let file = |i: usize, rev: usize| -> String {
-        (0..20)
-            .map(|l| {
-                if l == rev % 20 {
-                    format!("revision {rev} of file {i}\n")
-                } else {
-                    format!("file {i} line {l} of ordinary text\n")
-                }
-            })
-            .collect()
-    };
     let mut stream = String::new();
     for c in 0..=1000usize {
         let msg = if c > 0 && c % 10 == 0 {
@@ -43,14 +20,17 @@ fn big_repo(dir: &Path) {
             format!("Commit {c}")
         };
         let t = 1_700_000_000 + c;
-        stream.push_str(&format!("commit refs/heads/main\nauthor A <a@example.com> {t} +0000\ncommitter A <a@example.com> {t} +0000\ndata {}\n{msg}\n", msg.len()));
+        stream.push_str(&format!(
+            "commit refs/heads/main\nauthor A <a@example.com> {t} +0000\ncommitter A <a@example.com> {t} +0000\ndata {}\n{msg}\n",
+            msg.len()
+        ));
         let files: Vec<usize> = if c == 0 {
             (0..10_000).collect()
         } else {
             ((c - 1) * 10..c * 10).collect()
         };
         for i in files {
-            let body = file(i, c);
+            let body = common::file_text(i, c);
             stream.push_str(&format!(
                 "M 100644 inline dir{}/file{i}.txt\ndata {}\n{body}\n",
                 i % 100,
@@ -58,22 +38,7 @@ fn big_repo(dir: &Path) {
             ));
         }
     }
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    git(&["repack", "-a", "-d", "-q"]);
+    common::import(dir, &stream);
 }
 
 /// A Cargo workspace of `n` crates, each depending on up to three earlier ones by path.

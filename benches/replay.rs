@@ -16,11 +16,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
 use blastwall::{Decision, Effect, Finding, Level, Outcome, Policy};
@@ -36,29 +37,6 @@ const CODEOWNERS: &str = "* @org/everyone\n/services/s1/ @org/s1\n";
 /// line each), one in ten with an AI co-author trailer; CODEOWNERS owns everything. Built with
 /// `git fast-import` (setup only) and packed, as a long-lived clone is.
 fn big_history(dir: &Path) {
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "-b", "main"]);
-    let file = |i: usize, rev: usize| -> String {
-        (0..20)
-            .map(|l| {
-                if l == rev % 20 {
-                    format!("revision {rev} of file {i}\n")
-                } else {
-                    format!("file {i} line {l} of ordinary text\n")
-                }
-            })
-            .collect()
-    };
     let mut stream = String::new();
     for c in 0..=COMMITS {
         let msg = if c > 0 && c % 10 == 0 {
@@ -83,7 +61,7 @@ fn big_history(dir: &Path) {
             (0..3).map(|k| (c * 3 + k) % FILES).collect()
         };
         for i in files {
-            let body = file(i, c);
+            let body = common::file_text(i, c);
             let _ = write!(
                 stream,
                 "M 100644 inline services/s{}/src/file{i}.rs\ndata {}\n{body}\n",
@@ -92,22 +70,7 @@ fn big_history(dir: &Path) {
             );
         }
     }
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stream.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    git(&["repack", "-a", "-d", "-q"]);
+    common::import(dir, &stream);
     // Replay reads owners from the working tree, as `check` does.
     std::fs::create_dir_all(dir.join(".github")).unwrap();
     std::fs::write(dir.join(".github/CODEOWNERS"), CODEOWNERS).unwrap();

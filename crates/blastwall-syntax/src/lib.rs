@@ -6,6 +6,8 @@
 pub mod ast;
 pub mod diag;
 mod fmt;
+#[doc(hidden)]
+pub mod fuzz;
 mod parse;
 mod scan;
 pub mod span;

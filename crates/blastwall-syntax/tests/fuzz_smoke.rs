@@ -12,7 +12,7 @@
     clippy::indexing_slicing
 )]
 
-use blastwall_syntax::{Diagnostic, FormatError, format_source, parse};
+use blastwall_syntax::parse;
 
 const EXAMPLE: &str = r#"/// AI-assisted changes to production code need an experienced reviewer.
 rule ai_change_needs_senior_review {
@@ -41,42 +41,9 @@ test "an AI change with no approvals needs review" {
 }
 "#;
 
-/// The fuzz target's body: parse and format must return (never panic), every diagnostic
-/// must point into the input, and a successful format must be sound and idempotent.
+/// The fuzz target's body, shared with `fuzz/fuzz_targets/parse.rs`.
 fn fuzz_one(data: &[u8]) {
-    let src = String::from_utf8_lossy(data);
-    let parsed = parse(&src);
-    for e in &parsed.errors {
-        assert_span_inside(e, &src);
-    }
-    match format_source(&src) {
-        Ok(out) => {
-            assert!(parsed.errors.is_empty(), "formatted a source with errors");
-            assert_eq!(parse(&out).file, parsed.file, "formatting changed the tree");
-            assert_eq!(
-                format_source(&out).as_deref(),
-                Ok(out.as_str()),
-                "not idempotent"
-            );
-        }
-        Err(FormatError::Parse(errors)) => {
-            assert!(!errors.is_empty());
-            for e in &errors {
-                assert_span_inside(e, &src);
-            }
-        }
-        Err(e @ FormatError::Unsound { .. }) => panic!("{e}\n--- input\n{src}"),
-    }
-}
-
-fn assert_span_inside(e: &Diagnostic, src: &str) {
-    let (start, end) = (e.span.start as usize, e.span.end as usize);
-    assert!(
-        start <= end && end <= src.len(),
-        "diagnostic `{}` has span {start}..{end} outside the input of {} bytes",
-        e.message,
-        src.len()
-    );
+    blastwall_syntax::fuzz::check_one(data);
 }
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
