@@ -362,3 +362,50 @@ fn one_megabyte_single_line_parses() {
     assert!(p.errors.is_empty(), "{:?}", p.errors.first());
     assert_eq!(p.file.items.len(), i);
 }
+
+/// A large file is parsed in two halves at once: the result must be exactly what each item
+/// parses to on its own, in order, with spans pointing into the whole file; and an error
+/// anywhere still gives every diagnostic and every other item.
+#[test]
+fn large_files_parse_the_same_in_halves() {
+    let kinds = [
+        "/// A rule.\nrule r_N {\n    when some f in change.files: f.path matches \"s/N/**\" and f.added > N\n    deny \"{f.path} N\"\n}\n",
+        "fn f_N(x: int) = x + N * 2\n",
+        "param p_N: [str] = [\"a\", \"N\"]\n",
+        "test \"t N\" {\n    given change { title: \"N\" }\n    expect allow\n}\n",
+        "// a comment between items\n",
+    ];
+    let mut pieces = Vec::new();
+    let mut src = String::new();
+    let mut i = 0;
+    while src.len() < 600_000 {
+        let piece = kinds[i % kinds.len()].replace('N', &i.to_string());
+        src.push_str(&piece);
+        src.push('\n');
+        pieces.push(piece);
+        i += 1;
+    }
+    let whole = parse(&src);
+    assert!(whole.errors.is_empty(), "{:?}", whole.errors.first());
+    let expected: Vec<Item> = pieces.iter().flat_map(|p| parse(p).file.items).collect();
+    assert_eq!(whole.file.items.len(), expected.len());
+    assert!(
+        whole.file.items == expected,
+        "the halves parse differently from the items alone"
+    );
+    // Spans are offsets into the whole file: the last item's span covers its own text.
+    let last = whole.file.items.last().unwrap();
+    let last_piece = pieces.iter().rev().find(|p| !p.starts_with("//")).unwrap();
+    let span = last.span();
+    assert!(span.start as usize > src.len() / 2);
+    assert_eq!(
+        &src[span.start as usize..span.end as usize],
+        last_piece.trim_end()
+    );
+
+    // One mistake: every other item still parses, and the error is reported.
+    let broken = src.replacen("fn f_", "fn 1f_", 1);
+    let p = parse(&broken);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert_eq!(p.file.items.len(), expected.len() - 1);
+}

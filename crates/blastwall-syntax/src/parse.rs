@@ -52,6 +52,14 @@ pub fn parse(src: &str) -> Parse {
         comments: scanned.comments,
         ..Parse::default()
     };
+    // A large file is parsed in two halves at once, split at an item boundary; any error sends
+    // it down the one-piece path below, which recovers item by item and reports every error.
+    if src.len() >= PARALLEL_BYTES
+        && let Some(items) = parse_halves(src, &scanned.item_starts, &out.comments)
+    {
+        out.file.items = items;
+        return out;
+    }
     match Grammar::parse(Rule::file, src) {
         Ok(mut pairs) => {
             if let Some(file) = pairs.next() {
@@ -107,6 +115,44 @@ pub fn parse(src: &str) -> Parse {
         );
     }
     out
+}
+
+/// Files at least this large are parsed in two halves on two threads.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+/// The items of `src` parsed as two halves in parallel, or `None` if either half has an error
+/// (the caller then parses the whole file the careful way) or no split point exists.
+///
+/// A split point is an item start (`rule`, `test`, `fn`, `param` or `///` in column 0, found by
+/// the scan outside strings and comments). Strings end on their line, and the item keywords
+/// are reserved, so such a line always begins an item; were it not so, a half would fail to
+/// parse and the careful path would run.
+fn parse_halves(src: &str, item_starts: &[usize], comments: &[Comment]) -> Option<Vec<Item>> {
+    let starts = merge_doc_runs(src, item_starts);
+    let mid = starts
+        .iter()
+        .copied()
+        .filter(|&s| s > 0)
+        .min_by_key(|&s| s.abs_diff(src.len() / 2))?;
+    let (first, second) = (src.get(..mid)?, src.get(mid..)?);
+    let half = |text: &str, offset: usize| -> Option<Vec<Item>> {
+        let mut pairs = Grammar::parse(Rule::file, text).ok()?;
+        let file = pairs.next()?;
+        file.into_inner()
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .map(|p| lower_item(p, offset, comments).ok())
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        // The second half runs on a thread with room for the deepest nesting the limits allow.
+        let other = std::thread::Builder::new()
+            .stack_size(16 << 20)
+            .spawn_scoped(scope, || half(second, mid))
+            .ok()?;
+        let mut items = half(first, 0)?;
+        items.extend(other.join().ok()??);
+        Some(items)
+    })
 }
 
 /// Parse one expression, e.g. a template hole; `offset` is where `src` starts in its file.
