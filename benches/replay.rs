@@ -24,7 +24,7 @@ use std::path::Path;
 
 use std::time::Duration;
 
-use blastwall::{Decision, Effect, Finding, Level, Outcome, Policy};
+use blastwall::{Outcome, Policy};
 use blastwall_facts::{Codeowners, Dialect, GitOptions, GitRepo, owners_facts, parse_codeowners};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
@@ -112,7 +112,7 @@ fn replay(repo: &Path, base: &str, head: &str, policy: &Policy, owners: &Codeown
         *tally.outcomes.entry(d.outcome.as_str()).or_default() += 1;
         let mut raised: Vec<&str> = Vec::new();
         for f in &d.findings {
-            if raised_by(f, &d) > Outcome::Allow && !raised.contains(&f.rule.as_str()) {
+            if d.raised_by(f) > Outcome::Allow && !raised.contains(&f.rule.as_str()) {
                 raised.push(&f.rule);
             }
         }
@@ -121,30 +121,6 @@ fn replay(repo: &Path, base: &str, head: &str, policy: &Policy, owners: &Codeown
         }
     }
     tally
-}
-
-/// How far a finding raises the outcome, as `replay` attributes it (its `raised_by`).
-fn raised_by(f: &Finding, d: &Decision) -> Outcome {
-    if f.overridden.is_some() {
-        return Outcome::Allow;
-    }
-    let raised = match f.effect {
-        Effect::Deny => Outcome::Deny,
-        Effect::Warn => Outcome::Warn,
-        Effect::Review => {
-            let from = f.from.as_deref().unwrap_or("any");
-            if d.reviews.iter().any(|r| r.from == from && r.satisfied) {
-                Outcome::Allow
-            } else {
-                Outcome::Review
-            }
-        }
-    };
-    if f.level == Level::Advisory {
-        raised.min(Outcome::Warn)
-    } else {
-        raised
-    }
 }
 
 /// `files[].owners` and `owners`, as replay fills them in.

@@ -158,6 +158,32 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// How far one finding raises the outcome: an overridden finding not at all, a review only
+    /// while its group's requirement is unmet, an advisory finding to `warn` at most. The
+    /// outcome is the largest of these over all findings (`allow` when there are none).
+    pub fn raised_by(&self, f: &Finding) -> Outcome {
+        if f.overridden.is_some() {
+            return Outcome::Allow;
+        }
+        let raised = match f.effect {
+            Effect::Deny => Outcome::Deny,
+            Effect::Warn => Outcome::Warn,
+            Effect::Review => {
+                let from = f.from.as_deref().unwrap_or("any");
+                if self.reviews.iter().any(|r| r.from == from && r.satisfied) {
+                    Outcome::Allow
+                } else {
+                    Outcome::Review
+                }
+            }
+        };
+        if f.level == Level::Advisory {
+            raised.min(Outcome::Warn)
+        } else {
+            raised
+        }
+    }
+
     /// The decision JSON: stable field order, so equal decisions print byte-identically.
     pub fn to_json_pretty(&self) -> String {
         // Serialising plain structs of strings and integers cannot fail; an empty object is

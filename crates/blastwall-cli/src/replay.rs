@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use blastwall::{Decision, Effect, Finding, Level, Outcome, Policy};
+use blastwall::{Decision, Outcome, Policy};
 use blastwall_facts::{GitOptions, GitRepo, RangeCommit};
 use serde_json::{Map, Value, json};
 
@@ -252,37 +252,12 @@ fn with_detail(e: &blastwall_facts::GitError) -> String {
     }
 }
 
-/// How far a finding raises the outcome, as the interpreter combines findings: overridden
-/// findings not at all, a review only while unmet, an advisory rule to `warn` at most.
-fn raised_by(f: &Finding, d: &Decision) -> Outcome {
-    if f.overridden.is_some() {
-        return Outcome::Allow;
-    }
-    let raised = match f.effect {
-        Effect::Deny => Outcome::Deny,
-        Effect::Warn => Outcome::Warn,
-        Effect::Review => {
-            let from = f.from.as_deref().unwrap_or("any");
-            if d.reviews.iter().any(|r| r.from == from && r.satisfied) {
-                Outcome::Allow
-            } else {
-                Outcome::Review
-            }
-        }
-    };
-    if f.level == Level::Advisory {
-        raised.min(Outcome::Warn)
-    } else {
-        raised
-    }
-}
-
 /// The rules that raised the outcome above `allow`, each once with its strongest effect, in
 /// finding (that is, rule) order.
 fn drivers(d: &Decision) -> Vec<(String, Outcome)> {
     let mut out: Vec<(String, Outcome)> = Vec::new();
     for f in &d.findings {
-        let raised = raised_by(f, d);
+        let raised = d.raised_by(f);
         if raised == Outcome::Allow {
             continue;
         }

@@ -284,32 +284,18 @@ fn combine(mut findings: Vec<Finding>, facts: &Facts) -> Decision {
     for r in &mut reviews {
         r.satisfied = r.have >= r.needed;
     }
-    let mut outcome = Outcome::Allow;
-    for f in &findings {
-        if f.overridden.is_some() {
-            continue;
-        }
-        let raised = match f.effect {
-            OutEffect::Deny => Outcome::Deny,
-            OutEffect::Warn => Outcome::Warn,
-            OutEffect::Review => {
-                let from = f.from.as_deref().unwrap_or("any");
-                let met = reviews.iter().any(|r| r.from == from && r.satisfied);
-                if met { Outcome::Allow } else { Outcome::Review }
-            }
-        };
-        let raised = if f.level == Level::Advisory {
-            raised.min(Outcome::Warn)
-        } else {
-            raised
-        };
-        outcome = outcome.max(raised);
-    }
-    Decision {
-        outcome,
+    let mut decision = Decision {
+        outcome: Outcome::Allow,
         findings,
         reviews,
-    }
+    };
+    decision.outcome = decision
+        .findings
+        .iter()
+        .map(|f| decision.raised_by(f))
+        .max()
+        .unwrap_or(Outcome::Allow);
+    decision
 }
 
 /// The approvals on the change that can count: current, and not by its author or initiator.
