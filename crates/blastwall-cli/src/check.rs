@@ -151,12 +151,25 @@ fn change_from_repo(
                 }
                 Err(e) => return Err(Failure(format!("`{}`: {e}", repo.display()))),
             };
-            blastwall_facts::merge_base(repo, &default, &head).map_err(|e| {
+            let fork = blastwall_facts::merge_base(repo, &default, &head).map_err(|e| {
                 Failure(format!(
                     "`{}`: base is the merge base of `{default}` and `{head}`: {e}",
                     repo.display()
                 ))
-            })?
+            })?;
+            let head_id = blastwall_facts::merge_base(repo, &head, &head)
+                .map_err(|e| Failure(format!("`{}`: {e}", repo.display())))?;
+            let parent = format!("{head_id}~1");
+            if fork == head_id && blastwall_facts::merge_base(repo, &parent, &parent).is_ok() {
+                // The head is on the default branch (a push to main, say): an empty range
+                // would allow whatever was just pushed, so check the head commit itself.
+                notes.push(format!(
+                    "`{head}` is on `{default}`: checking its last commit (give `--base` to choose a range)"
+                ));
+                parent
+            } else {
+                fork
+            }
         }
     };
     let mut opts = blastwall_facts::GitOptions {

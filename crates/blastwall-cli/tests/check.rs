@@ -394,3 +394,35 @@ fn sarif_and_github_annotations_locate_findings() {
         "{text}"
     );
 }
+
+#[test]
+fn on_the_default_branch_check_decides_the_last_commit() {
+    let r = payments_repo();
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["merge", "-q", "--ff-only", "feature"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .args(["check", "--format", "json", "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["outcome"], "review",
+        "the pushed AI commit is checked, not an empty range: {v}"
+    );
+    assert_eq!(
+        v["facts"]["change"]["files"][0]["path"],
+        "services/payments/src/lib.rs"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is on `main`: checking its last commit")
+    );
+
+    // A repository of one commit has nothing before it: an empty change, said plainly.
+    let single = Repo::new();
+    single.write("a.txt", "1\n");
+    single.commit("Only");
+    let (out, v) = check(single.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["facts"]["change"]["files"], serde_json::json!([]));
+}
