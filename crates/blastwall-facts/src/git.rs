@@ -584,43 +584,8 @@ impl Repo {
         head_rev: &str,
         max_commits: usize,
     ) -> Result<Vec<ObjectId>, GitError> {
-        if base == head {
-            return Ok(Vec::new());
-        }
-        let shallow = || GitError::Shallow {
-            repo: self.path.clone(),
-            base: base_rev.to_string(),
-            head: head_rev.to_string(),
-        };
-        let walk = match self.repo.rev_walk([head]).with_hidden([base]).all() {
-            Ok(walk) => walk,
-            Err(_) if self.is_shallow() => return Err(shallow()),
-            Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
-        };
-        let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
-        for info in walk {
-            let info = match info {
-                Ok(info) => info,
-                Err(_) if self.is_shallow() => return Err(shallow()),
-                Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
-            };
-            if parents.len() >= max_commits {
-                return Err(GitError::TooManyCommits { limit: max_commits });
-            }
-            parents.insert(info.id, info.parent_ids().map(|p| p.detach()).collect());
-        }
-
-        // A shallow commit's parents are missing, so whether the range ends there is unknown.
-        let shallow_commits = self
-            .repo
-            .shallow_commits()
-            .map_err(self.corrupt("reading the shallow file"))?;
-        if let Some(boundary) = shallow_commits
-            && parents.keys().any(|id| boundary.binary_search(id).is_ok())
-        {
-            return Err(shallow());
-        }
-
+        let walked = self.walk_range(base, head, base_rev, head_rev, max_commits, false)?;
+        let parents: HashMap<ObjectId, Vec<ObjectId>> = walked.into_iter().collect();
         // The range ends at parents reachable from `base`; each must exist, or the range may
         // have been cut short by a missing commit rather than by `base`.
         let missing = parents
@@ -628,13 +593,8 @@ impl Repo {
             .flat_map(|(id, ps)| ps.iter().map(move |p| (id, p)))
             .find(|(_, p)| !parents.contains_key(*p) && !self.repo.has_object(*p));
         if let Some((child, parent)) = missing {
-            return Err(GitError::Corrupt {
-                repo: self.path.clone(),
-                doing: "walking the commits of the range",
-                detail: format!("commit {parent}, a parent of {child}, is missing"),
-            });
+            return Err(self.missing_parent(child, parent));
         }
-
         Ok(topological(head, &parents))
     }
 
@@ -648,6 +608,29 @@ impl Repo {
         head_rev: &str,
         max_commits: usize,
     ) -> Result<Vec<ObjectId>, GitError> {
+        let line = self.walk_range(base, head, base_rev, head_rev, max_commits, true)?;
+        // The line must end at a parent reachable from `base`, never at a missing commit.
+        if let Some((child, parents)) = line.last()
+            && let Some(parent) = parents.first()
+            && !self.repo.has_object(*parent)
+        {
+            return Err(self.missing_parent(child, parent));
+        }
+        Ok(line.into_iter().rev().map(|(id, _)| id).collect())
+    }
+
+    /// Walk from `head`, hiding what `base` reaches, newest first: each commit with its parents
+    /// (only the first with `first_parent_only`). More than `max_commits` is an error, and so is
+    /// a walk that meets a shallow commit, whose missing parents leave the range's end unknown.
+    fn walk_range(
+        &self,
+        base: ObjectId,
+        head: ObjectId,
+        base_rev: &str,
+        head_rev: &str,
+        max_commits: usize,
+        first_parent_only: bool,
+    ) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, GitError> {
         if base == head {
             return Ok(Vec::new());
         }
@@ -656,53 +639,53 @@ impl Repo {
             base: base_rev.to_string(),
             head: head_rev.to_string(),
         };
-        let walk = match self
-            .repo
-            .rev_walk([head])
-            .first_parent_only()
-            .with_hidden([base])
-            .all()
-        {
+        let mut platform = self.repo.rev_walk([head]);
+        if first_parent_only {
+            platform = platform.first_parent_only();
+        }
+        let walk = match platform.with_hidden([base]).all() {
             Ok(walk) => walk,
             Err(_) if self.is_shallow() => return Err(shallow()),
             Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
         };
-        let mut line: Vec<(ObjectId, Option<ObjectId>)> = Vec::new();
+        let mut walked: Vec<(ObjectId, Vec<ObjectId>)> = Vec::new();
         for info in walk {
             let info = match info {
                 Ok(info) => info,
                 Err(_) if self.is_shallow() => return Err(shallow()),
                 Err(e) => return Err(self.corrupt("walking the commits of the range")(e)),
             };
-            if line.len() >= max_commits {
+            if walked.len() >= max_commits {
                 return Err(GitError::TooManyCommits { limit: max_commits });
             }
-            line.push((info.id, info.parent_ids().next().map(|p| p.detach())));
+            let parents = info.parent_ids().map(|p| p.detach());
+            let parents = if first_parent_only {
+                parents.take(1).collect()
+            } else {
+                parents.collect()
+            };
+            walked.push((info.id, parents));
         }
-
-        // As in `range_commits`: a shallow commit may end the line early, and the line must end
-        // at a parent reachable from `base`, never at a missing commit.
         let shallow_commits = self
             .repo
             .shallow_commits()
             .map_err(self.corrupt("reading the shallow file"))?;
         if let Some(boundary) = shallow_commits
-            && line
+            && walked
                 .iter()
                 .any(|(id, _)| boundary.binary_search(id).is_ok())
         {
             return Err(shallow());
         }
-        if let Some((child, Some(parent))) = line.last()
-            && !self.repo.has_object(*parent)
-        {
-            return Err(GitError::Corrupt {
-                repo: self.path.clone(),
-                doing: "walking the commits of the range",
-                detail: format!("commit {parent}, a parent of {child}, is missing"),
-            });
+        Ok(walked)
+    }
+
+    fn missing_parent(&self, child: &ObjectId, parent: &ObjectId) -> GitError {
+        GitError::Corrupt {
+            repo: self.path.clone(),
+            doing: "walking the commits of the range",
+            detail: format!("commit {parent}, a parent of {child}, is missing"),
         }
-        Ok(line.into_iter().rev().map(|(id, _)| id).collect())
     }
 
     /// A commit's id, parents and subject.
