@@ -493,7 +493,7 @@ fn load_policy(paths: &[PathBuf]) -> Result<Policy, Failure> {
 
 fn policy_failure(e: &blastwall::Error) -> Failure {
     match e {
-        blastwall::Error::Invalid { rendered, .. } => Failure(format!("{rendered}{e}")),
+        blastwall::Error::Invalid { rendered, .. } => Failure(format!("{e}\n\n{rendered}")),
         other => Failure(other.to_string()),
     }
 }
