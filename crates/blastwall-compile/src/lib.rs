@@ -1,0 +1,1 @@
+//! Compiles checked policies to WebAssembly (see docs/abi.md).

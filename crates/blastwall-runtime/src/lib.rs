@@ -1,0 +1,1 @@
+//! The wasmtime host for compiled policies (see docs/abi.md).
