@@ -1404,6 +1404,13 @@ impl Checker {
                             r.span,
                         ));
                     }
+                    if ok && !matches!(p.kind, ExprKind::Param(_)) {
+                        self.error(Diagnostic::error(
+                            "glob",
+                            "a glob must be a string literal or a parameter (`config.name`): patterns are compiled when the policy is built",
+                            r.span,
+                        ));
+                    }
                     GlobRef::Dynamic(Box::new(p))
                 };
                 mk(ExprKind::Glob(Box::new(a), pattern), Type::Bool)
