@@ -1,0 +1,803 @@
+//! Patterns compiled to DFAs: the tables a compiled module walks to match globs and regular
+//! expressions.
+//!
+//! `docs/abi.md` (section "Patterns") is the reference for the table and the walk; [`Dfa`] is
+//! that table in Rust, [`Dfa::is_match`] is the walk and [`Dfa::encode_into`] writes the bytes
+//! a module reads. The compiler puts the patterns written in a policy into the module's data,
+//! and a host compiles the patterns of the `glob` parameters it sets ([`glob_param_dfa`]).
+//!
+//! # The table
+//!
+//! Bytes are mapped to classes (`classes[b]`); a state has one successor per class (`next`),
+//! one after the end of the input (`eoi`) and a matching flag (`accept`). State 0 is the dead
+//! state. The walk stops with *match* as soon as it enters a matching state, with *no match* as
+//! soon as it enters state 0, and otherwise answers whether the state after the end of the input
+//! is matching. The tables built here keep two promises beyond that, which make them small:
+//!
+//! - there is at most one matching state, every transition out of it (`eoi` included) leads back
+//!   to it, and it is exactly the set of states from which every input matches, so the walk
+//!   stops at the first byte after which the answer can no longer change;
+//! - the table is minimal: no two states accept the same inputs, state 0 is the only state from
+//!   which nothing matches, and no two classes have the same transitions.
+//!
+//! # How a pattern becomes a table
+//!
+//! A glob is first written as the regular expression the [glob documentation](crate::glob)
+//! gives ([`glob_regex`]). `regex-automata` determinises the expression (anchored for a glob,
+//! unanchored for a regular expression), and the states reachable from the start state are
+//! read out through its public transition functions. Its matches are delayed by one byte: a
+//! state it flags as matching means that a match ended just before the byte that led there,
+//! which is why the walk looks after every byte and once more after the end of the input. All
+//! such states become the one matching state, the result is minimised (Hopcroft's partition
+//! refinement), and the byte classes with identical columns are merged.
+//!
+//! Regular expressions use the syntax of the `regex` crate and match when the pattern occurs
+//! anywhere in the subject. Unicode word boundaries (`\b`, `\B`) have no DFA and are refused
+//! ([`DfaError::Unsupported`]); the ASCII ones (`(?-u:\b)`) work.
+//!
+//! # Limits
+//!
+//! A table has at most [`MAX_STATES`] states; a pattern that needs more is refused with
+//! [`DfaError::TooLarge`] (with at most 256 classes, the largest table is then about 10 MB).
+//! The intermediate automata are bounded too: a pattern whose NFA or working memory would take
+//! more than 16 MiB, or whose unminimised DFA has more than twice [`MAX_STATES`] states, is
+//! refused with the same error, even if it would minimise below the limit (the regular
+//! expression `a[ab]{14}` is one: the intermediate DFA follows every `a` of a run, the table
+//! only the first).
+//!
+//! # Examples
+//!
+//! ```
+//! use blastwall_abi::dfa::{glob_dfa, regex_dfa};
+//! use blastwall_abi::glob::Glob;
+//!
+//! let dfa = glob_dfa(&Glob::new("services/*/src/**")?)?;
+//! assert!(dfa.is_match("services/cart/src/lib.rs"));
+//! assert!(dfa.is_match("./services//cart/src/lib.rs"));
+//! assert!(!dfa.is_match("services/cart/src"));
+//!
+//! let dfa = regex_dfa(r"^v\d+\.")?;
+//! assert!(dfa.is_match("v12.3"));
+//! assert!(!dfa.is_match("xv12.3"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::nfa::thompson;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, MatchKind};
+
+use crate::glob::{Glob, Part, Segment};
+
+/// The most states a compiled table may have.
+pub const MAX_STATES: usize = 10_000;
+
+/// The most states the unminimised automaton may have before it is refused.
+const MAX_EXPLORED: usize = 2 * MAX_STATES;
+
+/// The memory `regex-automata` may use for the NFA and for the work of determinisation.
+const BUILD_BYTES: usize = 16 << 20;
+
+/// Bytes of the header: kind, classes, states, start.
+const HEADER_LEN: usize = 16;
+
+/// Bytes of an encoded invalid pattern, not counting its text: the header and a `str` slot.
+const INVALID_LEN: usize = HEADER_LEN + 8;
+
+/// A compiled pattern: a DFA over bytes in the table form `docs/abi.md` describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dfa {
+    kind: DfaKind,
+    /// The class of each byte value.
+    classes: [u8; 256],
+    /// The number of classes, `c`; 0 for an invalid pattern.
+    nclasses: u32,
+    /// The number of states, `s`; 0 for an invalid pattern.
+    nstates: u32,
+    /// The start state.
+    start: u32,
+    /// `s × c` entries: `next[state × c + class]`.
+    next: Vec<u32>,
+    /// `s` entries: the state after the end of the input.
+    eoi: Vec<u32>,
+    /// `s` entries: `1` for a matching state, else `0`.
+    accept: Vec<u8>,
+    /// For an invalid pattern, why it is invalid; empty otherwise.
+    text: String,
+}
+
+/// What a [`Dfa`] was compiled from; the values are the `kind` field of the encoded table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DfaKind {
+    /// A pattern that did not compile; matching against it is an error of the rule.
+    Invalid = 0,
+    /// A glob: the subject is a path, normalised before the walk.
+    Glob = 1,
+    /// A regular expression, searched for anywhere in the subject.
+    Regex = 2,
+}
+
+/// Why a pattern could not be compiled to a [`Dfa`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DfaError {
+    /// The regular expression does not parse.
+    #[error("invalid regular expression `{pattern}`: {reason}")]
+    Syntax {
+        /// The pattern.
+        pattern: String,
+        /// The parser's explanation.
+        reason: String,
+    },
+    /// The pattern uses something a DFA cannot do, such as a Unicode word boundary.
+    #[error("regular expression `{pattern}` cannot be compiled to a DFA: {reason}")]
+    Unsupported {
+        /// The pattern.
+        pattern: String,
+        /// What is unsupported.
+        reason: String,
+    },
+    /// The table would have more than [`MAX_STATES`] states.
+    #[error("pattern `{pattern}` needs a DFA larger than the limit of {max} states", max = MAX_STATES)]
+    TooLarge {
+        /// The pattern (for a glob, the glob as written).
+        pattern: String,
+    },
+}
+
+/// Normalise a path as `docs/abi.md` says: split at `/`, drop empty and `.` segments, join with
+/// single `/`s. A path with no segment left becomes `""`, which matches no glob.
+pub fn normalize_path(path: &str) -> String {
+    path.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The regular expression a glob stands for, on normalised paths (see the
+/// [glob documentation](crate::glob), "Matching").
+///
+/// It is the documented translation with changes that do not alter what matches a valid UTF-8
+/// path (subjects are always `&str`) but keep the automaton small, since decoding UTF-8 exactly
+/// takes about eight states per character:
+///
+/// - groups do not capture;
+/// - the runs `[^/]*`, `[^/]+` and `.*` match bytes (`(?-u:[^/])`, `(?-u:.)`), not characters;
+/// - `?` is one byte that starts a character (anything but `/` and `\x80`–`\xBF`) followed by
+///   any continuation bytes (`\x80`–`\xBF`), without checking that they form a valid sequence.
+///
+/// In a valid UTF-8 path every token but a run starts at a character boundary (a character, a
+/// `/` or the end), so a run ends on one and a `?` takes exactly the continuation bytes of its
+/// character: both then match whole characters, as in the documented translation. Classes
+/// still match exactly one Unicode scalar value in one of their ranges.
+pub fn glob_regex(glob: &Glob) -> String {
+    const CHAR: &str = r"(?-u:[^/\x80-\xBF][\x80-\xBF]*)";
+    const RUN: &str = "(?-u:[^/])*";
+    const SEGMENT: &str = "(?-u:[^/])+";
+
+    let segments = glob.segments();
+    let mut r = String::from("(?s)^");
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match segment {
+            Segment::AnyDepth if last => {
+                let _ = write!(r, "{SEGMENT}(?:/{SEGMENT})*");
+            }
+            Segment::AnyDepth => {
+                let _ = write!(r, "(?:{SEGMENT}/)*");
+            }
+            Segment::Parts(parts) => {
+                for part in parts {
+                    match part {
+                        Part::Literal(text) => text.chars().for_each(|c| push_literal(&mut r, c)),
+                        Part::Star => r.push_str(RUN),
+                        Part::Question => r.push_str(CHAR),
+                        Part::Class { negated, ranges } => {
+                            r.push('[');
+                            if *negated {
+                                r.push('^');
+                            }
+                            for &(lo, hi) in ranges {
+                                push_literal(&mut r, lo);
+                                if hi != lo {
+                                    r.push('-');
+                                    push_literal(&mut r, hi);
+                                }
+                            }
+                            if *negated {
+                                r.push('/');
+                            }
+                            r.push(']');
+                        }
+                    }
+                }
+                if !last {
+                    r.push('/');
+                }
+            }
+        }
+    }
+    r.push_str(if glob.dir_only() {
+        "/(?-u:.)+$"
+    } else {
+        "(?:/(?-u:.)*)?$"
+    });
+    r
+}
+
+/// Writes `c` so that the regex parser reads it as itself, in or out of a class: ASCII letters
+/// and digits as they are, everything else as `\x{…}`.
+fn push_literal(r: &mut String, c: char) {
+    if c.is_ascii_alphanumeric() {
+        r.push(c);
+    } else {
+        let _ = write!(r, "\\x{{{:X}}}", u32::from(c));
+    }
+}
+
+/// Compile a glob (`blastwall_abi::glob` semantics) to a DFA matching *normalised* paths.
+pub fn glob_dfa(glob: &Glob) -> Result<Dfa, DfaError> {
+    let syntax = syntax::Config::new().utf8(false);
+    build(DfaKind::Glob, glob.as_str(), &glob_regex(glob), syntax)
+}
+
+/// For a glob given as a parameter value: compile `pattern`; when it is not a valid glob,
+/// return the invalid DFA whose text is `` invalid glob `PATTERN`: REASON `` (the error the
+/// reference interpreter reports for it).
+pub fn glob_param_dfa(pattern: &str) -> Result<Dfa, DfaError> {
+    match Glob::new(pattern) {
+        Ok(glob) => glob_dfa(&glob),
+        Err(e) => Ok(Dfa::invalid(format!("invalid glob `{pattern}`: {e}"))),
+    }
+}
+
+/// Compile a regular expression (`regex` crate syntax; it matches when the pattern occurs
+/// anywhere in the subject) to a DFA.
+pub fn regex_dfa(pattern: &str) -> Result<Dfa, DfaError> {
+    build(DfaKind::Regex, pattern, pattern, syntax::Config::new())
+}
+
+impl Dfa {
+    /// What the pattern was compiled from.
+    pub fn kind(&self) -> DfaKind {
+        self.kind
+    }
+
+    /// A pattern that did not compile, with the error a rule matching against it fails with.
+    pub fn invalid(text: String) -> Dfa {
+        Dfa {
+            kind: DfaKind::Invalid,
+            classes: [0; 256],
+            nclasses: 0,
+            nstates: 0,
+            start: 0,
+            next: Vec::new(),
+            eoi: Vec::new(),
+            accept: Vec::new(),
+            text,
+        }
+    }
+
+    /// For an invalid pattern, the error text; `None` otherwise.
+    pub fn error_text(&self) -> Option<&str> {
+        (self.kind == DfaKind::Invalid).then_some(self.text.as_str())
+    }
+
+    /// The number of states (0 for an invalid pattern).
+    pub fn state_count(&self) -> u32 {
+        self.nstates
+    }
+
+    /// The number of byte classes (0 for an invalid pattern).
+    pub fn class_count(&self) -> u32 {
+        self.nclasses
+    }
+
+    /// The walk of `docs/abi.md`: for a glob the subject is normalised first and an empty path
+    /// matches nothing. An invalid pattern matches nothing (the caller reports its error).
+    pub fn is_match(&self, subject: &str) -> bool {
+        match self.kind {
+            DfaKind::Invalid => false,
+            DfaKind::Regex => self.walk(subject.as_bytes()),
+            DfaKind::Glob => {
+                let path = normalize_path(subject);
+                !path.is_empty() && self.walk(path.as_bytes())
+            }
+        }
+    }
+
+    fn walk(&self, bytes: &[u8]) -> bool {
+        let c = self.nclasses as usize;
+        let mut state = self.start as usize;
+        for &b in bytes {
+            let class = self.classes.get(usize::from(b)).copied().unwrap_or(0);
+            let at = state.saturating_mul(c).saturating_add(usize::from(class));
+            state = self.next.get(at).copied().unwrap_or(0) as usize;
+            if self.accepts(state) {
+                return true;
+            }
+            if state == 0 {
+                return false;
+            }
+        }
+        let state = self.eoi.get(state).copied().unwrap_or(0) as usize;
+        self.accepts(state)
+    }
+
+    fn accepts(&self, state: usize) -> bool {
+        self.accept.get(state) == Some(&1)
+    }
+
+    /// Bytes of the encoded table (the `docs/abi.md` layout), not counting the error text of an
+    /// invalid pattern.
+    pub fn encoded_len(&self) -> usize {
+        match self.kind {
+            DfaKind::Invalid => INVALID_LEN,
+            DfaKind::Glob | DfaKind::Regex => {
+                HEADER_LEN + 256 + 4 * self.next.len() + 4 * self.eoi.len() + self.accept.len()
+            }
+        }
+    }
+
+    /// Append the encoded table to `out` and return its address. `base` is the address `out[0]`
+    /// will have in module memory; `out` is first padded with zeros so that the table starts at
+    /// an 8-byte aligned address. An invalid pattern's text follows its 24 bytes, and its `str`
+    /// slot points at it.
+    pub fn encode_into(&self, out: &mut Vec<u8>, base: u32) -> u32 {
+        while !(u64::from(base) + out.len() as u64).is_multiple_of(8) {
+            out.push(0);
+        }
+        let addr = address(base, out.len());
+        let push = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_le_bytes());
+        push(out, self.kind as u32);
+        push(out, self.nclasses);
+        push(out, self.nstates);
+        push(out, self.start);
+        match self.kind {
+            DfaKind::Invalid => {
+                let text = address(base, out.len() + 8);
+                push(out, text);
+                push(out, u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+                out.extend_from_slice(self.text.as_bytes());
+            }
+            DfaKind::Glob | DfaKind::Regex => {
+                out.extend_from_slice(&self.classes);
+                self.next.iter().for_each(|&v| push(out, v));
+                self.eoi.iter().for_each(|&v| push(out, v));
+                out.extend_from_slice(&self.accept);
+            }
+        }
+        addr
+    }
+}
+
+/// `base + offset` as a 32-bit address. Module memory is at most 4 GiB, so a table that does
+/// not fit cannot be placed anyway; the address then wraps and the module reads garbage from
+/// its own memory, never outside it.
+fn address(base: u32, offset: usize) -> u32 {
+    base.wrapping_add(offset as u32)
+}
+
+/// Determinises `regex`, reads the automaton out and turns it into a minimal table.
+fn build(
+    kind: DfaKind,
+    pattern: &str,
+    regex: &str,
+    syntax: syntax::Config,
+) -> Result<Dfa, DfaError> {
+    let too_large = || DfaError::TooLarge {
+        pattern: pattern.to_owned(),
+    };
+    let unsupported = |reason: String| DfaError::Unsupported {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    if let Err(e) = syntax::parse_with(regex, &syntax) {
+        return Err(DfaError::Syntax {
+            pattern: pattern.to_owned(),
+            reason: e.to_string(),
+        });
+    }
+    let nfa = thompson::Compiler::new()
+        .syntax(syntax)
+        .configure(
+            thompson::Config::new()
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(BUILD_BYTES)),
+        )
+        .build(regex)
+        .map_err(|e| {
+            if e.size_limit().is_some() {
+                too_large()
+            } else {
+                unsupported(error_chain(&e))
+            }
+        })?;
+    // Bound the automaton by states rather than bytes: regex-automata stores a state in as
+    // many `u32`s as the smallest power of two that holds the NFA's classes and the end.
+    let stride = nfa.byte_classes().alphabet_len().next_power_of_two();
+    let dfa_bytes = (MAX_EXPLORED + 64) * stride * 4 + (64 << 10);
+    let anchored = kind == DfaKind::Glob;
+    let config = dense::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .start_kind(if anchored {
+            StartKind::Anchored
+        } else {
+            StartKind::Unanchored
+        })
+        .minimize(false)
+        .accelerate(false)
+        .dfa_size_limit(Some(dfa_bytes))
+        .determinize_size_limit(Some(BUILD_BYTES));
+    let dfa = dense::Builder::new()
+        .configure(config)
+        .build_from_nfa(&nfa)
+        .map_err(|e| {
+            if e.is_size_limit_exceeded() {
+                too_large()
+            } else {
+                unsupported(error_chain(&e))
+            }
+        })?;
+    let mode = if anchored {
+        Anchored::Yes
+    } else {
+        Anchored::No
+    };
+    let start = dfa
+        .start_state(&start::Config::new().anchored(mode))
+        .map_err(|e| unsupported(e.to_string()))?;
+
+    let raw = Raw::read(&dfa, start).map_err(|e| match e {
+        ReadError::TooLarge => too_large(),
+        ReadError::Quit => unsupported("the automaton gives up on some bytes".to_owned()),
+    })?;
+    let table = raw.minimise();
+    if table.nstates as usize > MAX_STATES {
+        return Err(too_large());
+    }
+    Ok(Dfa { kind, ..table })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let _ = write!(text, ": {s}");
+        source = s.source();
+    }
+    text
+}
+
+enum ReadError {
+    TooLarge,
+    Quit,
+}
+
+/// The automaton as read out of `regex-automata`, before minimisation. State 0 is dead, state 1
+/// is the one matching state (every `regex-automata` match state becomes it), and the rest are
+/// the other reachable states in the order they were found.
+struct Raw {
+    /// `regex-automata`'s class of each byte.
+    classes: [u8; 256],
+    /// The number of those classes.
+    k: usize,
+    /// `n × k` transitions.
+    next: Vec<u32>,
+    /// Per state: whether the end of the input leads to a match.
+    eoi_matches: Vec<bool>,
+    start: u32,
+}
+
+/// The dead state of [`Raw`] and of every table.
+const DEAD: u32 = 0;
+/// The matching state of [`Raw`].
+const MATCH: u32 = 1;
+
+impl Raw {
+    fn read(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Result<Raw, ReadError> {
+        let byte_classes = dfa.byte_classes();
+        let mut classes = [0u8; 256];
+        // One byte standing for each class (the end of the input is the last class, not a byte).
+        let k = byte_classes.alphabet_len().saturating_sub(1);
+        let mut reps: Vec<Option<u8>> = vec![None; k];
+        for (b, class) in (0..=255u8).zip(classes.iter_mut()) {
+            *class = byte_classes.get(b);
+            if let Some(rep @ None) = reps.get_mut(usize::from(*class)) {
+                *rep = Some(b);
+            }
+        }
+        // Every class has a byte; were one empty, any byte would do since none leads to it.
+        let reps: Vec<u8> = reps.into_iter().map(|r| r.unwrap_or(0)).collect();
+
+        let mut ids: HashMap<StateID, u32> = HashMap::new();
+        let mut queue: VecDeque<StateID> = VecDeque::new();
+        let mut id_of = |s: StateID, queue: &mut VecDeque<StateID>| -> Result<u32, ReadError> {
+            if dfa.is_quit_state(s) {
+                return Err(ReadError::Quit);
+            }
+            if dfa.is_dead_state(s) {
+                return Ok(DEAD);
+            }
+            if dfa.is_match_state(s) {
+                return Ok(MATCH);
+            }
+            if let Some(&id) = ids.get(&s) {
+                return Ok(id);
+            }
+            if ids.len() >= MAX_EXPLORED {
+                return Err(ReadError::TooLarge);
+            }
+            let id = u32::try_from(ids.len() + 2).map_err(|_| ReadError::TooLarge)?;
+            ids.insert(s, id);
+            queue.push_back(s);
+            Ok(id)
+        };
+
+        let start = id_of(start, &mut queue)?;
+        let mut next = vec![DEAD; k];
+        next.extend(std::iter::repeat_n(MATCH, k));
+        let mut eoi_matches = vec![false, true];
+        while let Some(s) = queue.pop_front() {
+            for &b in &reps {
+                next.push(id_of(dfa.next_state(s, b), &mut queue)?);
+            }
+            let e = dfa.next_eoi_state(s);
+            if dfa.is_quit_state(e) {
+                return Err(ReadError::Quit);
+            }
+            eoi_matches.push(dfa.is_match_state(e));
+        }
+        Ok(Raw {
+            classes,
+            k,
+            next,
+            eoi_matches,
+            start,
+        })
+    }
+
+    /// The minimal table that accepts the same inputs under the walk of `docs/abi.md`.
+    ///
+    /// Since [`MATCH`] absorbs everything, the walk accepts an input exactly when the state
+    /// after its last byte has `eoi_matches`; so two states are equivalent exactly when they
+    /// are equivalent in the ordinary sense with `eoi_matches` as the final states, and the
+    /// block of [`MATCH`] is the set of states from which everything matches.
+    fn minimise(&self) -> Dfa {
+        let n = self.eoi_matches.len();
+        let k = self.k;
+        let block = hopcroft(n, k, &self.next, &self.eoi_matches);
+        let block_of = |s: u32| block.get(s as usize).copied().unwrap_or(0);
+        let dead_block = block_of(DEAD);
+        let match_block = block_of(MATCH);
+
+        // A member of each block, to read its transitions from.
+        let mut member: HashMap<u32, u32> = HashMap::new();
+        for (s, &b) in (0u32..).zip(&block) {
+            member.entry(b).or_insert(s);
+        }
+        let row = |b: u32| -> &[u32] {
+            let s = member.get(&b).copied().unwrap_or(DEAD) as usize;
+            self.next.get(s * k..(s + 1) * k).unwrap_or_default()
+        };
+        let eoi_block = |b: u32| {
+            let s = member.get(&b).copied().unwrap_or(DEAD) as usize;
+            if self.eoi_matches.get(s) == Some(&true) {
+                match_block
+            } else {
+                dead_block
+            }
+        };
+
+        // Number the blocks: the dead one 0, the others in the order a breadth-first walk from
+        // the start finds them; unreachable blocks are dropped.
+        let mut number: HashMap<u32, u32> = HashMap::from([(dead_block, 0)]);
+        let mut order = vec![dead_block];
+        let mut queue = VecDeque::new();
+        let mut visit = |b: u32, queue: &mut VecDeque<u32>, order: &mut Vec<u32>| {
+            let len = number.len() as u32;
+            *number.entry(b).or_insert_with(|| {
+                queue.push_back(b);
+                order.push(b);
+                len
+            })
+        };
+        let start = visit(block_of(self.start), &mut queue, &mut order);
+        while let Some(b) = queue.pop_front() {
+            for &t in row(b) {
+                visit(block_of(t), &mut queue, &mut order);
+            }
+            visit(eoi_block(b), &mut queue, &mut order);
+        }
+        let renumber = |b: u32| number.get(&b).copied().unwrap_or(0);
+
+        // Merge the classes whose columns agree, numbering them by their first byte.
+        let column = |class: usize| -> Vec<u32> {
+            order
+                .iter()
+                .map(|&b| renumber(row(b).get(class).map_or(dead_block, |&t| block_of(t))))
+                .collect()
+        };
+        let mut merged: HashMap<Vec<u32>, u8> = HashMap::new();
+        let mut of_raw: Vec<Option<u8>> = vec![None; k];
+        let mut rep_raw: Vec<usize> = Vec::new();
+        let mut classes = [0u8; 256];
+        for (class, &raw) in classes.iter_mut().zip(&self.classes) {
+            let raw = usize::from(raw);
+            let slot = of_raw.get_mut(raw);
+            *class = match slot {
+                Some(Some(c)) => *c,
+                Some(slot) => {
+                    let next_id = u8::try_from(merged.len()).unwrap_or(u8::MAX);
+                    let c = *merged.entry(column(raw)).or_insert_with(|| {
+                        rep_raw.push(raw);
+                        next_id
+                    });
+                    *slot = Some(c);
+                    c
+                }
+                None => 0,
+            };
+        }
+
+        let mut next = Vec::with_capacity(order.len() * rep_raw.len());
+        let mut eoi = Vec::with_capacity(order.len());
+        let mut accept = Vec::with_capacity(order.len());
+        for &b in &order {
+            let r = row(b);
+            for &raw in &rep_raw {
+                next.push(renumber(r.get(raw).map_or(dead_block, |&t| block_of(t))));
+            }
+            eoi.push(renumber(eoi_block(b)));
+            accept.push(u8::from(b == match_block));
+        }
+        Dfa {
+            kind: DfaKind::Regex,
+            classes,
+            nclasses: rep_raw.len() as u32,
+            nstates: order.len() as u32,
+            start,
+            next,
+            eoi,
+            accept,
+            text: String::new(),
+        }
+    }
+}
+
+/// Hopcroft's partition refinement: the coarsest partition of the `n` states of a complete DFA
+/// over `k` symbols (`next[s × k + a]`) that separates `finals` from the other states and is
+/// stable under the transitions. Returns the block of each state.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "every index is a state below n, a symbol below k, a block below blocks.len() or a \
+              position in a block, by construction; the caller passes `next` of length n × k \
+              with every entry below n"
+)]
+fn hopcroft(n: usize, k: usize, next: &[u32], finals: &[bool]) -> Vec<u32> {
+    // The predecessors of each state under each symbol, as one compressed array: the sources
+    // of `t` under `a` are `sources[start[a × n + t] .. start[a × n + t + 1]]`.
+    let mut start = vec![0u32; k * n + 1];
+    for s in 0..n {
+        for a in 0..k {
+            start[a * n + next[s * k + a] as usize + 1] += 1;
+        }
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut sources = vec![0u32; k * n];
+    for s in 0..n {
+        for a in 0..k {
+            let key = a * n + next[s * k + a] as usize;
+            sources[fill[key] as usize] = s as u32;
+            fill[key] += 1;
+        }
+    }
+
+    // The partition: `elems` lists the states block by block, block `b` occupying
+    // `elems[bounds[b].0 .. bounds[b].1]`; `pos[s]` is where `s` is in `elems`.
+    let mut elems: Vec<u32> = (0..n as u32).filter(|&s| finals[s as usize]).collect();
+    let nfinal = elems.len();
+    elems.extend((0..n as u32).filter(|&s| !finals[s as usize]));
+    let mut bounds: Vec<(usize, usize)> = [(0, nfinal), (nfinal, n)]
+        .into_iter()
+        .filter(|(lo, hi)| lo < hi)
+        .collect();
+    let mut block = vec![0u32; n];
+    let mut pos = vec![0usize; n];
+    for (b, &(lo, hi)) in bounds.iter().enumerate() {
+        for i in lo..hi {
+            block[elems[i] as usize] = b as u32;
+            pos[elems[i] as usize] = i;
+        }
+    }
+    // How many states of each block the current splitter has moved to the block's front.
+    let mut marked = vec![0usize; bounds.len()];
+    let mut waiting: Vec<usize> = (0..bounds.len()).collect();
+    let mut is_waiting = vec![true; bounds.len()];
+    let mut touched: Vec<usize> = Vec::new();
+
+    while let Some(a_block) = waiting.pop() {
+        is_waiting[a_block] = false;
+        let (lo, hi) = bounds[a_block];
+        let splitter: Vec<u32> = elems[lo..hi].to_vec();
+        for a in 0..k {
+            for &t in &splitter {
+                let key = a * n + t as usize;
+                for &s in &sources[start[key] as usize..start[key + 1] as usize] {
+                    let s = s as usize;
+                    let b = block[s] as usize;
+                    let front = bounds[b].0 + marked[b];
+                    if pos[s] < front {
+                        continue;
+                    }
+                    let other = elems[front] as usize;
+                    elems.swap(pos[s], front);
+                    pos[other] = pos[s];
+                    pos[s] = front;
+                    if marked[b] == 0 {
+                        touched.push(b);
+                    }
+                    marked[b] += 1;
+                }
+            }
+            for b in touched.drain(..) {
+                let (blo, bhi) = bounds[b];
+                let m = std::mem::take(&mut marked[b]);
+                if m == bhi - blo {
+                    continue;
+                }
+                let new = bounds.len();
+                bounds.push((blo, blo + m));
+                bounds[b] = (blo + m, bhi);
+                marked.push(0);
+                for &s in &elems[blo..blo + m] {
+                    block[s as usize] = new as u32;
+                }
+                let smaller = if is_waiting[b] || m <= bhi - blo - m {
+                    new
+                } else {
+                    b
+                };
+                is_waiting.push(false);
+                if !is_waiting[smaller] {
+                    waiting.push(smaller);
+                    is_waiting[smaller] = true;
+                }
+            }
+        }
+    }
+    block
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_regex_text() -> Result<(), crate::glob::GlobError> {
+        let cases = [
+            ("a", r"(?s)^(?:(?-u:[^/])+/)*a(?:/(?-u:.)*)?$"),
+            ("/a/", r"(?s)^a/(?-u:.)+$"),
+            (
+                "/x/**",
+                r"(?s)^x/(?-u:[^/])+(?:/(?-u:[^/])+)*(?:/(?-u:.)*)?$",
+            ),
+            (
+                "/?[!a-c].*",
+                r"(?s)^(?-u:[^/\x80-\xBF][\x80-\xBF]*)[^a-c/]\x{2E}(?-u:[^/])*(?:/(?-u:.)*)?$",
+            ),
+            ("/é", r"(?s)^\x{E9}(?:/(?-u:.)*)?$"),
+        ];
+        for (glob, want) in cases {
+            assert_eq!(glob_regex(&Glob::new(glob)?), want, "{glob}");
+        }
+        Ok(())
+    }
+}
