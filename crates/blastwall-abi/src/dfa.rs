@@ -255,6 +255,58 @@ pub fn glob_param_dfa(pattern: &str) -> Result<Dfa, DfaError> {
     }
 }
 
+/// How many globs of a list are joined into one table at most.
+const UNION_GROUP: usize = 4;
+
+/// Compile the globs of a parameter's value into few tables that keep its meaning.
+///
+/// The interpreter tries the patterns in order, answers *match* at the first that matches and
+/// fails at the first invalid one it reaches. So the valid patterns before the first invalid one
+/// become tables of up to four patterns each (their union; one table each when a union would
+/// exceed [`MAX_STATES`]), followed by the invalid one; patterns after it are never reached. A walker
+/// tries the tables in order, as for a list of single patterns.
+pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
+    let mut globs = Vec::new();
+    let mut invalid = None;
+    for p in patterns {
+        match Glob::new(p) {
+            Ok(g) => globs.push(g),
+            Err(e) => {
+                invalid = Some(Dfa::invalid(format!("invalid glob `{p}`: {e}")));
+                break;
+            }
+        }
+    }
+    // Unions of many unanchored globs can grow large while being determinised, so patterns
+    // are joined a few at a time; a group whose union is still too large stays split.
+    let mut out = Vec::new();
+    for group in globs.chunks(UNION_GROUP) {
+        match group {
+            [] => {}
+            [one] => out.push(glob_dfa(one)?),
+            many => {
+                let union: Vec<String> = many
+                    .iter()
+                    .map(|g| format!("(?:{})", glob_regex(g)))
+                    .collect();
+                let label: Vec<&str> = many.iter().map(Glob::as_str).collect();
+                let syntax = syntax::Config::new().utf8(false);
+                match build(DfaKind::Glob, &label.join(", "), &union.join("|"), syntax) {
+                    Ok(d) => out.push(d),
+                    Err(DfaError::TooLarge { .. }) => {
+                        for g in many {
+                            out.push(glob_dfa(g)?);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    out.extend(invalid);
+    Ok(out)
+}
+
 /// Compile a regular expression (`regex` crate syntax; it matches when the pattern occurs
 /// anywhere in the subject) to a DFA.
 pub fn regex_dfa(pattern: &str) -> Result<Dfa, DfaError> {
@@ -774,6 +826,43 @@ fn hopcroft(n: usize, k: usize, next: &[u32], finals: &[bool]) -> Vec<u32> {
         }
     }
     block
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_globs_is_one_table_and_keeps_its_meaning() {
+        let pats = ["docs/**", "*.md", "**/tests/**", ".github/workflows/*"];
+        let dfas = glob_list_dfas(&pats).unwrap_or_default();
+        assert_eq!(dfas.len(), 1);
+        let globs: Vec<Glob> = pats.iter().filter_map(|p| Glob::new(p).ok()).collect();
+        for path in [
+            "docs/a",
+            "a/b.md",
+            "x/tests/y.rs",
+            ".github/workflows/ci.yml",
+            "src/a.rs",
+            "",
+            "docs",
+        ] {
+            let want = globs.iter().any(|g| g.matches(path));
+            let got = dfas.iter().any(|d| d.is_match(path));
+            assert_eq!(got, want, "{path}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_glob_ends_the_list() {
+        let dfas = glob_list_dfas(&["docs/**", "src/[x", "never/**"]).unwrap_or_default();
+        assert_eq!(dfas.len(), 2);
+        assert_eq!(dfas.last().map(Dfa::kind), Some(DfaKind::Invalid));
+        assert_eq!(
+            dfas.last().and_then(Dfa::error_text),
+            Some("invalid glob `src/[x`: unclosed `[` in glob `src/[x`")
+        );
+    }
 }
 
 #[cfg(test)]

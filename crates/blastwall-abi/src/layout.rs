@@ -173,8 +173,8 @@ pub enum ShapeMeta {
     Int,
     /// `str`
     Str,
-    /// One of these strings.
-    Enum(Vec<String>),
+    /// One of these strings: `{"enum": {"name": "TriState", "values": [...]}}`.
+    Enum(EnumMeta),
     /// A list.
     List(Box<ShapeMeta>),
     /// A record type, by name.
@@ -190,12 +190,24 @@ impl ShapeMeta {
             Shape::Bool => ShapeMeta::Bool,
             Shape::Int => ShapeMeta::Int,
             Shape::Str => ShapeMeta::Str,
-            Shape::Enum(e) => ShapeMeta::Enum(e.values.iter().map(|v| v.to_string()).collect()),
+            Shape::Enum(e) => ShapeMeta::Enum(EnumMeta {
+                name: e.name.to_string(),
+                values: e.values.iter().map(|v| v.to_string()).collect(),
+            }),
             Shape::List(s) => ShapeMeta::List(Box::new(ShapeMeta::of(s))),
             Shape::Record(r) => ShapeMeta::Record(r.name.to_string()),
             Shape::Optional(s) => ShapeMeta::Optional(Box::new(ShapeMeta::of(s))),
         }
     }
+}
+
+/// An enumeration: its name (shown in errors) and its values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnumMeta {
+    /// The type name, e.g. `TriState`.
+    pub name: String,
+    /// The allowed values, in documentation order.
+    pub values: Vec<String>,
 }
 
 /// The fields a policy reads: (record type name, field index in the schema).
@@ -294,14 +306,19 @@ mod tests {
     #[test]
     fn unread_fields_have_no_slot_and_first_fields_always_do() {
         let mut reads = Reads::new();
-        let (added, _) = schema::FILE.field("added").map_or((0, ()), |(i, _)| (i, ()));
+        let (added, _) = schema::FILE
+            .field("added")
+            .map_or((0, ()), |(i, _)| (i, ()));
         reads.insert(("File", added));
         let layout = Layout::new(&reads);
         assert_eq!(layout.slot("File", "path"), Some(0));
         assert_eq!(layout.slot("File", "added"), Some(1));
         assert_eq!(layout.slot("File", "removed"), None);
         assert_eq!(layout.slots("File"), 2);
-        assert_eq!(layout.documents.get("change").map(String::as_str), Some("Change"));
+        assert_eq!(
+            layout.documents.get("change").map(String::as_str),
+            Some("Change")
+        );
         assert!(layout.record("Node").is_some());
     }
 

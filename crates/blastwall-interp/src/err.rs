@@ -2,25 +2,7 @@
 
 use blastwall_syntax::Span;
 
-/// Facts that do not fit the schemas.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
-#[error("{}{message}", if path.is_empty() { String::new() } else { format!("`{path}`: ") })]
-#[diagnostic(code(blastwall::facts))]
-pub struct FactsError {
-    /// Where in the facts, e.g. `change.files[3].path`.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl FactsError {
-    pub(crate) fn at(path: &str, message: String) -> FactsError {
-        FactsError {
-            path: path.to_string(),
-            message,
-        }
-    }
-}
+pub use blastwall_abi::facts_error::FactsError;
 
 /// Why the evaluation of one rule stopped. The rule's level decides what the error means:
 /// `hard` and `soft` rules deny, `advisory` rules warn.

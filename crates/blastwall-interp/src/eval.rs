@@ -3,9 +3,8 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
-use blastwall_abi::decision::{
-    Decision, Effect as OutEffect, Finding, Level, Outcome, Override, Review,
-};
+use blastwall_abi::combine::{CombineContext, combine};
+use blastwall_abi::decision::{Decision, Effect as OutEffect, Finding, Level};
 use blastwall_abi::glob::Glob;
 use blastwall_abi::schema::DocKind;
 use blastwall_check::ir::{
@@ -246,133 +245,52 @@ impl Interpreter {
                 }
             }
         }
-        combine(findings, facts)
+        combine(findings, &combine_context(facts))
     }
 }
 
-/// Apply overrides, merge reviews and decide the outcome.
-fn combine(mut findings: Vec<Finding>, facts: &Facts) -> Decision {
-    for f in &mut findings {
-        if f.level == Level::Soft
-            && !f.error
-            && let Some(o) = facts.overrides.iter().find(|o| o.rule == f.rule)
-        {
-            f.overridden = Some(Override {
-                by: o.by.clone(),
-                reason: o.reason.clone(),
-            });
-        }
-    }
-    let approvals = approvals(facts);
-    let mut reviews: Vec<Review> = Vec::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.effect == OutEffect::Review && f.overridden.is_none() && !f.error)
-    {
-        let from = f.from.clone().unwrap_or_else(|| "any".to_string());
-        let needed = f.count.unwrap_or(1);
-        match reviews.iter_mut().find(|r| r.from == from) {
-            Some(r) => r.needed = r.needed.max(needed),
-            None => reviews.push(Review {
-                have: approvals.count_for(&from),
-                from,
-                needed,
-                satisfied: false,
-            }),
-        }
-    }
-    for r in &mut reviews {
-        r.satisfied = r.have >= r.needed;
-    }
-    let mut decision = Decision {
-        outcome: Outcome::Allow,
-        findings,
-        reviews,
-    };
-    decision.outcome = decision
-        .findings
-        .iter()
-        .map(|f| decision.raised_by(f))
-        .max()
-        .unwrap_or(Outcome::Allow);
-    decision
-}
-
-/// The approvals on the change that can count: current, and not by its author or initiator.
-struct Approvals {
-    /// (approver, groups)
-    people: Vec<(String, Vec<String>)>,
-}
-
-/// Logins and group names compare without case and without a leading `@`: forges treat
-/// `@Alice`, `alice` and `ALICE` as one account, and CODEOWNERS writes people as `@alice`.
-fn identity(s: &str) -> String {
-    s.trim().trim_start_matches('@').to_lowercase()
-}
-
-impl Approvals {
-    fn count_for(&self, group: &str) -> u32 {
-        let group = identity(group);
-        let n = self
-            .people
-            .iter()
-            .filter(|(by, teams)| group == "any" || *by == group || teams.contains(&group))
-            .count();
-        u32::try_from(n).unwrap_or(u32::MAX)
-    }
-}
-
-fn approvals(facts: &Facts) -> Approvals {
-    use blastwall_abi::schema::{AI, APPROVAL, CHANGE};
-    let mut people: Vec<(String, Vec<String>)> = Vec::new();
+/// What combining needs from the facts: the change's author, its AI initiator, its approvals
+/// and the recorded overrides.
+fn combine_context(facts: &Facts) -> CombineContext {
+    use blastwall_abi::schema::{AI, APPROVAL, CHANGE, Record};
+    let overrides = facts.overrides.clone();
     let Some(Value::Record(change)) = facts.doc(DocKind::Change) else {
-        return Approvals { people };
+        return CombineContext::new("", "", Vec::new(), overrides);
     };
-    let field = |rec: &Rc<Vec<Value>>,
-                 record: &blastwall_abi::schema::Record,
-                 name: &str|
-     -> Option<Value> { record.field(name).and_then(|(i, _)| rec.get(i).cloned()) };
-    let author = match field(change, &CHANGE, "author") {
-        Some(Value::Str(s)) => identity(&s),
+    let field = |rec: &Rc<Vec<Value>>, record: &Record, name: &str| -> Option<Value> {
+        record.field(name).and_then(|(i, _)| rec.get(i).cloned())
+    };
+    let text = |v: Option<Value>| match v {
+        Some(Value::Str(s)) => s.to_string(),
         _ => String::new(),
     };
+    let author = text(field(change, &CHANGE, "author"));
     let initiator = match field(change, &CHANGE, "ai") {
-        Some(Value::Record(ai)) => match field(&ai, &AI, "initiator") {
-            Some(Value::Str(s)) => identity(&s),
-            _ => String::new(),
-        },
+        Some(Value::Record(ai)) => text(field(&ai, &AI, "initiator")),
         _ => String::new(),
     };
-    let Some(Value::List(list)) = field(change, &CHANGE, "approvals") else {
-        return Approvals { people };
-    };
-    for a in list.iter() {
-        let Value::Record(a) = a else { continue };
-        let by = match field(a, &APPROVAL, "by") {
-            Some(Value::Str(s)) => identity(&s),
-            _ => continue,
-        };
-        let stale = matches!(field(a, &APPROVAL, "stale"), Some(Value::Bool(true)));
-        if stale || by.is_empty() || by == author || by == initiator {
-            continue;
-        }
-        let teams = match field(a, &APPROVAL, "teams") {
-            Some(Value::List(t)) => t
-                .iter()
-                .filter_map(|v| match v {
-                    Value::Str(s) => Some(identity(s)),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        // Distinct approvers: one person approving twice counts once.
-        match people.iter_mut().find(|(p, _)| *p == by) {
-            Some((_, t)) => t.extend(teams),
-            None => people.push((by, teams)),
+    let mut approvals = Vec::new();
+    if let Some(Value::List(list)) = field(change, &CHANGE, "approvals") {
+        for a in list.iter() {
+            let Value::Record(a) = a else { continue };
+            let Some(Value::Str(by)) = field(a, &APPROVAL, "by") else {
+                continue;
+            };
+            let stale = matches!(field(a, &APPROVAL, "stale"), Some(Value::Bool(true)));
+            let teams = match field(a, &APPROVAL, "teams") {
+                Some(Value::List(t)) => t
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Str(s) => Some(s.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            approvals.push((by.to_string(), stale, teams));
         }
     }
-    Approvals { people }
+    CombineContext::new(&author, &initiator, approvals, overrides)
 }
 
 /// The state of evaluating one rule.
@@ -873,9 +791,14 @@ impl Eval<'_> {
                 let s = self.string(arg(0)?, frame)?;
                 Value::Int(i64::try_from(s.chars().count()).unwrap_or(i64::MAX))
             }
-            Builtin::Lower => Value::str(&self.string(arg(0)?, frame)?.to_lowercase()),
-            Builtin::Upper => Value::str(&self.string(arg(0)?, frame)?.to_uppercase()),
-            Builtin::Trim => Value::str(self.string(arg(0)?, frame)?.trim()),
+            // ASCII only, like `identity`: every host (the module, JavaScript) must agree, and
+            // Unicode case mapping differs between their libraries.
+            Builtin::Lower => Value::str(&self.string(arg(0)?, frame)?.to_ascii_lowercase()),
+            Builtin::Upper => Value::str(&self.string(arg(0)?, frame)?.to_ascii_uppercase()),
+            Builtin::Trim => Value::str(
+                self.string(arg(0)?, frame)?
+                    .trim_matches(|c: char| c.is_ascii_whitespace()),
+            ),
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
                 let s = self.string(arg(0)?, frame)?;
                 let p = self.string(arg(1)?, frame)?;

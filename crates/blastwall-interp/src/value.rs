@@ -73,16 +73,7 @@ impl Value {
     }
 }
 
-/// A recorded override of a `soft` rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverrideFact {
-    /// The rule overridden.
-    pub rule: String,
-    /// Who.
-    pub by: String,
-    /// Why.
-    pub reason: String,
-}
+pub use blastwall_abi::combine::OverrideFact;
 
 /// The facts one decision is made on, loaded and validated against the schemas.
 #[derive(Debug, Clone, Default)]

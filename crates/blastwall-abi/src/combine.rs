@@ -1,0 +1,283 @@
+//! From findings to the `Decision`: overrides, merged reviews and the outcome.
+//!
+//! Every host (the reference interpreter, the wasmtime runtime, the JavaScript binding) ends a
+//! decision with this procedure, so it lives here once; `docs/abi.md` ("The result") describes
+//! it for hosts in other languages.
+
+use crate::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
+
+/// A recorded override of a `soft` rule, as the facts give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideFact {
+    /// The rule overridden.
+    pub rule: String,
+    /// Who.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What combining needs from the facts besides the findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CombineContext {
+    /// Recorded overrides, in the order the facts give them.
+    pub overrides: Vec<OverrideFact>,
+    /// The approvers who count, distinct, each with their groups, all normalised by
+    /// [`identity`]: current approvals by someone other than the change's author and its AI
+    /// initiator.
+    pub approvers: Vec<(String, Vec<String>)>,
+}
+
+/// A login or group name as it compares: without surrounding ASCII whitespace, without one
+/// leading `@`, ASCII-lowercased. Forges treat `@Alice`, `alice` and `ALICE` as one account and
+/// CODEOWNERS writes people as `@alice`; folding only ASCII keeps every host (Rust, the module,
+/// JavaScript) in agreement, since Unicode case mapping differs between their libraries.
+pub fn identity(s: &str) -> String {
+    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let s = s.strip_prefix('@').unwrap_or(s);
+    s.to_ascii_lowercase()
+}
+
+impl CombineContext {
+    /// The context of a change by `author` (empty when unknown) whose agent `initiator` started
+    /// (empty when unknown), with its `approvals` as (by, stale, teams) and the recorded
+    /// `overrides`.
+    pub fn new(
+        author: &str,
+        initiator: &str,
+        approvals: impl IntoIterator<Item = (String, bool, Vec<String>)>,
+        overrides: Vec<OverrideFact>,
+    ) -> CombineContext {
+        let author = identity(author);
+        let initiator = identity(initiator);
+        let mut approvers: Vec<(String, Vec<String>)> = Vec::new();
+        for (by, stale, teams) in approvals {
+            let by = identity(&by);
+            if stale || by.is_empty() || by == author || by == initiator {
+                continue;
+            }
+            let teams = teams.iter().map(|t| identity(t));
+            // Distinct approvers: one person approving twice counts once.
+            match approvers.iter_mut().find(|(p, _)| *p == by) {
+                Some((_, t)) => t.extend(teams),
+                None => approvers.push((by, teams.collect())),
+            }
+        }
+        CombineContext {
+            overrides,
+            approvers,
+        }
+    }
+
+    /// How many approvers count for `group` (`any` counts everyone).
+    pub fn have(&self, group: &str) -> u32 {
+        let group = identity(group);
+        let n = self
+            .approvers
+            .iter()
+            .filter(|(by, teams)| group == "any" || *by == group || teams.contains(&group))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
+/// Apply overrides, merge reviews and decide the outcome.
+pub fn combine(mut findings: Vec<Finding>, ctx: &CombineContext) -> Decision {
+    for f in &mut findings {
+        if f.level == Level::Soft
+            && !f.error
+            && let Some(o) = ctx.overrides.iter().find(|o| o.rule == f.rule)
+        {
+            f.overridden = Some(Override {
+                by: o.by.clone(),
+                reason: o.reason.clone(),
+            });
+        }
+    }
+    let mut reviews: Vec<Review> = Vec::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.effect == Effect::Review && f.overridden.is_none() && !f.error)
+    {
+        let from = f.from.as_deref().unwrap_or("any");
+        let needed = f.count.unwrap_or(1);
+        match reviews.iter_mut().find(|r| r.from == from) {
+            Some(r) => r.needed = r.needed.max(needed),
+            None => reviews.push(Review {
+                have: ctx.have(from),
+                from: from.to_string(),
+                needed,
+                satisfied: false,
+            }),
+        }
+    }
+    for r in &mut reviews {
+        r.satisfied = r.have >= r.needed;
+    }
+    let mut decision = Decision {
+        outcome: Outcome::Allow,
+        findings,
+        reviews,
+    };
+    decision.outcome = decision
+        .findings
+        .iter()
+        .map(|f| decision.raised_by(f))
+        .max()
+        .unwrap_or(Outcome::Allow);
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn finding(rule: &str, level: Level, effect: Effect, from: Option<&str>, n: u32) -> Finding {
+        Finding {
+            rule: rule.into(),
+            level,
+            effect,
+            message: "m".into(),
+            source: "p.bw:1:1".into(),
+            about: None,
+            from: from.map(String::from),
+            count: from.map(|_| n),
+            overridden: None,
+            error: false,
+            omitted: 0,
+        }
+    }
+
+    fn approval(by: &str, stale: bool, teams: &[&str]) -> (String, bool, Vec<String>) {
+        (
+            by.into(),
+            stale,
+            teams.iter().map(|t| t.to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn identity_folds_ascii_only() {
+        assert_eq!(identity("  @Alice\t"), "alice");
+        assert_eq!(identity("@@bob"), "@bob");
+        assert_eq!(identity("org/PAYMENTS"), "org/payments");
+        // Non-ASCII letters and whitespace are left as they are.
+        assert_eq!(identity("\u{a0}Émile"), "\u{a0}Émile");
+    }
+
+    #[test]
+    fn approvers_exclude_stale_author_and_initiator_and_merge_teams() {
+        let ctx = CombineContext::new(
+            "Alice",
+            "@Bot",
+            vec![
+                approval("alice", false, &["@org/x"]),
+                approval("bot", false, &[]),
+                approval("carol", true, &["@org/x"]),
+                approval("@Dave", false, &["@Org/X"]),
+                approval("dave", false, &["org/y"]),
+                approval("  ", false, &["org/z"]),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(
+            ctx.approvers,
+            vec![("dave".to_string(), vec!["org/x".into(), "org/y".into()])]
+        );
+        assert_eq!(ctx.have("any"), 1);
+        assert_eq!(ctx.have("@ORG/Y"), 1);
+        assert_eq!(ctx.have("Dave"), 1);
+        assert_eq!(ctx.have("org/z"), 0);
+        assert_eq!(ctx.have("carol"), 0);
+    }
+
+    #[test]
+    fn reviews_merge_and_overrides_apply_to_soft_findings_only() {
+        let ctx = CombineContext::new(
+            "",
+            "",
+            vec![approval("bob", false, &["@team"])],
+            vec![
+                OverrideFact {
+                    rule: "soft".into(),
+                    by: "ann".into(),
+                    reason: "first".into(),
+                },
+                OverrideFact {
+                    rule: "soft".into(),
+                    by: "zed".into(),
+                    reason: "second".into(),
+                },
+                OverrideFact {
+                    rule: "hard".into(),
+                    by: "ann".into(),
+                    reason: "no effect".into(),
+                },
+            ],
+        );
+        let findings = vec![
+            finding("soft", Level::Soft, Effect::Deny, None, 0),
+            finding("hard", Level::Hard, Effect::Warn, None, 0),
+            finding("r1", Level::Hard, Effect::Review, Some("@team"), 1),
+            finding("r2", Level::Hard, Effect::Review, Some("@team"), 2),
+            finding("r3", Level::Soft, Effect::Review, Some("any"), 1),
+        ];
+        let d = combine(findings, &ctx);
+        let first = d.findings.first().and_then(|f| f.overridden.clone());
+        assert_eq!(
+            first,
+            Some(Override {
+                by: "ann".into(),
+                reason: "first".into()
+            })
+        );
+        assert!(d.findings.iter().skip(1).all(|f| f.overridden.is_none()));
+        assert_eq!(
+            d.reviews,
+            vec![
+                Review {
+                    from: "@team".into(),
+                    needed: 2,
+                    have: 1,
+                    satisfied: false
+                },
+                Review {
+                    from: "any".into(),
+                    needed: 1,
+                    have: 1,
+                    satisfied: true
+                },
+            ]
+        );
+        assert_eq!(d.outcome, Outcome::Review);
+    }
+
+    #[test]
+    fn errors_and_advisory_findings() {
+        let ctx = CombineContext::default();
+        let mut err = finding("e", Level::Soft, Effect::Deny, None, 0);
+        err.error = true;
+        let ctx2 = CombineContext {
+            overrides: vec![OverrideFact {
+                rule: "e".into(),
+                by: "a".into(),
+                reason: "b".into(),
+            }],
+            approvers: Vec::new(),
+        };
+        // An error is never overridden.
+        let d = combine(vec![err], &ctx2);
+        assert_eq!(d.outcome, Outcome::Deny);
+        let adv = finding("a", Level::Advisory, Effect::Deny, None, 0);
+        assert_eq!(combine(vec![adv], &ctx).outcome, Outcome::Warn);
+        assert_eq!(combine(Vec::new(), &ctx).outcome, Outcome::Allow);
+        // An error of a review rule does not ask for a review.
+        let mut rev = finding("r", Level::Hard, Effect::Review, Some("any"), 1);
+        rev.error = true;
+        rev.effect = Effect::Deny;
+        let d = combine(vec![rev], &ctx);
+        assert!(d.reviews.is_empty());
+    }
+}

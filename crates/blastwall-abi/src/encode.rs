@@ -1,0 +1,1214 @@
+//! Facts JSON → the input a module reads (`docs/abi.md`, "The input").
+//!
+//! The [`Encoder`] knows every field's shape and default from the layout descriptor alone (not
+//! from [`crate::schema`]), as a host in another language must, and validates as strictly as the
+//! reference interpreter, with the same error texts and paths: a misspelt fact never reads as a
+//! default, whether or not the policy reads it.
+//!
+//! Encoding is one walk over the JSON. A record, list or config record reserves its slots first
+//! and fills them as its members are encoded; strings and nested values go after it. Paths for
+//! error messages are built only when there is an error.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Map, Value as J};
+
+use crate::combine::{CombineContext, OverrideFact};
+use crate::dfa::{self, Dfa, DfaError};
+use crate::facts_error::FactsError;
+use crate::layout::{ABSENT, GRAPH_SLOTS, HEADER_LEN, Metadata, ParamType, SLOT, ShapeMeta};
+use crate::schema;
+
+/// Errors travel boxed inside the encoder: a `Result` of a slot and a box comes back in two
+/// registers, where one holding a whole `FactsError` goes through memory on every call.
+type Failed = Box<FactsError>;
+
+/// A layout descriptor this encoder cannot work with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// A shape names a record type the layout does not describe.
+    #[error("unknown record type `{name}` in the layout")]
+    UnknownRecord {
+        /// The name.
+        name: String,
+    },
+    /// One of the four documents has no record type.
+    #[error("the layout has no record type for the document `{name}`")]
+    MissingDocument {
+        /// The document.
+        name: String,
+    },
+    /// Two encoded fields share a slot.
+    #[error("fields of `{record}` share the slot {slot}")]
+    Slot {
+        /// The record type.
+        record: String,
+        /// The slot.
+        slot: u32,
+    },
+    /// A default that does not fit its field.
+    #[error("the default of `{record}.{field}` is invalid: {reason}")]
+    Default {
+        /// The record type.
+        record: String,
+        /// The field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// A record type that contains itself, whose defaults would never end.
+    #[error("the record type `{record}` contains itself")]
+    Cycle {
+        /// The record type.
+        record: String,
+    },
+    /// A `glob` parameter whose type is not `str` or `[str]`.
+    #[error("the parameter `{name}` is marked glob but its type is `{ty}`")]
+    GlobParam {
+        /// The parameter.
+        name: String,
+        /// Its type.
+        ty: ParamType,
+    },
+    /// A default pattern of a `glob` parameter that cannot be compiled.
+    #[error("the default of the parameter `{name}`: {source}")]
+    Pattern {
+        /// The parameter.
+        name: String,
+        /// Why.
+        source: DfaError,
+    },
+}
+
+/// An encoded input and what combining the module's findings needs.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The input, to be copied to the address it was encoded for.
+    pub bytes: Vec<u8>,
+    /// The approvals and overrides of the facts.
+    pub context: CombineContext,
+}
+
+/// Encodes facts for one compiled policy.
+#[derive(Debug)]
+pub struct Encoder {
+    records: Vec<Rec>,
+    enums: Vec<EnumInfo>,
+    /// The record types of `change`, `plan`, `action`, `topology`.
+    docs: [usize; 4],
+    /// The `overrides` entry, validated like a record but never encoded.
+    override_rec: usize,
+    params: Vec<Param>,
+    /// Whether a topology gets a graph index.
+    graph: bool,
+    /// The defaults combining needs.
+    defaults: Defaults,
+    /// The error every decision reports when a parameter's default does not fit its type (the
+    /// interpreter checks defaults on every load too).
+    default_error: Option<FactsError>,
+    /// The largest input encoded so far, to size the next one in one allocation.
+    size_hint: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Rec {
+    name: String,
+    fields: Vec<Field>,
+    /// Slots of the encoded record.
+    slots: usize,
+}
+
+#[derive(Debug)]
+struct Field {
+    name: String,
+    shape: Shp,
+    default: Dflt,
+    /// The slot of the default when it is the same in every input (no string or list to
+    /// write).
+    fixed: Option<u64>,
+    slot: Option<u32>,
+}
+
+#[derive(Debug)]
+enum Shp {
+    Bool,
+    Int,
+    Str,
+    Enum(usize),
+    List(Box<Shp>),
+    Record(usize),
+    Optional(Box<Shp>),
+}
+
+#[derive(Debug)]
+enum Dflt {
+    Required,
+    Absent,
+    Record,
+    Value(J),
+}
+
+#[derive(Debug)]
+struct EnumInfo {
+    /// The type name shown in errors (`TriState`).
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Param {
+    name: String,
+    ty: ParamType,
+    default: J,
+    glob: bool,
+    /// The compiled patterns of the default, for a `glob` parameter.
+    default_patterns: Vec<Dfa>,
+}
+
+/// Defaults of the fields combining reads, from the layout.
+#[derive(Debug, Default)]
+struct Defaults {
+    author: String,
+    stale: bool,
+    teams: Vec<String>,
+    nodes: Vec<J>,
+    depends_on: Vec<String>,
+}
+
+/// Where a value sits in the facts, rendered only for an error.
+#[derive(Debug, Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+    Param(&'a str),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Key(p, k) => {
+                let mut s = p.render();
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+                s
+            }
+            Path::Index(p, i) => {
+                let mut s = p.render();
+                let _ = write!(s, "[{i}]");
+                s
+            }
+            Path::Param(name) => format!("config.{name}"),
+        }
+    }
+
+    fn error(&self, message: String) -> Box<FactsError> {
+        Box::new(FactsError {
+            path: self.render(),
+            message,
+        })
+    }
+}
+
+/// The output buffer; `buf[0]` is at address `base`.
+struct Out {
+    buf: Vec<u8>,
+    base: u32,
+}
+
+impl Out {
+    /// The address of the next byte. Addresses wrap here; [`Out::finish`] refuses an input that
+    /// does not fit below 4 GiB, so a wrapped address never reaches a module.
+    fn addr(&self) -> u32 {
+        self.base.wrapping_add(self.buf.len() as u32)
+    }
+
+    fn align(&mut self) {
+        let pad = (SLOT - self.addr() % SLOT) % SLOT;
+        self.buf.resize(self.buf.len() + pad as usize, 0);
+    }
+
+    /// Reserve `n` zeroed slots; returns their offset in the buffer and their address.
+    fn reserve(&mut self, n: usize) -> (usize, u32) {
+        self.align();
+        let off = self.buf.len();
+        let addr = self.addr();
+        self.buf.resize(off + n * SLOT as usize, 0);
+        (off, addr)
+    }
+
+    fn put(&mut self, off: usize, v: u64) {
+        if let Some(d) = self.buf.get_mut(off..off + 8) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    fn put32(&mut self, off: usize, v: u32) {
+        if let Some(d) = self.buf.get_mut(off..off + 4) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    fn str(&mut self, s: &str) -> u64 {
+        let addr = self.addr();
+        self.buf.extend_from_slice(s.as_bytes());
+        u64::from(addr) | ((s.len() as u64) << 32)
+    }
+
+    fn u32s(&mut self, xs: &[u32]) -> u64 {
+        self.align();
+        let addr = self.addr();
+        self.buf.reserve(xs.len() * 4);
+        for x in xs {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+        u64::from(addr)
+    }
+
+    fn finish(self) -> Result<Vec<u8>, Failed> {
+        if u64::from(self.base) + self.buf.len() as u64 > 1 << 32 {
+            return Err(Box::new(FactsError::at(
+                "",
+                format!(
+                    "the encoded facts take {} bytes, more than fit in a module's memory",
+                    self.buf.len()
+                ),
+            )));
+        }
+        Ok(self.buf)
+    }
+}
+
+/// Field slots kept on the stack for records up to this many fields.
+const INLINE_FIELDS: usize = 12;
+
+fn kind(v: &J) -> &'static str {
+    match v {
+        J::Null => "`null`",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+/// A cheap typo test: same first letter and lengths within two, or one is a prefix (the
+/// interpreter's test, so both suggest the same names).
+fn similar(a: &str, b: &str) -> bool {
+    (a.len().abs_diff(b.len()) <= 2
+        && a.get(..1) == b.get(..1)
+        && common_chars(a, b) + 2 >= a.len().max(b.len()))
+        || (a.len() >= 3 && b.starts_with(a))
+}
+
+fn common_chars(a: &str, b: &str) -> usize {
+    let mut pool: Vec<char> = b.chars().collect();
+    a.chars()
+        .filter(|c| {
+            if let Some(i) = pool.iter().position(|p| p == c) {
+                pool.swap_remove(i);
+                true
+            } else {
+                false
+            }
+        })
+        .count()
+}
+
+fn not_aligned(base: u32) -> FactsError {
+    FactsError::at(
+        "",
+        format!("the input address {base:#x} is not 8-byte aligned"),
+    )
+}
+
+/// The document names of the header, in header order.
+const DOCUMENTS: [&str; 4] = ["change", "plan", "action", "topology"];
+
+impl Encoder {
+    /// Prepare to encode facts for the policy `meta` describes.
+    pub fn new(meta: &Metadata) -> Result<Encoder, LayoutError> {
+        let layout = &meta.layout;
+        let index: BTreeMap<&str, usize> = layout
+            .records
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let mut enums: Vec<EnumInfo> = Vec::new();
+        let mut records = Vec::with_capacity(layout.records.len() + 1);
+        for (name, fields) in &layout.records {
+            let mut out = Vec::with_capacity(fields.len());
+            let mut used: Vec<u32> = Vec::new();
+            for f in fields {
+                if let Some(s) = f.slot {
+                    if used.contains(&s) {
+                        return Err(LayoutError::Slot {
+                            record: name.clone(),
+                            slot: s,
+                        });
+                    }
+                    used.push(s);
+                }
+                let shape = convert(&f.shape, &index, &mut enums)?;
+                let default = match &f.default {
+                    J::String(s) if s == "required" => Dflt::Required,
+                    J::String(s) if s == "absent" => Dflt::Absent,
+                    J::String(s) if s == "record" => Dflt::Record,
+                    v => Dflt::Value(v.clone()),
+                };
+                let fixed = match (&default, &shape) {
+                    (Dflt::Absent, _) => Some(ABSENT),
+                    (Dflt::Value(J::Bool(b)), Shp::Bool) => Some(u64::from(*b)),
+                    (Dflt::Value(J::Number(n)), Shp::Int) => n.as_i64().map(|i| i as u64),
+                    // An empty string or list may have any address; 0 will do.
+                    (Dflt::Value(J::String(s)), Shp::Str) if s.is_empty() => Some(0),
+                    (Dflt::Value(J::Array(a)), Shp::List(_)) if a.is_empty() => Some(0),
+                    _ => None,
+                };
+                out.push(Field {
+                    name: f.name.clone(),
+                    shape,
+                    default,
+                    fixed,
+                    slot: f.slot,
+                });
+            }
+            let slots = used.iter().max().map_or(0, |m| *m as usize + 1);
+            records.push(Rec {
+                name: name.clone(),
+                fields: out,
+                slots,
+            });
+        }
+        // `overrides` entries are not a document, so the layout does not carry them; their
+        // shape is fixed by `docs/abi.md`.
+        let override_rec = records.len();
+        records.push(Rec {
+            name: "Override".into(),
+            fields: ["rule", "by", "reason"]
+                .into_iter()
+                .map(|n| Field {
+                    name: n.into(),
+                    shape: Shp::Str,
+                    default: Dflt::Required,
+                    fixed: None,
+                    slot: None,
+                })
+                .collect(),
+            slots: 0,
+        });
+        let mut docs = [0usize; 4];
+        for (d, name) in docs.iter_mut().zip(DOCUMENTS) {
+            *d = layout
+                .documents
+                .get(name)
+                .and_then(|r| index.get(r.as_str()))
+                .copied()
+                .ok_or_else(|| LayoutError::MissingDocument { name: name.into() })?;
+        }
+        let mut enc = Encoder {
+            records,
+            enums,
+            docs,
+            override_rec,
+            params: Vec::new(),
+            graph: meta.graph,
+            defaults: Defaults::default(),
+            default_error: None,
+            size_hint: AtomicUsize::new(1024),
+        };
+        enc.check_records()?;
+        enc.defaults = enc.combine_defaults();
+        for p in &meta.params {
+            let mut param = Param {
+                name: p.name.clone(),
+                ty: p.ty.clone(),
+                default: p.default.clone(),
+                glob: p.glob,
+                default_patterns: Vec::new(),
+            };
+            if p.glob && patterns(&p.name, &p.ty, &J::Null).is_err() {
+                return Err(LayoutError::GlobParam {
+                    name: p.name.clone(),
+                    ty: p.ty.clone(),
+                });
+            }
+            let mut scratch = Out {
+                buf: Vec::new(),
+                base: 0,
+            };
+            let checked =
+                enc.param_value(&mut scratch, &p.ty, &p.default, Path::Param(&p.name), false);
+            if let Err(e) = checked {
+                enc.default_error.get_or_insert(*e);
+            } else if p.glob {
+                param.default_patterns = patterns(&p.name, &p.ty, &p.default)?
+                    .into_iter()
+                    .map(dfa::glob_param_dfa)
+                    .collect::<Result<_, _>>()
+                    .map_err(|source| LayoutError::Pattern {
+                        name: p.name.clone(),
+                        source,
+                    })?;
+            }
+            enc.params.push(param);
+        }
+        Ok(enc)
+    }
+
+    /// Refuse record types that contain themselves and defaults that do not fit their fields.
+    fn check_records(&self) -> Result<(), LayoutError> {
+        // Depth-first search for a cycle: 0 unvisited, 1 on the stack, 2 done.
+        fn visit(enc: &Encoder, r: usize, state: &mut [u8]) -> Result<(), LayoutError> {
+            match state.get(r) {
+                Some(2) | None => return Ok(()),
+                Some(1) => {
+                    return Err(LayoutError::Cycle {
+                        record: enc
+                            .records
+                            .get(r)
+                            .map(|r| r.name.clone())
+                            .unwrap_or_default(),
+                    });
+                }
+                _ => {}
+            }
+            if let Some(s) = state.get_mut(r) {
+                *s = 1;
+            }
+            for f in enc.records.get(r).map_or(&[][..], |r| r.fields.as_slice()) {
+                if let Some(inner) = record_in(&f.shape) {
+                    visit(enc, inner, state)?;
+                }
+            }
+            if let Some(s) = state.get_mut(r) {
+                *s = 2;
+            }
+            Ok(())
+        }
+        let mut state = vec![0u8; self.records.len()];
+        for r in 0..self.records.len() {
+            visit(self, r, &mut state)?;
+        }
+        let mut scratch = Out {
+            buf: Vec::new(),
+            base: 0,
+        };
+        for rec in &self.records {
+            for f in &rec.fields {
+                let bad = |reason: String| LayoutError::Default {
+                    record: rec.name.clone(),
+                    field: f.name.clone(),
+                    reason,
+                };
+                match (&f.default, &f.shape) {
+                    (Dflt::Required, _) => {}
+                    (Dflt::Absent, Shp::Optional(_)) => {}
+                    (Dflt::Absent, _) => return Err(bad("the field is not optional".into())),
+                    (Dflt::Record, shape) if record_in_direct(shape).is_some() => {
+                        let empty = J::Object(Map::new());
+                        self.value(&mut scratch, shape, &empty, Path::Root, false)
+                            .map_err(|e| bad(e.to_string()))?;
+                    }
+                    (Dflt::Record, _) => return Err(bad("the field is not a record".into())),
+                    (Dflt::Value(v), shape) => {
+                        self.value(&mut scratch, shape, v, Path::Root, false)
+                            .map_err(|e| bad(e.to_string()))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn combine_defaults(&self) -> Defaults {
+        let default = |rec: usize, field: &str| -> Option<&J> {
+            let f = self
+                .records
+                .get(rec)?
+                .fields
+                .iter()
+                .find(|f| f.name == field)?;
+            match &f.default {
+                Dflt::Value(v) => Some(v),
+                _ => None,
+            }
+        };
+        let strings = |v: Option<&J>| -> Vec<String> {
+            v.and_then(J::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let [change, _, _, topology] = self.docs;
+        let field_record = |rec: usize, field: &str| -> Option<usize> {
+            let f = self
+                .records
+                .get(rec)?
+                .fields
+                .iter()
+                .find(|f| f.name == field)?;
+            record_in(&f.shape)
+        };
+        let approval = field_record(change, "approvals").unwrap_or(usize::MAX);
+        let node = field_record(topology, "nodes").unwrap_or(usize::MAX);
+        Defaults {
+            author: default(change, "author")
+                .and_then(J::as_str)
+                .unwrap_or("")
+                .to_string(),
+            stale: default(approval, "stale")
+                .and_then(J::as_bool)
+                .unwrap_or(false),
+            teams: strings(default(approval, "teams")),
+            nodes: default(topology, "nodes")
+                .and_then(J::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            depends_on: strings(default(node, "depends_on")),
+        }
+    }
+
+    /// Encode `facts` (`{"change": …, "plan": …, "config": …, "overrides": […]}`) as the input
+    /// at address `base`, which must be 8-byte aligned. The header's config address is
+    /// `config_addr` (a config record encoded once with [`Encoder::encode_config`], or 0 for
+    /// the module's defaults) unless the facts have a `config` member, whose record is then
+    /// encoded into this input.
+    pub fn encode_json(
+        &self,
+        facts: &J,
+        base: u32,
+        config_addr: u32,
+    ) -> Result<Encoded, FactsError> {
+        self.encode(facts, base, config_addr).map_err(|e| *e)
+    }
+
+    fn encode(&self, facts: &J, base: u32, config_addr: u32) -> Result<Encoded, Failed> {
+        let J::Object(top) = facts else {
+            return Err(Box::new(FactsError::at(
+                "",
+                format!("facts must be a JSON object, found {}", kind(facts)),
+            )));
+        };
+        if let Some(e) = &self.default_error {
+            return Err(Box::new(e.clone()));
+        }
+        if !base.is_multiple_of(SLOT) {
+            return Err(Box::new(not_aligned(base)));
+        }
+        let mut out = Out {
+            buf: Vec::with_capacity(self.size_hint.load(Ordering::Relaxed)),
+            base,
+        };
+        out.buf.resize(HEADER_LEN as usize, 0);
+        out.put32(16, config_addr);
+        let mut overrides = Vec::new();
+        let mut change = None;
+        for (key, value) in top {
+            let path = Path::Key(&Path::Root, key);
+            match key.as_str() {
+                "config" => {
+                    let J::Object(members) = value else {
+                        return Err(
+                            path.error(format!("expected an object, found {}", kind(value)))
+                        );
+                    };
+                    let addr = self.config(&mut out, members)?;
+                    out.put32(16, addr);
+                }
+                "overrides" => overrides = self.overrides(&mut out, value)?,
+                _ => {
+                    let Some(doc) = DOCUMENTS.iter().position(|d| d == key) else {
+                        return Err(unknown_document(key));
+                    };
+                    let rec = self.docs.get(doc).copied().unwrap_or(usize::MAX);
+                    let addr = self.record(&mut out, rec, value, path, true)?;
+                    // A record address fits in 32 bits; the high half of its slot is 0.
+                    out.put32(doc * 4, addr as u32);
+                    if doc == 0 {
+                        change = value.as_object();
+                    } else if doc == 3 && self.graph {
+                        let addr = self.graph_index(&mut out, value);
+                        out.put32(20, addr);
+                    }
+                }
+            }
+        }
+        let context = self.context(change, overrides);
+        let bytes = out.finish()?;
+        self.size_hint.fetch_max(bytes.len(), Ordering::Relaxed);
+        Ok(Encoded { bytes, context })
+    }
+
+    /// Encode the config record for `config` (parameter name → value; defaults for the rest)
+    /// at address `base`, which must be 8-byte aligned: a host encodes it once into memory
+    /// from `bw_reserve` and passes its address to every [`Encoder::encode_json`].
+    pub fn encode_config(&self, config: &Map<String, J>, base: u32) -> Result<Vec<u8>, FactsError> {
+        if let Some(e) = &self.default_error {
+            return Err(e.clone());
+        }
+        if !base.is_multiple_of(SLOT) {
+            return Err(not_aligned(base));
+        }
+        let mut out = Out {
+            buf: Vec::new(),
+            base,
+        };
+        self.config(&mut out, config).map_err(|e| *e)?;
+        out.finish().map_err(|e| *e)
+    }
+
+    /// The config record: one slot per parameter, then one list of compiled patterns per
+    /// `glob` parameter. Returns its address.
+    fn config(&self, out: &mut Out, members: &Map<String, J>) -> Result<u32, Failed> {
+        let globs = self.params.iter().filter(|p| p.glob).count();
+        let (off, addr) = out.reserve(self.params.len() + globs);
+        let mut given: Vec<Option<&J>> = vec![None; self.params.len()];
+        for (name, v) in members {
+            let Some(i) = self.params.iter().position(|p| p.name == *name) else {
+                let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+                return Err(Box::new(FactsError::at(
+                    &format!("config.{name}"),
+                    if names.is_empty() {
+                        format!("unknown parameter `{name}`: the policy declares none")
+                    } else {
+                        format!(
+                            "unknown parameter `{name}`; the policy declares {}",
+                            names.join(", ")
+                        )
+                    },
+                )));
+            };
+            let Some(p) = self.params.get(i) else {
+                continue;
+            };
+            let slot = self.param_value(out, &p.ty, v, Path::Param(name), true)?;
+            out.put(off + i * 8, slot);
+            if let Some(g) = given.get_mut(i) {
+                *g = Some(v);
+            }
+        }
+        for (i, (p, g)) in self.params.iter().zip(&given).enumerate() {
+            if g.is_none() {
+                let slot = self.param_value(out, &p.ty, &p.default, Path::Param(&p.name), true)?;
+                out.put(off + i * 8, slot);
+            }
+        }
+        let glob_params = self.params.iter().zip(&given).filter(|(p, _)| p.glob);
+        for (k, (p, g)) in glob_params.enumerate() {
+            let slot_off = off + (self.params.len() + k) * 8;
+            let list = match g {
+                Some(v) => {
+                    let mut compiled = Vec::new();
+                    for pat in patterns(&p.name, &p.ty, v).unwrap_or_default() {
+                        compiled.push(dfa::glob_param_dfa(pat).map_err(|e| {
+                            FactsError::at(&format!("config.{}", p.name), e.to_string())
+                        })?);
+                    }
+                    pattern_list(out, &compiled)
+                }
+                None => pattern_list(out, &p.default_patterns),
+            };
+            out.put(slot_off, list);
+        }
+        Ok(addr)
+    }
+
+    /// Validate (and with `enc`, encode) a parameter value; returns its slot.
+    fn param_value(
+        &self,
+        out: &mut Out,
+        ty: &ParamType,
+        v: &J,
+        path: Path<'_>,
+        enc: bool,
+    ) -> Result<u64, Failed> {
+        match (ty, v) {
+            (ParamType::Bool, J::Bool(b)) => Ok(u64::from(*b)),
+            (ParamType::Int, J::Number(n)) => int(n, path),
+            (ParamType::Str, J::String(s)) => Ok(if enc { out.str(s) } else { 0 }),
+            (ParamType::List(inner), J::Array(items)) => {
+                let (off, addr) = if enc {
+                    out.reserve(items.len())
+                } else {
+                    (0, 0)
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let slot = self.param_value(out, inner, item, Path::Index(&path, i), enc)?;
+                    if enc {
+                        out.put(off + i * 8, slot);
+                    }
+                }
+                Ok(u64::from(addr) | ((items.len() as u64) << 32))
+            }
+            (ty, other) => Err(path.error(format!("expected `{ty}`, found {}", kind(other)))),
+        }
+    }
+
+    fn overrides(&self, out: &mut Out, v: &J) -> Result<Vec<OverrideFact>, Failed> {
+        let root = Path::Key(&Path::Root, "overrides");
+        let J::Array(items) = v else {
+            return Err(root.error(format!("expected a list, found {}", kind(v))));
+        };
+        let mut found = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let path = Path::Index(&root, i);
+            self.record(out, self.override_rec, item, path, false)?;
+            let text = |k: &str| item.get(k).and_then(J::as_str).unwrap_or("").to_string();
+            let (rule, by, reason) = (text("rule"), text("by"), text("reason"));
+            // Unicode trimming, as the interpreter has always checked overrides.
+            if by.trim().is_empty() || reason.trim().is_empty() {
+                return Err(
+                    path.error("an override must say who (`by`) and why (`reason`)".to_string())
+                );
+            }
+            found.push(OverrideFact { rule, by, reason });
+        }
+        Ok(found)
+    }
+
+    /// Validate (and with `enc`, encode) a record; returns its slot (its address).
+    fn record(
+        &self,
+        out: &mut Out,
+        rec: usize,
+        v: &J,
+        path: Path<'_>,
+        enc: bool,
+    ) -> Result<u64, Failed> {
+        let Some(r) = self.records.get(rec) else {
+            return Ok(0);
+        };
+        let J::Object(members) = v else {
+            return Err(path.error(format!("expected a `{}` object, found {}", r.name, kind(v))));
+        };
+        let mut inline: [Option<&J>; INLINE_FIELDS] = [None; INLINE_FIELDS];
+        let mut spilled: Vec<Option<&J>>;
+        let given: &mut [Option<&J>] = match inline.get_mut(..r.fields.len()) {
+            Some(g) => g,
+            None => {
+                spilled = vec![None; r.fields.len()];
+                &mut spilled
+            }
+        };
+        // Members usually come in schema order, so the field after the last one found is tried
+        // first.
+        let mut next = 0;
+        for (key, value) in members {
+            let i = match r.fields.get(next) {
+                Some(f) if same(&f.name, key) => next,
+                _ => match r.fields.iter().position(|f| same(&f.name, key)) {
+                    Some(i) => i,
+                    None => return Err(unknown_field(r, key, path)),
+                },
+            };
+            if let Some(g) = given.get_mut(i) {
+                *g = Some(value);
+            }
+            next = i + 1;
+        }
+        let (off, addr) = if enc { out.reserve(r.slots) } else { (0, 0) };
+        for (f, g) in r.fields.iter().zip(given.iter()) {
+            let fpath = Path::Key(&path, &f.name);
+            let fenc = enc && f.slot.is_some();
+            let slot = match g {
+                Some(J::Null) if matches!(f.shape, Shp::Optional(_)) => ABSENT,
+                Some(x) => self.value(out, &f.shape, x, fpath, fenc)?,
+                None => match (&f.default, f.fixed) {
+                    (Dflt::Required, _) => return Err(missing(fpath)),
+                    // Defaults were validated when the encoder was made: one that is not
+                    // encoded needs no work, and a constant one no walk.
+                    _ if !fenc => continue,
+                    (_, Some(fixed)) => fixed,
+                    (Dflt::Absent, None) => ABSENT,
+                    (Dflt::Record, None) => {
+                        let empty = J::Object(Map::new());
+                        self.value(out, &f.shape, &empty, fpath, fenc)?
+                    }
+                    (Dflt::Value(d), None) => self.value(out, &f.shape, d, fpath, fenc)?,
+                },
+            };
+            if let (true, Some(s)) = (fenc, f.slot) {
+                out.put(off + s as usize * 8, slot);
+            }
+        }
+        Ok(u64::from(addr))
+    }
+
+    /// Validate (and with `enc`, encode) a value of a shape; returns its slot.
+    fn value(
+        &self,
+        out: &mut Out,
+        shape: &Shp,
+        v: &J,
+        path: Path<'_>,
+        enc: bool,
+    ) -> Result<u64, Failed> {
+        match (shape, v) {
+            (Shp::Optional(_), J::Null) => Ok(ABSENT),
+            (Shp::Optional(inner), _) => {
+                let slot = self.value(out, inner, v, path, enc)?;
+                if enc && matches!(**inner, Shp::Int | Shp::Bool) {
+                    // A present `int?` or `bool?` is boxed: every 64-bit value is a valid
+                    // `int`, so none is left to mean absent.
+                    let (off, addr) = out.reserve(1);
+                    out.put(off, slot);
+                    Ok(u64::from(addr))
+                } else {
+                    Ok(slot)
+                }
+            }
+            (Shp::Bool, J::Bool(b)) => Ok(u64::from(*b)),
+            (Shp::Int, J::Number(n)) => int(n, path),
+            (Shp::Str, J::String(s)) => Ok(if enc { out.str(s) } else { 0 }),
+            (Shp::Enum(e), J::String(s)) => {
+                let Some(info) = self.enums.get(*e) else {
+                    return Ok(0);
+                };
+                if !info.values.iter().any(|x| same(x, s)) {
+                    let values = info.values.join(", ");
+                    let name = &info.name;
+                    return Err(path.error(format!(
+                        "`{s}` is not a value of `{name}`; expected one of {values}"
+                    )));
+                }
+                Ok(if enc { out.str(s) } else { 0 })
+            }
+            (Shp::List(inner), J::Array(items)) => {
+                if !enc {
+                    for (i, item) in items.iter().enumerate() {
+                        self.value(out, inner, item, Path::Index(&path, i), false)?;
+                    }
+                    return Ok(0);
+                }
+                let (off, addr) = out.reserve(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let slot = self.value(out, inner, item, Path::Index(&path, i), true)?;
+                    out.put(off + i * 8, slot);
+                }
+                Ok(u64::from(addr) | ((items.len() as u64) << 32))
+            }
+            (Shp::Record(r), J::Object(_)) => self.record(out, *r, v, path, enc),
+            (shape, other) => Err(mismatch(path, self.describe(shape), other)),
+        }
+    }
+
+    fn describe(&self, shape: &Shp) -> String {
+        match shape {
+            Shp::Bool => "a boolean".into(),
+            Shp::Int => "an integer".into(),
+            Shp::Str => "a string".into(),
+            Shp::Enum(e) => format!(
+                "one of {}",
+                self.enums
+                    .get(*e)
+                    .map(|e| e.values.join(", "))
+                    .unwrap_or_default()
+            ),
+            Shp::List(_) => "a list".into(),
+            Shp::Record(r) => format!(
+                "a `{}` object",
+                self.records.get(*r).map_or("", |r| r.name.as_str())
+            ),
+            Shp::Optional(s) => self.describe(s),
+        }
+    }
+
+    /// The combining context of already validated facts.
+    fn context(
+        &self,
+        change: Option<&Map<String, J>>,
+        overrides: Vec<OverrideFact>,
+    ) -> CombineContext {
+        let Some(change) = change else {
+            return CombineContext::new("", "", Vec::new(), overrides);
+        };
+        let author = change
+            .get("author")
+            .and_then(J::as_str)
+            .unwrap_or(&self.defaults.author);
+        let initiator = change
+            .get("ai")
+            .and_then(|ai| ai.get("initiator"))
+            .and_then(J::as_str)
+            .unwrap_or("");
+        let approvals = change
+            .get("approvals")
+            .and_then(J::as_array)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter_map(|a| {
+                let by = a.get("by")?.as_str()?.to_string();
+                let stale = a
+                    .get("stale")
+                    .and_then(J::as_bool)
+                    .unwrap_or(self.defaults.stale);
+                let teams = match a.get("teams").and_then(J::as_array) {
+                    Some(t) => t
+                        .iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect(),
+                    None => self.defaults.teams.clone(),
+                };
+                Some((by, stale, teams))
+            });
+        CombineContext::new(author, initiator, approvals, overrides)
+    }
+
+    /// The graph index of a validated topology (`docs/abi.md`, "Topology"); returns its
+    /// address.
+    fn graph_index(&self, out: &mut Out, topology: &J) -> u32 {
+        let nodes = topology
+            .get("nodes")
+            .and_then(J::as_array)
+            .map_or(self.defaults.nodes.as_slice(), Vec::as_slice);
+        let names: Vec<&str> = nodes
+            .iter()
+            .map(|n| n.get("name").and_then(J::as_str).unwrap_or(""))
+            .collect();
+        let name = |i: u32| names.get(i as usize).copied().unwrap_or("");
+        let n = nodes.len() as u32;
+        let mut sorted: Vec<u32> = (0..n).collect();
+        // Stable: nodes of one name stay in node order.
+        sorted.sort_by(|&a, &b| name(a).as_bytes().cmp(name(b).as_bytes()));
+        // The first node, in node order, whose name an earlier node has: the smallest index
+        // among the second and later nodes of each name.
+        let duplicate = sorted
+            .windows(2)
+            .filter_map(|w| match w {
+                [a, b] if name(*a) == name(*b) => Some(*b),
+                _ => None,
+            })
+            .min();
+        let find = |target: &str| -> Option<u32> {
+            let at = sorted.partition_point(|&i| name(i).as_bytes() < target.as_bytes());
+            sorted.get(at).copied().filter(|&i| name(i) == target)
+        };
+        let mut fwd_start = Vec::with_capacity(nodes.len() + 1);
+        let mut fwd: Vec<u32> = Vec::new();
+        let mut rev_count = vec![0u32; nodes.len() + 1];
+        fwd_start.push(0);
+        for node in nodes {
+            let deps = node.get("depends_on").and_then(J::as_array);
+            let targets: Box<dyn Iterator<Item = &str>> = match deps {
+                Some(d) => Box::new(d.iter().filter_map(J::as_str)),
+                None => Box::new(self.defaults.depends_on.iter().map(String::as_str)),
+            };
+            for t in targets {
+                // A name that is no node's is ignored.
+                if let Some(j) = find(t) {
+                    fwd.push(j);
+                    if let Some(c) = rev_count.get_mut(j as usize + 1) {
+                        *c += 1;
+                    }
+                }
+            }
+            fwd_start.push(fwd.len() as u32);
+        }
+        // Reverse edges by counting: `rev_start` is the prefix sum of in-degrees, and walking
+        // the nodes in order fills each node's dependents in increasing order.
+        let mut rev_start = rev_count;
+        for i in 1..rev_start.len() {
+            let prev = rev_start.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = rev_start.get_mut(i) {
+                *c += prev;
+            }
+        }
+        let mut next = rev_start.clone();
+        let mut rev = vec![0u32; fwd.len()];
+        for (i, w) in fwd_start.windows(2).enumerate() {
+            let [from, to] = w else { continue };
+            for &j in fwd.get(*from as usize..*to as usize).unwrap_or(&[]) {
+                if let Some(pos) = next.get_mut(j as usize)
+                    && let Some(slot) = rev.get_mut(*pos as usize)
+                {
+                    *slot = i as u32;
+                    *pos += 1;
+                }
+            }
+        }
+        let (off, addr) = out.reserve(GRAPH_SLOTS as usize);
+        let slots = [
+            u64::from(n),
+            out.u32s(&sorted),
+            out.u32s(&fwd_start),
+            out.u32s(&fwd),
+            out.u32s(&rev_start),
+            out.u32s(&rev),
+            match duplicate {
+                Some(d) => out.str(&format!("two nodes are named `{}`", name(d))),
+                None => out.str(""),
+            },
+        ];
+        for (k, s) in slots.into_iter().enumerate() {
+            out.put(off + k * 8, s);
+        }
+        addr
+    }
+}
+
+#[inline]
+fn int(n: &serde_json::Number, path: Path<'_>) -> Result<u64, Failed> {
+    n.as_i64()
+        // The slot holds the two's complement.
+        .map(|i| i as u64)
+        .ok_or_else(|| not_i64(path, n))
+}
+
+#[cold]
+fn not_i64(path: Path<'_>, n: &serde_json::Number) -> Failed {
+    path.error(format!("expected a 64-bit integer, found `{n}`"))
+}
+
+/// String equality without a call to `memcmp`: field names and enum values are short, and
+/// comparing them is most of what validation does.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        if a.get(i..i + 8) != b.get(i..i + 8) {
+            return false;
+        }
+        i += 8;
+    }
+    a.get(i..)
+        .unwrap_or(&[])
+        .iter()
+        .zip(b.get(i..).unwrap_or(&[]))
+        .all(|(x, y)| x == y)
+}
+
+#[cold]
+fn missing(path: Path<'_>) -> Failed {
+    path.error("required field is missing".to_string())
+}
+
+#[cold]
+fn mismatch(path: Path<'_>, expected: String, found: &J) -> Failed {
+    path.error(format!("expected {expected}, found {}", kind(found)))
+}
+
+#[cold]
+fn unknown_document(key: &str) -> Failed {
+    let names = [
+        "change",
+        "plan",
+        "action",
+        "topology",
+        "config",
+        "overrides",
+    ];
+    let mut msg = format!("unknown document `{key}`");
+    if let Some(s) = names
+        .iter()
+        .find(|n| n.starts_with(key.get(..2).unwrap_or(key)))
+    {
+        let _ = write!(msg, "; did you mean `{s}`?");
+    }
+    Box::new(FactsError::at(key, msg))
+}
+
+#[cold]
+fn unknown_field(r: &Rec, key: &str, path: Path<'_>) -> Failed {
+    let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
+    let close = names
+        .iter()
+        .find(|n| similar(key, n))
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("; `{}` has {}", r.name, names.join(", ")));
+    Path::Key(&path, key).error(format!("unknown field `{key}` in `{}`{close}", r.name))
+}
+
+/// The patterns of a `glob` parameter's value: one for a `str`, each element of a `[str]`.
+/// Errs when the type is neither.
+fn patterns<'v>(name: &str, ty: &ParamType, v: &'v J) -> Result<Vec<&'v str>, LayoutError> {
+    match ty {
+        ParamType::Str => Ok(v.as_str().into_iter().collect()),
+        ParamType::List(inner) if **inner == ParamType::Str => Ok(v
+            .as_array()
+            .map(|a| a.iter().filter_map(J::as_str).collect())
+            .unwrap_or_default()),
+        _ => Err(LayoutError::GlobParam {
+            name: name.to_string(),
+            ty: ty.clone(),
+        }),
+    }
+}
+
+/// Append compiled patterns and the list of their addresses; returns the list's slot.
+fn pattern_list(out: &mut Out, compiled: &[Dfa]) -> u64 {
+    let addrs: Vec<u32> = compiled
+        .iter()
+        .map(|d| d.encode_into(&mut out.buf, out.base))
+        .collect();
+    let (off, addr) = out.reserve(addrs.len());
+    for (i, a) in addrs.into_iter().enumerate() {
+        out.put(off + i * 8, u64::from(a));
+    }
+    u64::from(addr) | ((compiled.len() as u64) << 32)
+}
+
+fn convert(
+    shape: &ShapeMeta,
+    index: &BTreeMap<&str, usize>,
+    enums: &mut Vec<EnumInfo>,
+) -> Result<Shp, LayoutError> {
+    Ok(match shape {
+        ShapeMeta::Bool => Shp::Bool,
+        ShapeMeta::Int => Shp::Int,
+        ShapeMeta::Str => Shp::Str,
+        ShapeMeta::Enum(meta) => match enums
+            .iter()
+            .position(|e| e.values == meta.values && e.name == meta.name)
+        {
+            Some(i) => Shp::Enum(i),
+            None => {
+                enums.push(EnumInfo {
+                    name: meta.name.clone(),
+                    values: meta.values.clone(),
+                });
+                Shp::Enum(enums.len() - 1)
+            }
+        },
+        ShapeMeta::List(s) => Shp::List(Box::new(convert(s, index, enums)?)),
+        ShapeMeta::Record(name) => Shp::Record(
+            index
+                .get(name.as_str())
+                .copied()
+                .ok_or_else(|| LayoutError::UnknownRecord { name: name.clone() })?,
+        ),
+        ShapeMeta::Optional(s) => Shp::Optional(Box::new(convert(s, index, enums)?)),
+    })
+}
+
+/// The record type a shape holds, through lists and optionals.
+fn record_in(shape: &Shp) -> Option<usize> {
+    match shape {
+        Shp::Record(r) => Some(*r),
+        Shp::List(s) | Shp::Optional(s) => record_in(s),
+        _ => None,
+    }
+}
+
+/// The record type of a record or optional-record shape (one a `"record"` default fits).
+fn record_in_direct(shape: &Shp) -> Option<usize> {
+    match shape {
+        Shp::Record(r) => Some(*r),
+        Shp::Optional(s) => record_in_direct(s),
+        _ => None,
+    }
+}
