@@ -1404,10 +1404,25 @@ impl Checker {
                             r.span,
                         ));
                     }
-                    if ok && !matches!(p.kind, ExprKind::Param(_)) {
+                    let literal_list = match &p.kind {
+                        ExprKind::List(items) => {
+                            items.iter().all(|i| matches!(i.kind, ExprKind::Str(_)))
+                        }
+                        _ => false,
+                    };
+                    if let ExprKind::List(items) = &p.kind {
+                        for item in items {
+                            if let ExprKind::Str(s) = &item.kind
+                                && let Err(e) = Glob::new(s)
+                            {
+                                self.error(Diagnostic::error("glob", e.to_string(), item.span));
+                            }
+                        }
+                    }
+                    if ok && !literal_list && !matches!(p.kind, ExprKind::Param(_)) {
                         self.error(Diagnostic::error(
                             "glob",
-                            "a glob must be a string literal or a parameter (`config.name`): patterns are compiled when the policy is built",
+                            "a glob must be a string literal, a list of them, or a parameter (`config.name`): patterns are compiled when the policy is built",
                             r.span,
                         ));
                     }
@@ -1433,6 +1448,24 @@ impl Checker {
                     .size_limit(MAX_REGEX_SIZE)
                     .build();
                 match built {
+                    Ok(_) if blastwall_abi::dfa::regex_dfa(&s.value).is_err() => {
+                        let why = blastwall_abi::dfa::regex_dfa(&s.value)
+                            .err()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default();
+                        let mut d = Diagnostic::error(
+                            "regex",
+                            "this regular expression cannot be compiled to an automaton",
+                            r.span,
+                        );
+                        d = if s.value.contains("\\b") || s.value.contains("\\B") {
+                            d.with_help("word boundaries must be ASCII, so that every host decides alike: write `(?-u:\\b)`")
+                        } else {
+                            d.with_help(why)
+                        };
+                        self.error(d);
+                        mk(ExprKind::Bool(false), Type::Error)
+                    }
                     Ok(_) => {
                         let next = self.regexes.len();
                         let i = *self

@@ -1,0 +1,1402 @@
+//! The routines every module carries: the bump allocator, string helpers, the pattern
+//! matcher, sorting and set operations, and the graph walk.
+//!
+//! Each is written once here, with fixed function indices (`P_*`); generated code calls them.
+
+use wasm_encoder::{BlockType, Instruction as I, ValType};
+
+use crate::asm::Asm;
+use crate::module::{G_ERR, G_FAILED, G_GRAPH, G_HP, G_TOPOLOGY, Out};
+
+pub const P_ALLOC: u32 = 0;
+pub const P_ENSURE: u32 = 1;
+pub const P_PUT: u32 = 2;
+pub const P_PUT_INT: u32 = 3;
+pub const P_FINISH: u32 = 4;
+pub const P_STR_EQ: u32 = 5;
+pub const P_STR_CMP: u32 = 6;
+pub const P_I64_CMP: u32 = 7;
+pub const P_CONCAT: u32 = 8;
+pub const P_STARTS: u32 = 9;
+pub const P_ENDS: u32 = 10;
+pub const P_CONTAINS: u32 = 11;
+pub const P_LEN: u32 = 12;
+pub const P_LOWER: u32 = 13;
+pub const P_UPPER: u32 = 14;
+pub const P_TRIM: u32 = 15;
+pub const P_SPLIT: u32 = 16;
+pub const P_DFA: u32 = 17;
+pub const P_SORT: u32 = 18;
+pub const P_SETOP: u32 = 19;
+pub const P_WALK: u32 = 20;
+pub const P_BOX: u32 = 21;
+pub const P_PUT_BYTE: u32 = 22;
+
+/// Table slots for `call_indirect` comparisons.
+pub const CMP_I64: i32 = 0;
+pub const CMP_STR: i32 = 1;
+
+/// Where the graph walk finds node fields (slots in the `Node` record, from the layout).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GraphSlots {
+    pub nodes: u32,
+    pub name: u32,
+    pub kind: u32,
+    pub tier: u32,
+    pub owner: u32,
+}
+
+use I::*;
+
+const I32: ValType = ValType::I32;
+const I64: ValType = ValType::I64;
+
+pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
+    let f = |out: &mut Out, params: &[ValType], results: &[ValType], asm: Asm| {
+        out.add_func(params, results, asm.finish());
+    };
+    f(out, &[I32], &[I32], alloc());
+    f(out, &[I32], &[], ensure());
+    f(out, &[I64], &[], put());
+    f(out, &[I64], &[], put_int());
+    f(out, &[I32], &[I64], finish());
+    f(out, &[I64, I64], &[I32], str_eq());
+    f(out, &[I64, I64], &[I32], str_cmp());
+    f(out, &[I64, I64], &[I32], i64_cmp());
+    f(out, &[I64, I64], &[I64], concat());
+    f(out, &[I64, I64], &[I32], starts_ends(false));
+    f(out, &[I64, I64], &[I32], starts_ends(true));
+    f(out, &[I64, I64], &[I32], contains());
+    f(out, &[I64], &[I64], len_chars());
+    f(out, &[I64], &[I64], case(b'A', b'Z', 32));
+    f(out, &[I64], &[I64], case(b'a', b'z', -32));
+    f(out, &[I64], &[I64], trim());
+    f(out, &[I64, I64], &[I64], split());
+    f(out, &[I32, I64], &[I32], dfa());
+    f(out, &[I64, I32], &[I64], sort());
+    f(out, &[I64, I64, I32, I32], &[I64], setop());
+    f(out, &[I64, I64, I32], &[I64], walk(graph, topology_prefix));
+    f(out, &[I64], &[I64], boxed());
+    f(out, &[I32], &[], put_byte());
+}
+
+/// `alloc(n) -> addr`: 8-byte aligned bump allocation.
+fn alloc() -> Asm {
+    let mut a = Asm::new(1);
+    let p = a.i32_local();
+    a.i(GlobalGet(G_HP))
+        .i32c(7)
+        .i(I32Add)
+        .i32c(-8)
+        .i(I32And)
+        .set(p);
+    a.get(p).get(0).i(I32Add).call(P_ENSURE);
+    a.get(p).get(0).i(I32Add).i(GlobalSet(G_HP));
+    a.get(p);
+    a
+}
+
+/// `ensure(end)`: grow memory so that `end` is in bounds; trap when it cannot.
+fn ensure() -> Asm {
+    let mut a = Asm::new(1);
+    // end < 0 (as unsigned beyond 4 GiB) cannot be satisfied.
+    a.get(0).i(MemorySize(0)).i32c(16).i(I32Shl).i(I32GtU);
+    a.if_();
+    {
+        // pages = (end - size*65536 + 65535) >> 16
+        a.get(0)
+            .i(MemorySize(0))
+            .i32c(16)
+            .i(I32Shl)
+            .i(I32Sub)
+            .i32c(65535)
+            .i(I32Add)
+            .i32c(16)
+            .i(I32ShrU);
+        a.i(MemoryGrow(0)).i32c(-1).i(I32Eq);
+        a.if_();
+        a.i(Unreachable);
+        a.end();
+    }
+    a.end();
+    a
+}
+
+/// `put(s)`: append the bytes of `s` at the heap pointer.
+fn put() -> Asm {
+    let mut a = Asm::new(1);
+    let n = a.i32_local();
+    a.get(0).len().set(n);
+    a.i(GlobalGet(G_HP)).get(n).i(I32Add).call(P_ENSURE);
+    a.i(GlobalGet(G_HP)).get(0).ptr().get(n).i(MemoryCopy {
+        src_mem: 0,
+        dst_mem: 0,
+    });
+    a.i(GlobalGet(G_HP)).get(n).i(I32Add).i(GlobalSet(G_HP));
+    a
+}
+
+/// `put_byte(b)`.
+fn put_byte() -> Asm {
+    let mut a = Asm::new(1);
+    a.i(GlobalGet(G_HP)).i32c(1).i(I32Add).call(P_ENSURE);
+    a.i(GlobalGet(G_HP)).get(0).store8(0);
+    a.i(GlobalGet(G_HP)).i32c(1).i(I32Add).i(GlobalSet(G_HP));
+    a
+}
+
+/// `put_int(v)`: append the decimal text of `v`.
+fn put_int() -> Asm {
+    let mut a = Asm::new(1);
+    let u = a.i64_local();
+    let digits = a.i32_local();
+    let t = a.i64_local();
+    let end = a.i32_local();
+    a.get(0).i64c(0).i(I64LtS);
+    a.if_();
+    a.i32c(i32::from(b'-')).call(P_PUT_BYTE);
+    a.i64c(0).get(0).i(I64Sub).set(u);
+    a.else_();
+    a.get(0).set(u);
+    a.end();
+    // Count digits.
+    a.get(u).set(t);
+    a.i32c(0).set(digits);
+    let l = a.loop_();
+    a.get(digits).i32c(1).i(I32Add).set(digits);
+    a.get(t).i64c(10).i(I64DivU).tee(t).i64c(0).i(I64Ne);
+    a.br_if(l);
+    a.end();
+    a.i(GlobalGet(G_HP))
+        .get(digits)
+        .i(I32Add)
+        .tee(end)
+        .call(P_ENSURE);
+    let l = a.loop_();
+    a.get(end).i32c(1).i(I32Sub).tee(end);
+    a.get(u)
+        .i64c(10)
+        .i(I64RemU)
+        .i(I32WrapI64)
+        .i32c(i32::from(b'0'))
+        .i(I32Add);
+    a.store8(0);
+    a.get(u).i64c(10).i(I64DivU).tee(u).i64c(0).i(I64Ne);
+    a.br_if(l);
+    a.end();
+    a.i(GlobalGet(G_HP))
+        .get(digits)
+        .i(I32Add)
+        .i(GlobalSet(G_HP));
+    a
+}
+
+/// `finish(start) -> str`: the bytes appended since `start`.
+fn finish() -> Asm {
+    let mut a = Asm::new(1);
+    a.get(0);
+    a.i(GlobalGet(G_HP)).get(0).i(I32Sub);
+    a.pack();
+    a
+}
+
+/// Byte-wise equality of two strings.
+fn str_eq() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let i = a.i32_local();
+    let p = a.i32_local();
+    let q = a.i32_local();
+    a.get(0).get(1).i(I64Eq);
+    a.if_();
+    a.i32c(1).i(Return);
+    a.end();
+    a.get(0).len().tee(n).get(1).len().i(I32Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(0).ptr().set(p);
+    a.get(1).ptr().set(q);
+    // 8 bytes at a time, then the rest.
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).i32c(8).i(I32Add).get(n).i(I32GtU);
+    a.br_if(b);
+    a.get(p).get(i).i(I32Add).i(I64Load(crate::asm::mem(0, 0)));
+    a.get(q).get(i).i(I32Add).i(I64Load(crate::asm::mem(0, 0)));
+    a.i(I64Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(i).i32c(8).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(p).get(i).i(I32Add).load8(0);
+    a.get(q).get(i).i(I32Add).load8(0);
+    a.i(I32Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.i32c(1);
+    a
+}
+
+/// Byte-wise order of two strings: -1, 0 or 1.
+fn str_cmp() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let m = a.i32_local();
+    let i = a.i32_local();
+    let x = a.i32_local();
+    let y = a.i32_local();
+    a.get(0).len().set(n);
+    a.get(1).len().set(m);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU).get(i).get(m).i(I32GeU).i(I32Or);
+    a.br_if(b);
+    a.get(0).ptr().get(i).i(I32Add).load8(0).set(x);
+    a.get(1).ptr().get(i).i(I32Add).load8(0).set(y);
+    a.get(x).get(y).i(I32Ne);
+    a.if_();
+    a.get(x)
+        .get(y)
+        .i(I32GtU)
+        .get(x)
+        .get(y)
+        .i(I32LtU)
+        .i(I32Sub)
+        .i(Return);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(n).get(m).i(I32GtU).get(n).get(m).i(I32LtU).i(I32Sub);
+    a
+}
+
+fn i64_cmp() -> Asm {
+    let mut a = Asm::new(2);
+    a.get(0).get(1).i(I64GtS).get(0).get(1).i(I64LtS).i(I32Sub);
+    a
+}
+
+fn concat() -> Asm {
+    let mut a = Asm::new(2);
+    let start = a.i32_local();
+    a.i(GlobalGet(G_HP)).set(start);
+    a.get(0).call(P_PUT).get(1).call(P_PUT);
+    a.get(start).call(P_FINISH);
+    a
+}
+
+/// Byte comparison of `len` bytes at `p` and `q`, leaving i32 1 when equal.
+fn bytes_equal(a: &mut Asm, p: u32, q: u32, len: u32) {
+    let i = a.i32_local();
+    let r = a.i32_local();
+    a.i32c(1).set(r);
+    a.i32c(0).set(i);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(len).i(I32GeU);
+    a.br_if(b);
+    a.get(p).get(i).i(I32Add).load8(0);
+    a.get(q).get(i).i(I32Add).load8(0);
+    a.i(I32Ne);
+    a.if_();
+    a.i32c(0).set(r);
+    a.br(b);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(r);
+}
+
+/// `starts_with(s, p)` / `ends_with(s, p)`.
+fn starts_ends(ends: bool) -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let m = a.i32_local();
+    let p = a.i32_local();
+    let q = a.i32_local();
+    a.get(0).len().set(n);
+    a.get(1).len().set(m);
+    a.get(m).get(n).i(I32GtU);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(0).ptr().set(p);
+    if ends {
+        a.get(p).get(n).i(I32Add).get(m).i(I32Sub).set(p);
+    }
+    a.get(1).ptr().set(q);
+    bytes_equal(&mut a, p, q, m);
+    a
+}
+
+/// `contains(s, part)`: naive search.
+fn contains() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let m = a.i32_local();
+    let i = a.i32_local();
+    let p = a.i32_local();
+    let q = a.i32_local();
+    a.get(0).len().set(n);
+    a.get(1).len().set(m);
+    a.get(1).ptr().set(q);
+    a.get(m).get(n).i(I32GtU);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(m).i(I32Add).get(n).i(I32GtU);
+    a.br_if(b);
+    a.get(0).ptr().get(i).i(I32Add).set(p);
+    bytes_equal(&mut a, p, q, m);
+    a.if_();
+    a.i32c(1).i(Return);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.i32c(0);
+    a
+}
+
+/// `len(s)`: Unicode scalar values = bytes that are not UTF-8 continuation bytes.
+fn len_chars() -> Asm {
+    let mut a = Asm::new(1);
+    let n = a.i32_local();
+    let i = a.i32_local();
+    let c = a.i64_local();
+    a.get(0).len().set(n);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(0)
+        .ptr()
+        .get(i)
+        .i(I32Add)
+        .load8(0)
+        .i32c(0xC0)
+        .i(I32And)
+        .i32c(0x80)
+        .i(I32Ne);
+    a.i(I64ExtendI32U).get(c).i(I64Add).set(c);
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(c);
+    a
+}
+
+/// ASCII case mapping: bytes in `lo..=hi` get `delta` added.
+fn case(lo: u8, hi: u8, delta: i32) -> Asm {
+    let mut a = Asm::new(1);
+    let n = a.i32_local();
+    let i = a.i32_local();
+    let x = a.i32_local();
+    let start = a.i32_local();
+    a.get(0).len().set(n);
+    a.i(GlobalGet(G_HP)).set(start);
+    a.get(0).call(P_PUT);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(start).get(i).i(I32Add).load8(0).set(x);
+    a.get(x)
+        .i32c(i32::from(lo))
+        .i(I32GeU)
+        .get(x)
+        .i32c(i32::from(hi))
+        .i(I32LeU)
+        .i(I32And);
+    a.if_();
+    a.get(start)
+        .get(i)
+        .i(I32Add)
+        .get(x)
+        .i32c(delta)
+        .i(I32Add)
+        .store8(0);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(start).call(P_FINISH);
+    a
+}
+
+/// Pushes i32 1 when the byte at address `p` is ASCII whitespace (space, \t, \n, \x0C, \r).
+fn is_ascii_space(a: &mut Asm, p: u32) {
+    let x = a.i32_local();
+    a.get(p).load8(0).set(x);
+    a.get(x).i32c(32).i(I32Eq);
+    a.get(x).i32c(9).i(I32Eq).i(I32Or);
+    a.get(x).i32c(10).i(I32Eq).i(I32Or);
+    a.get(x).i32c(12).i(I32Eq).i(I32Or);
+    a.get(x).i32c(13).i(I32Eq).i(I32Or);
+}
+
+fn trim() -> Asm {
+    let mut a = Asm::new(1);
+    let p = a.i32_local();
+    let e = a.i32_local();
+    let q = a.i32_local();
+    a.get(0).ptr().set(p);
+    a.get(p).get(0).len().i(I32Add).set(e);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(p).get(e).i(I32GeU);
+    a.br_if(b);
+    is_ascii_space(&mut a, p);
+    a.i(I32Eqz);
+    a.br_if(b);
+    a.get(p).i32c(1).i(I32Add).set(p);
+    a.br(l);
+    a.end();
+    a.end();
+    let b = a.block();
+    let l = a.loop_();
+    a.get(e).get(p).i(I32LeU);
+    a.br_if(b);
+    a.get(e).i32c(1).i(I32Sub).set(q);
+    is_ascii_space(&mut a, q);
+    a.i(I32Eqz);
+    a.br_if(b);
+    a.get(q).set(e);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(p).get(e).get(p).i(I32Sub).pack();
+    a
+}
+
+/// `split(s, sep)`: pieces between separators; an empty separator splits into characters.
+fn split() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let m = a.i32_local();
+    let i = a.i32_local();
+    let count = a.i32_local();
+    let out = a.i32_local();
+    let k = a.i32_local();
+    let start = a.i32_local();
+    let p = a.i32_local();
+    let q = a.i32_local();
+    a.get(0).len().set(n);
+    a.get(1).len().set(m);
+    a.get(1).ptr().set(q);
+    a.get(m).i(I32Eqz);
+    a.if_();
+    {
+        // One piece per character: count lead bytes.
+        a.get(0).call(P_LEN).i(I32WrapI64).set(count);
+        a.get(count).i32c(3).i(I32Shl).call(P_ALLOC).set(out);
+        a.i32c(0).set(start);
+        a.i32c(1).set(i);
+        let b = a.block();
+        let l = a.loop_();
+        a.get(start).get(n).i(I32GeU);
+        a.br_if(b);
+        // next char end: advance i while continuation bytes
+        a.get(start).i32c(1).i(I32Add).set(i);
+        let b2 = a.block();
+        let l2 = a.loop_();
+        a.get(i).get(n).i(I32GeU);
+        a.br_if(b2);
+        a.get(0)
+            .ptr()
+            .get(i)
+            .i(I32Add)
+            .load8(0)
+            .i32c(0xC0)
+            .i(I32And)
+            .i32c(0x80)
+            .i(I32Ne);
+        a.br_if(b2);
+        a.get(i).i32c(1).i(I32Add).set(i);
+        a.br(l2);
+        a.end();
+        a.end();
+        a.get(out).get(k).i32c(3).i(I32Shl).i(I32Add);
+        a.get(0)
+            .ptr()
+            .get(start)
+            .i(I32Add)
+            .get(i)
+            .get(start)
+            .i(I32Sub)
+            .pack();
+        a.store64(0);
+        a.get(k).i32c(1).i(I32Add).set(k);
+        a.get(i).set(start);
+        a.br(l);
+        a.end();
+        a.end();
+        a.get(out).get(k).pack().i(Return);
+    }
+    a.end();
+    // Count pieces: separators found + 1.
+    a.i32c(1).set(count);
+    let scan = |a: &mut Asm, on_found: &dyn Fn(&mut Asm)| {
+        a.i32c(0).set(i);
+        let b = a.block();
+        let l = a.loop_();
+        a.get(i).get(m).i(I32Add).get(n).i(I32GtU);
+        a.br_if(b);
+        a.get(0).ptr().get(i).i(I32Add).set(p);
+        bytes_equal(a, p, q, m);
+        a.if_();
+        on_found(a);
+        a.get(i).get(m).i(I32Add).set(i);
+        a.else_();
+        a.get(i).i32c(1).i(I32Add).set(i);
+        a.end();
+        a.br(l);
+        a.end();
+        a.end();
+    };
+    scan(&mut a, &|a: &mut Asm| {
+        a.get(count).i32c(1).i(I32Add).set(count);
+    });
+    a.get(count).i32c(3).i(I32Shl).call(P_ALLOC).set(out);
+    a.i32c(0).set(start);
+    scan(&mut a, &|a: &mut Asm| {
+        a.get(out).get(k).i32c(3).i(I32Shl).i(I32Add);
+        a.get(0)
+            .ptr()
+            .get(start)
+            .i(I32Add)
+            .get(i)
+            .get(start)
+            .i(I32Sub)
+            .pack();
+        a.store64(0);
+        a.get(k).i32c(1).i(I32Add).set(k);
+        a.get(i).get(m).i(I32Add).set(start);
+    });
+    // The last piece.
+    a.get(out).get(k).i32c(3).i(I32Shl).i(I32Add);
+    a.get(0)
+        .ptr()
+        .get(start)
+        .i(I32Add)
+        .get(n)
+        .get(start)
+        .i(I32Sub)
+        .pack();
+    a.store64(0);
+    a.get(out).get(count).pack();
+    a
+}
+
+/// `dfa(table, subject) -> 0 | 1 | 2`: walk a compiled pattern (docs/abi.md, Patterns);
+/// 2 when the pattern is invalid (its error text is then in `G_ERR`, and `G_FAILED` set).
+fn dfa() -> Asm {
+    let mut a = Asm::new(2);
+    let d = 0;
+    let s = 1;
+    let nc = a.i32_local();
+    let ns = a.i32_local();
+    let st = a.i32_local();
+    let next = a.i32_local();
+    let eoi = a.i32_local();
+    let acc = a.i32_local();
+    let i = a.i32_local();
+    let j = a.i32_local();
+    let n = a.i32_local();
+    let emitted = a.i32_local();
+    let base = a.i32_local();
+    let kind = a.i32_local();
+    a.get(d).load32(0).tee(kind).i(I32Eqz);
+    a.if_();
+    a.get(d).load64(16).i(GlobalSet(G_ERR));
+    a.i32c(1).i(GlobalSet(G_FAILED));
+    a.i32c(2).i(Return);
+    a.end();
+    a.get(d).load32(4).set(nc);
+    a.get(d).load32(8).set(ns);
+    a.get(d).load32(12).set(st);
+    a.get(d).i32c(272).i(I32Add).set(next);
+    a.get(next)
+        .get(ns)
+        .get(nc)
+        .i(I32Mul)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .set(eoi);
+    a.get(eoi).get(ns).i32c(2).i(I32Shl).i(I32Add).set(acc);
+    a.get(s).ptr().set(base);
+    a.get(s).len().set(n);
+    // feed(byte on stack): state transition, early answers.
+    let feed = |a: &mut Asm| {
+        let b = a.i32_local();
+        a.set(b);
+        a.get(next);
+        a.get(st).get(nc).i(I32Mul);
+        a.get(d).get(b).i(I32Add).load8(16);
+        a.i(I32Add).i32c(2).i(I32Shl).i(I32Add).load32(0).set(st);
+        a.get(acc).get(st).i(I32Add).load8(0);
+        a.if_();
+        a.i32c(1).i(Return);
+        a.end();
+        a.get(st).i(I32Eqz);
+        a.if_();
+        a.i32c(0).i(Return);
+        a.end();
+    };
+    a.get(kind).i32c(1).i(I32Eq);
+    a.if_();
+    {
+        // Glob: feed the normalised path.
+        let outer = a.block();
+        let l = a.loop_();
+        // skip separators
+        let b = a.block();
+        let l2 = a.loop_();
+        a.get(i).get(n).i(I32GeU);
+        a.br_if(b);
+        a.get(base)
+            .get(i)
+            .i(I32Add)
+            .load8(0)
+            .i32c(i32::from(b'/'))
+            .i(I32Ne);
+        a.br_if(b);
+        a.get(i).i32c(1).i(I32Add).set(i);
+        a.br(l2);
+        a.end();
+        a.end();
+        a.get(i).get(n).i(I32GeU);
+        a.br_if(outer);
+        a.get(i).set(j);
+        let b = a.block();
+        let l2 = a.loop_();
+        a.get(j).get(n).i(I32GeU);
+        a.br_if(b);
+        a.get(base)
+            .get(j)
+            .i(I32Add)
+            .load8(0)
+            .i32c(i32::from(b'/'))
+            .i(I32Eq);
+        a.br_if(b);
+        a.get(j).i32c(1).i(I32Add).set(j);
+        a.br(l2);
+        a.end();
+        a.end();
+        // a "." segment is dropped
+        a.get(j).get(i).i(I32Sub).i32c(1).i(I32Eq);
+        a.get(base)
+            .get(i)
+            .i(I32Add)
+            .load8(0)
+            .i32c(i32::from(b'.'))
+            .i(I32Eq);
+        a.i(I32And);
+        a.if_();
+        a.get(j).set(i);
+        a.br(l);
+        a.end();
+        a.get(emitted);
+        a.if_();
+        a.i32c(i32::from(b'/'));
+        feed(&mut a);
+        a.end();
+        a.i32c(1).set(emitted);
+        let b = a.block();
+        let l2 = a.loop_();
+        a.get(i).get(j).i(I32GeU);
+        a.br_if(b);
+        a.get(base).get(i).i(I32Add).load8(0);
+        feed(&mut a);
+        a.get(i).i32c(1).i(I32Add).set(i);
+        a.br(l2);
+        a.end();
+        a.end();
+        a.br(l);
+        a.end();
+        a.end();
+        a.get(emitted).i(I32Eqz);
+        a.if_();
+        a.i32c(0).i(Return);
+        a.end();
+    }
+    a.else_();
+    {
+        let b = a.block();
+        let l = a.loop_();
+        a.get(i).get(n).i(I32GeU);
+        a.br_if(b);
+        a.get(base).get(i).i(I32Add).load8(0);
+        feed(&mut a);
+        a.get(i).i32c(1).i(I32Add).set(i);
+        a.br(l);
+        a.end();
+        a.end();
+    }
+    a.end();
+    a.get(eoi)
+        .get(st)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(st);
+    a.get(acc).get(st).i(I32Add).load8(0);
+    a
+}
+
+/// `sort(list, cmp) -> set`: a sorted copy without duplicates (merge sort, bottom-up).
+fn sort() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let src = a.i32_local();
+    let dst = a.i32_local();
+    let w = a.i32_local();
+    let lo = a.i32_local();
+    let mid = a.i32_local();
+    let hi = a.i32_local();
+    let i = a.i32_local();
+    let j = a.i32_local();
+    let k = a.i32_local();
+    let t = a.i32_local();
+    a.get(0).len().set(n);
+    a.get(n).i32c(3).i(I32Shl).call(P_ALLOC).set(src);
+    a.get(n).i32c(3).i(I32Shl).call(P_ALLOC).set(dst);
+    a.get(src)
+        .get(0)
+        .ptr()
+        .get(n)
+        .i32c(3)
+        .i(I32Shl)
+        .i(MemoryCopy {
+            src_mem: 0,
+            dst_mem: 0,
+        });
+    let elem = |a: &mut Asm, arr: u32, idx: u32| {
+        a.get(arr).get(idx).i32c(3).i(I32Shl).i(I32Add).load64(0);
+    };
+    let cmp = |a: &mut Asm| {
+        a.get(1).i(CallIndirect {
+            type_index: crate::module::CMP_TYPE,
+            table_index: 0,
+        });
+    };
+    a.i32c(1).set(w);
+    let outer_b = a.block();
+    let outer = a.loop_();
+    a.get(w).get(n).i(I32GeU);
+    a.br_if(outer_b);
+    a.i32c(0).set(lo);
+    let pass_b = a.block();
+    let pass = a.loop_();
+    a.get(lo).get(n).i(I32GeU);
+    a.br_if(pass_b);
+    // mid = min(lo + w, n); hi = min(lo + 2w, n)
+    a.get(lo)
+        .get(w)
+        .i(I32Add)
+        .tee(mid)
+        .get(n)
+        .get(mid)
+        .get(n)
+        .i(I32LtU)
+        .i(Select)
+        .set(mid);
+    a.get(mid)
+        .get(w)
+        .i(I32Add)
+        .tee(hi)
+        .get(n)
+        .get(hi)
+        .get(n)
+        .i(I32LtU)
+        .i(Select)
+        .set(hi);
+    a.get(lo).set(i);
+    a.get(mid).set(j);
+    a.get(lo).set(k);
+    let mb = a.block();
+    let ml = a.loop_();
+    a.get(k).get(hi).i(I32GeU);
+    a.br_if(mb);
+    // take from left when j == hi or (i < mid and src[i] <= src[j])
+    a.get(i).get(mid).i(I32LtU);
+    a.if_of(BlockType::Result(I32));
+    a.get(j).get(hi).i(I32GeU);
+    a.if_of(BlockType::Result(I32));
+    a.i32c(1);
+    a.else_();
+    elem(&mut a, src, i);
+    elem(&mut a, src, j);
+    cmp(&mut a);
+    a.i32c(0).i(I32LeS);
+    a.end();
+    a.else_();
+    a.i32c(0);
+    a.end();
+    a.if_();
+    a.get(dst).get(k).i32c(3).i(I32Shl).i(I32Add);
+    elem(&mut a, src, i);
+    a.store64(0);
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.else_();
+    a.get(dst).get(k).i32c(3).i(I32Shl).i(I32Add);
+    elem(&mut a, src, j);
+    a.store64(0);
+    a.get(j).i32c(1).i(I32Add).set(j);
+    a.end();
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.br(ml);
+    a.end();
+    a.end();
+    a.get(hi).set(lo);
+    a.br(pass);
+    a.end();
+    a.end();
+    a.get(src).set(t);
+    a.get(dst).set(src);
+    a.get(t).set(dst);
+    a.get(w).i32c(1).i(I32Shl).set(w);
+    a.br(outer);
+    a.end();
+    a.end();
+    // Drop duplicates in place.
+    a.i32c(0).set(k);
+    a.i32c(0).set(i);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(k).i(I32Eqz);
+    a.if_of(BlockType::Result(I32));
+    a.i32c(1);
+    a.else_();
+    a.get(k).i32c(1).i(I32Sub).set(t);
+    elem(&mut a, src, t);
+    elem(&mut a, src, i);
+    cmp(&mut a);
+    a.i32c(0).i(I32Ne);
+    a.end();
+    a.if_();
+    a.get(src).get(k).i32c(3).i(I32Shl).i(I32Add);
+    elem(&mut a, src, i);
+    a.store64(0);
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(src).get(k).pack();
+    a
+}
+
+/// `setop(a, b, cmp, op) -> set`: op 0 union, 1 intersection, 2 difference.
+fn setop() -> Asm {
+    let mut a = Asm::new(4);
+    let x = a.i64_local();
+    let y = a.i64_local();
+    let na = a.i32_local();
+    let nb = a.i32_local();
+    let i = a.i32_local();
+    let j = a.i32_local();
+    let k = a.i32_local();
+    let out = a.i32_local();
+    let c = a.i32_local();
+    let pa = a.i32_local();
+    let pb = a.i32_local();
+    a.get(0).get(2).call(P_SORT).tee(x).len().set(na);
+    a.get(1).get(2).call(P_SORT).tee(y).len().set(nb);
+    a.get(x).ptr().set(pa);
+    a.get(y).ptr().set(pb);
+    a.get(na)
+        .get(nb)
+        .i(I32Add)
+        .i32c(3)
+        .i(I32Shl)
+        .call(P_ALLOC)
+        .set(out);
+    let push = |a: &mut Asm, arr: u32, idx: u32| {
+        a.get(out).get(k).i32c(3).i(I32Shl).i(I32Add);
+        a.get(arr).get(idx).i32c(3).i(I32Shl).i(I32Add).load64(0);
+        a.store64(0);
+        a.get(k).i32c(1).i(I32Add).set(k);
+    };
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(na).i(I32GeU).get(j).get(nb).i(I32GeU).i(I32Or);
+    a.br_if(b);
+    a.get(pa).get(i).i32c(3).i(I32Shl).i(I32Add).load64(0);
+    a.get(pb).get(j).i32c(3).i(I32Shl).i(I32Add).load64(0);
+    a.get(2).i(CallIndirect {
+        type_index: crate::module::CMP_TYPE,
+        table_index: 0,
+    });
+    a.tee(c).i32c(0).i(I32LtS);
+    a.if_();
+    a.get(3).i32c(1).i(I32Ne);
+    a.if_();
+    push(&mut a, pa, i);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.else_();
+    a.get(c).i32c(0).i(I32GtS);
+    a.if_();
+    a.get(3).i(I32Eqz);
+    a.if_();
+    push(&mut a, pb, j);
+    a.end();
+    a.get(j).i32c(1).i(I32Add).set(j);
+    a.else_();
+    a.get(3).i32c(2).i(I32Ne);
+    a.if_();
+    push(&mut a, pa, i);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.get(j).i32c(1).i(I32Add).set(j);
+    a.end();
+    a.end();
+    a.br(l);
+    a.end();
+    a.end();
+    // Tails.
+    a.get(3).i32c(1).i(I32Ne);
+    a.if_();
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(na).i(I32GeU);
+    a.br_if(b);
+    push(&mut a, pa, i);
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.end();
+    a.get(3).i(I32Eqz);
+    a.if_();
+    let b = a.block();
+    let l = a.loop_();
+    a.get(j).get(nb).i(I32GeU);
+    a.br_if(b);
+    push(&mut a, pb, j);
+    a.get(j).i32c(1).i(I32Add).set(j);
+    a.br(l);
+    a.end();
+    a.end();
+    a.end();
+    a.get(out).get(k).pack();
+    a
+}
+
+/// `walk(names, depth, dependents) -> [Reached]`: breadth-first over the graph index
+/// (docs/abi.md, Topology). A malformed topology sets the error and returns an empty list.
+fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
+    let mut a = Asm::new(3);
+    let graph = a.i32_local();
+    let n = a.i32_local();
+    let by_name = a.i32_local();
+    let start = a.i32_local();
+    let edges = a.i32_local();
+    let nodes = a.i32_local();
+    let dist = a.i32_local();
+    let queue = a.i32_local();
+    let qh = a.i32_local();
+    let qt = a.i32_local();
+    let k = a.i32_local();
+    let lo = a.i32_local();
+    let hi = a.i32_local();
+    let mid = a.i32_local();
+    let c = a.i32_local();
+    let idx = a.i32_local();
+    let d = a.i32_local();
+    let e = a.i32_local();
+    let e_end = a.i32_local();
+    let j = a.i32_local();
+    let maxd = a.i32_local();
+    let buckets = a.i32_local();
+    let out = a.i32_local();
+    let node = a.i32_local();
+    let rec = a.i32_local();
+    let reached = a.i32_local();
+    let name = a.i64_local();
+
+    a.i(GlobalGet(G_GRAPH)).set(graph);
+    a.get(graph).i(I32Eqz);
+    a.if_();
+    a.i(Unreachable);
+    a.end();
+    a.get(graph).load64(48).len();
+    a.if_();
+    a.i64c(topology_prefix as i64);
+    a.get(graph).load64(48);
+    a.call(P_CONCAT).i(GlobalSet(G_ERR));
+    a.i32c(1).i(GlobalSet(G_FAILED));
+    a.i64c(0).i(Return);
+    a.end();
+    a.get(graph).load32(0).set(n);
+    a.get(graph).load32(8).set(by_name);
+    a.get(2);
+    a.if_();
+    a.get(graph).load32(32).set(start);
+    a.get(graph).load32(40).set(edges);
+    a.else_();
+    a.get(graph).load32(16).set(start);
+    a.get(graph).load32(24).set(edges);
+    a.end();
+    a.i(GlobalGet(G_TOPOLOGY)).load32(g.nodes * 8).set(nodes);
+    a.get(n).i32c(2).i(I32Shl).call(P_ALLOC).set(dist);
+    a.get(dist)
+        .i32c(255)
+        .get(n)
+        .i32c(2)
+        .i(I32Shl)
+        .i(MemoryFill(0));
+    a.get(n).i32c(2).i(I32Shl).call(P_ALLOC).set(queue);
+    let node_name = |a: &mut Asm, index: u32| {
+        a.get(nodes)
+            .get(index)
+            .i32c(3)
+            .i(I32Shl)
+            .i(I32Add)
+            .load32(0);
+        a.load64(g.name * 8);
+    };
+    // Seed with the named start nodes (binary search by name).
+    a.i32c(0).set(k);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(k).get(0).len().i(I32GeU);
+    a.br_if(b);
+    a.get(0)
+        .ptr()
+        .get(k)
+        .i32c(3)
+        .i(I32Shl)
+        .i(I32Add)
+        .load64(0)
+        .set(name);
+    a.i32c(0).set(lo);
+    a.get(n).set(hi);
+    let sb = a.block();
+    let sl = a.loop_();
+    a.get(lo).get(hi).i(I32GeU);
+    a.br_if(sb);
+    a.get(lo).get(hi).i(I32Add).i32c(1).i(I32ShrU).set(mid);
+    a.get(by_name)
+        .get(mid)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(idx);
+    node_name(&mut a, idx);
+    a.get(name).call(P_STR_CMP).tee(c).i(I32Eqz);
+    a.if_();
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .i32c(-1)
+        .i(I32Eq);
+    a.if_();
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .i32c(0)
+        .store32(0);
+    a.get(queue)
+        .get(qt)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .get(idx)
+        .store32(0);
+    a.get(qt).i32c(1).i(I32Add).set(qt);
+    a.end();
+    a.br(sb);
+    a.end();
+    a.get(c).i32c(0).i(I32LtS);
+    a.if_();
+    a.get(mid).i32c(1).i(I32Add).set(lo);
+    a.else_();
+    a.get(mid).set(hi);
+    a.end();
+    a.br(sl);
+    a.end();
+    a.end();
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.br(l);
+    a.end();
+    a.end();
+    // Breadth-first.
+    let b = a.block();
+    let l = a.loop_();
+    a.get(qh).get(qt).i(I32GeU);
+    a.br_if(b);
+    a.get(queue)
+        .get(qh)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(idx);
+    a.get(qh).i32c(1).i(I32Add).set(qh);
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(d);
+    a.get(d).i(I64ExtendI32U).get(1).i(I64GeS);
+    a.br_if(l);
+    a.get(start)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(e);
+    a.get(start)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(4)
+        .set(e_end);
+    let eb = a.block();
+    let el = a.loop_();
+    a.get(e).get(e_end).i(I32GeU);
+    a.br_if(eb);
+    a.get(edges)
+        .get(e)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(j);
+    a.get(dist)
+        .get(j)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .i32c(-1)
+        .i(I32Eq);
+    a.if_();
+    a.get(dist)
+        .get(j)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .get(d)
+        .i32c(1)
+        .i(I32Add)
+        .store32(0);
+    a.get(queue)
+        .get(qt)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .get(j)
+        .store32(0);
+    a.get(qt).i32c(1).i(I32Add).set(qt);
+    a.end();
+    a.get(e).i32c(1).i(I32Add).set(e);
+    a.br(el);
+    a.end();
+    a.end();
+    a.br(l);
+    a.end();
+    a.end();
+    // Order by distance, then name: count per distance, then place in name order.
+    a.get(qt).i(I32Eqz);
+    a.if_();
+    a.i64c(0).i(Return);
+    a.end();
+    a.get(queue)
+        .get(qt)
+        .i32c(1)
+        .i(I32Sub)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(idx);
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(maxd);
+    a.get(maxd)
+        .i32c(2)
+        .i(I32Add)
+        .i32c(2)
+        .i(I32Shl)
+        .call(P_ALLOC)
+        .set(buckets);
+    a.get(buckets)
+        .i32c(0)
+        .get(maxd)
+        .i32c(2)
+        .i(I32Add)
+        .i32c(2)
+        .i(I32Shl)
+        .i(MemoryFill(0));
+    // counts of each distance d > 0 go to buckets[d + 1]
+    a.i32c(0).set(k);
+    a.i32c(0).set(reached);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(k).get(qt).i(I32GeU);
+    a.br_if(b);
+    a.get(queue)
+        .get(k)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(idx);
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(d);
+    a.get(d);
+    a.if_();
+    a.get(buckets)
+        .get(d)
+        .i32c(1)
+        .i(I32Add)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .tee(e);
+    a.get(e).load32(0).i32c(1).i(I32Add).store32(0);
+    a.get(reached).i32c(1).i(I32Add).set(reached);
+    a.end();
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.br(l);
+    a.end();
+    a.end();
+    // prefix sums: buckets[d] = first position of distance d
+    a.i32c(1).set(k);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(k).get(maxd).i32c(1).i(I32Add).i(I32GtU);
+    a.br_if(b);
+    a.get(buckets)
+        .get(k)
+        .i32c(1)
+        .i(I32Add)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .tee(e);
+    a.get(e).load32(0);
+    a.get(buckets).get(k).i32c(2).i(I32Shl).i(I32Add).load32(0);
+    a.i(I32Add).store32(0);
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(reached).i32c(3).i(I32Shl).call(P_ALLOC).set(out);
+    a.i32c(0).set(k);
+    let b = a.block();
+    let l = a.loop_();
+    a.get(k).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(by_name)
+        .get(k)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(idx);
+    a.get(dist)
+        .get(idx)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(d);
+    a.get(d).i32c(0).i(I32GtS);
+    a.if_();
+    a.i32c(40).call(P_ALLOC).set(rec);
+    a.get(nodes)
+        .get(idx)
+        .i32c(3)
+        .i(I32Shl)
+        .i(I32Add)
+        .load32(0)
+        .set(node);
+    for (slot, from) in [(0, g.name), (1, g.kind), (2, g.tier), (3, g.owner)] {
+        a.get(rec).get(node).load64(from * 8).store64(slot * 8);
+    }
+    a.get(rec).get(d).i(I64ExtendI32U).store64(32);
+    // out[buckets[d]++] = rec
+    a.get(buckets)
+        .get(d)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .tee(e)
+        .load32(0)
+        .set(j);
+    a.get(e).get(j).i32c(1).i(I32Add).store32(0);
+    a.get(out)
+        .get(j)
+        .i32c(3)
+        .i(I32Shl)
+        .i(I32Add)
+        .get(rec)
+        .i(I64ExtendI32U)
+        .store64(0);
+    a.end();
+    a.get(k).i32c(1).i(I32Add).set(k);
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(out).get(reached).pack();
+    a
+}
+
+/// `box(v) -> addr`: a present `int?` / `bool?`.
+fn boxed() -> Asm {
+    let mut a = Asm::new(1);
+    let p = a.i32_local();
+    a.i32c(8).call(P_ALLOC).tee(p).get(0).store64(0);
+    a.get(p).i(I64ExtendI32U);
+    a
+}
