@@ -1,1 +1,58 @@
-//! The wasmtime host for compiled policies (see docs/abi.md).
+//! The wasmtime host for compiled blastwall policies (docs/abi.md is the contract).
+//!
+//! - [`Engine`]: the configured wasmtime engine, its [`EvalLimits`] and optional cache
+//!   directory; it turns wasm into a [`Module`] ([`Engine::load`]), precompiles
+//!   ([`Engine::precompile`]) and loads precompiled artifacts ([`Engine::load_precompiled`]).
+//! - [`Module`]: a checked, compiled module and its metadata.
+//! - [`Policy`]: a module with its parameters; [`Policy::evaluate_json`] decides, in instances
+//!   pooled and reused across calls and threads.
+//! - [`Session`]: one instance owned by one caller, for the hot path.
+//!
+//! ```no_run
+//! use blastwall_runtime::{Engine, EngineConfig, EvalLimits};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::new(EngineConfig {
+//!     limits: EvalLimits { fuel: 100_000_000, ..EvalLimits::default() },
+//!     cache_dir: Some(".blastwall/cache".into()),
+//! })?;
+//! let policy = engine.load(&std::fs::read("policy.wasm")?)?.policy();
+//! let decision = policy.evaluate_json(&serde_json::json!({"change": {"files": []}}))?;
+//! println!("{}", decision.to_json_pretty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! This crate depends on `blastwall-abi` and wasmtime only: never on the compiler or the
+//! language front end.
+
+mod artifact;
+mod cache;
+mod check;
+mod engine;
+mod err;
+mod module;
+mod policy;
+
+/// The encoding, decoding and combining this crate uses, gathered in one place.
+mod abi {
+    pub use blastwall_abi::combine::{CombineContext, combine};
+    pub use blastwall_abi::decode::{DecodeError, decode_findings};
+    pub use blastwall_abi::encode::{Encoded, Encoder, LayoutError};
+    pub use blastwall_abi::facts_error::FactsError;
+}
+
+pub use crate::abi::FactsError;
+pub use crate::engine::{Engine, EngineConfig, EvalLimits};
+pub use crate::err::{EvalError, LoadError};
+pub use crate::module::Module;
+pub use crate::policy::{EncodedFacts, Policy, Session};
+
+/// Engines, modules and policies are shared between threads.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    fn sendable<T: Send>() {}
+    shared::<Engine>();
+    shared::<Module>();
+    shared::<Policy>();
+    sendable::<Session>();
+};

@@ -1,0 +1,295 @@
+//! What a module must be before we compile it (docs/abi.md, "The module"): valid under the few
+//! wasm features policy modules use, importing nothing, exporting the ABI's entry points with
+//! their exact types, and carrying readable metadata of our ABI version.
+//!
+//! The same interface check runs on a precompiled module's types, which wasmtime reports after
+//! deserialising, so both ways of loading refuse the same modules with the same words.
+
+use blastwall_abi::layout::{ABI_VERSION, METADATA_SECTION, Metadata};
+use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
+
+use crate::err::LoadError;
+
+/// The wasm features a policy module may use: the MVP plus mutable globals, sign extension,
+/// saturating conversions, multi-value and bulk memory. Everything else (SIMD, threads,
+/// reference types, GC, exceptions, memory64, multi-memory, tail calls, ...) is refused before
+/// compiling, and disabled in the engine too, so a module cannot reach engine code paths our
+/// modules never need.
+pub(crate) fn features() -> WasmFeatures {
+    WasmFeatures::WASM1
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::SATURATING_FLOAT_TO_INT
+        | WasmFeatures::MULTI_VALUE
+        | WasmFeatures::BULK_MEMORY
+}
+
+/// A value type as far as the ABI cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Val {
+    I32,
+    I64,
+    F32,
+    F64,
+    Other,
+}
+
+impl Val {
+    fn name(self) -> &'static str {
+        match self {
+            Val::I32 => "i32",
+            Val::I64 => "i64",
+            Val::F32 => "f32",
+            Val::F64 => "f64",
+            Val::Other => "a non-numeric type",
+        }
+    }
+}
+
+/// The type of an export as far as the ABI cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Extern {
+    /// A memory: whether it is 64-bit, whether it is shared.
+    Memory { is64: bool, shared: bool },
+    /// A function.
+    Func { params: Vec<Val>, results: Vec<Val> },
+    /// A table, a global or a tag.
+    Other(&'static str),
+}
+
+impl Extern {
+    fn describe(&self) -> String {
+        match self {
+            Extern::Memory { is64, shared } => match (is64, shared) {
+                (false, false) => "a memory".into(),
+                (true, _) => "a 64-bit memory".into(),
+                (false, true) => "a shared memory".into(),
+            },
+            Extern::Func { params, results } => {
+                let list = |v: &[Val]| v.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+                format!("a function ({}) -> ({})", list(params), list(results))
+            }
+            Extern::Other(what) => (*what).into(),
+        }
+    }
+}
+
+/// The exports the ABI requires, with their types.
+const REQUIRED: [(&str, &str); 5] = [
+    ("memory", "a memory"),
+    ("bw_abi_version", "a function () -> (i32)"),
+    ("bw_reserve", "a function (i32) -> (i32)"),
+    ("bw_input", "a function (i32) -> (i32)"),
+    ("bw_evaluate", "a function (i32) -> (i32)"),
+];
+
+fn wanted(name: &str) -> Extern {
+    let i32_to_i32 = Extern::Func {
+        params: vec![Val::I32],
+        results: vec![Val::I32],
+    };
+    match name {
+        "memory" => Extern::Memory {
+            is64: false,
+            shared: false,
+        },
+        "bw_abi_version" => Extern::Func {
+            params: Vec::new(),
+            results: vec![Val::I32],
+        },
+        _ => i32_to_i32,
+    }
+}
+
+/// Checks that `imports` is empty and `exports` has every required entry with its type.
+pub(crate) fn interface<'a>(
+    mut imports: impl Iterator<Item = (&'a str, &'a str)>,
+    exports: &[(String, Extern)],
+) -> Result<(), LoadError> {
+    if let Some((module, name)) = imports.next() {
+        return Err(LoadError::Import {
+            module: module.into(),
+            name: name.into(),
+        });
+    }
+    for (name, expected) in REQUIRED {
+        let found = exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, ty)| ty)
+            .ok_or(LoadError::MissingExport(name))?;
+        if *found != wanted(name) {
+            return Err(LoadError::ExportType {
+                name,
+                expected,
+                found: found.describe(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the metadata JSON and checks its ABI version.
+pub(crate) fn metadata(json: &[u8]) -> Result<Metadata, LoadError> {
+    let check = |abi: u64| {
+        if abi == u64::from(ABI_VERSION) {
+            Ok(())
+        } else {
+            Err(LoadError::AbiVersion {
+                found: u32::try_from(abi).unwrap_or(u32::MAX),
+                expected: ABI_VERSION,
+            })
+        }
+    };
+    match serde_json::from_slice::<Metadata>(json) {
+        Ok(meta) => check(u64::from(meta.abi)).map(|()| meta),
+        Err(error) => {
+            // Metadata of another ABI version may have another shape: report its version
+            // rather than the shape this runtime expected.
+            let abi = serde_json::from_slice::<serde_json::Value>(json)
+                .ok()
+                .and_then(|v| v.get("abi").and_then(serde_json::Value::as_u64));
+            if let Some(abi) = abi {
+                check(abi)?;
+            }
+            Err(LoadError::BadMetadata(error.to_string()))
+        }
+    }
+}
+
+/// What a checked wasm module carries that the runtime keeps.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// The metadata JSON as stored in the module.
+    pub(crate) metadata_json: Vec<u8>,
+    /// The metadata.
+    pub(crate) metadata: Metadata,
+}
+
+/// Validates `wasm` and checks the interface and metadata (docs/abi.md, "The module").
+pub(crate) fn module(wasm: &[u8]) -> Result<Checked, LoadError> {
+    Validator::new_with_features(features())
+        .validate_all(wasm)
+        .map_err(|e| LoadError::Invalid(e.to_string()))?;
+
+    // The module is valid, so the reads below succeed; a failure still becomes an error
+    // rather than a panic.
+    let bad = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
+    let mut types: Vec<Extern> = Vec::new();
+    let mut funcs: Vec<u32> = Vec::new();
+    let mut memories: Vec<Extern> = Vec::new();
+    let mut exports: Vec<(String, Extern)> = Vec::new();
+    let mut imports: Vec<(String, String)> = Vec::new();
+    let mut meta: Option<Vec<u8>> = None;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(bad)? {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = ty.map_err(bad)?;
+                    types.push(Extern::Func {
+                        params: ty.params().iter().map(|t| val(*t)).collect(),
+                        results: ty.results().iter().map(|t| val(*t)).collect(),
+                    });
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(bad)?;
+                    // Imported functions or memories would shift the index spaces below, but
+                    // any import is refused before the exports are looked at.
+                    imports.push((import.module.into(), import.name.into()));
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for f in reader {
+                    funcs.push(f.map_err(bad)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    let m = m.map_err(bad)?;
+                    memories.push(Extern::Memory {
+                        is64: m.memory64,
+                        shared: m.shared,
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(bad)?;
+                    let ty = match e.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => funcs
+                            .get(e.index as usize)
+                            .and_then(|t| types.get(*t as usize))
+                            .cloned()
+                            .unwrap_or(Extern::Other("an imported function")),
+                        ExternalKind::Memory => memories
+                            .get(e.index as usize)
+                            .cloned()
+                            .unwrap_or(Extern::Other("an imported memory")),
+                        ExternalKind::Table => Extern::Other("a table"),
+                        ExternalKind::Global => Extern::Other("a global"),
+                        ExternalKind::Tag => Extern::Other("a tag"),
+                    };
+                    exports.push((e.name.into(), ty));
+                }
+            }
+            Payload::CustomSection(reader) if reader.name() == METADATA_SECTION => {
+                if meta.is_some() {
+                    return Err(LoadError::DuplicateMetadata);
+                }
+                meta = Some(reader.data().to_vec());
+            }
+            _ => {}
+        }
+    }
+    interface(
+        imports.iter().map(|(m, n)| (m.as_str(), n.as_str())),
+        &exports,
+    )?;
+    let metadata_json = meta.ok_or(LoadError::NoMetadata)?;
+    let metadata = metadata(&metadata_json)?;
+    Ok(Checked {
+        metadata_json,
+        metadata,
+    })
+}
+
+fn val(t: ValType) -> Val {
+    match t {
+        ValType::I32 => Val::I32,
+        ValType::I64 => Val::I64,
+        ValType::F32 => Val::F32,
+        ValType::F64 => Val::F64,
+        _ => Val::Other,
+    }
+}
+
+/// The interface of a module wasmtime loaded, in the terms [`interface`] checks.
+pub(crate) fn wasmtime_exports(module: &wasmtime::Module) -> Vec<(String, Extern)> {
+    let val = |t: wasmtime::ValType| match t {
+        wasmtime::ValType::I32 => Val::I32,
+        wasmtime::ValType::I64 => Val::I64,
+        wasmtime::ValType::F32 => Val::F32,
+        wasmtime::ValType::F64 => Val::F64,
+        _ => Val::Other,
+    };
+    module
+        .exports()
+        .map(|e| {
+            let ty = match e.ty() {
+                wasmtime::ExternType::Func(f) => Extern::Func {
+                    params: f.params().map(val).collect(),
+                    results: f.results().map(val).collect(),
+                },
+                wasmtime::ExternType::Memory(m) => Extern::Memory {
+                    is64: m.is_64(),
+                    shared: m.is_shared(),
+                },
+                wasmtime::ExternType::Table(_) => Extern::Other("a table"),
+                wasmtime::ExternType::Global(_) => Extern::Other("a global"),
+                wasmtime::ExternType::Tag(_) => Extern::Other("a tag"),
+            };
+            (e.name().to_string(), ty)
+        })
+        .collect()
+}

@@ -1,0 +1,286 @@
+//! [`Engine`]: the configured wasmtime engine, the limits every evaluation runs within, and the
+//! ways of turning bytes into a [`Module`]: compiling wasm (through the cache when there is
+//! one), precompiling, and loading a precompiled artifact.
+
+use std::hash::{Hash as _, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::artifact::{self, Hash, Parts};
+use crate::cache::Cache;
+use crate::check;
+use crate::err::LoadError;
+use crate::module::Module;
+
+/// The limits one evaluation runs within. Exceeding either ends the evaluation with an
+/// [`EvalError`](crate::EvalError) naming the limit, never a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalLimits {
+    /// Fuel for one decision (`bw_input` and `bw_evaluate` together); one unit is roughly one
+    /// wasm instruction. The default, 2 000 000 000, is about a second of work on a laptop:
+    /// far beyond any sensible policy, low enough that a runaway loop ends.
+    pub fuel: u64,
+    /// The most linear memory an instance may have, in bytes. The default is 256 MiB.
+    pub memory_bytes: usize,
+}
+
+impl EvalLimits {
+    /// The default fuel per decision.
+    pub const DEFAULT_FUEL: u64 = 2_000_000_000;
+    /// The default memory cap per instance.
+    pub const DEFAULT_MEMORY_BYTES: usize = 256 << 20;
+}
+
+impl Default for EvalLimits {
+    fn default() -> EvalLimits {
+        EvalLimits {
+            fuel: EvalLimits::DEFAULT_FUEL,
+            memory_bytes: EvalLimits::DEFAULT_MEMORY_BYTES,
+        }
+    }
+}
+
+/// How to build an [`Engine`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The limits of every evaluation.
+    pub limits: EvalLimits,
+    /// Where to keep compiled modules between runs, keyed by the module's hash and the engine
+    /// configuration; `None` compiles every load. The directory is created when missing. It
+    /// must be writable only by the user running blastwall: what it holds is loaded as native
+    /// code (see [`Engine::load`]).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The wasmtime engine configured for policy modules: fuel metering on, Cranelift optimising
+/// for speed, and every wasm proposal off except those policy modules use (mutable globals,
+/// sign extension, saturating conversions, multi-value, bulk memory).
+///
+/// Cheap to clone; share one per process.
+///
+/// ```no_run
+/// use blastwall_runtime::{Engine, EngineConfig};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = Engine::new(EngineConfig::default())?;
+/// let module = engine.load(&std::fs::read("policy.wasm")?)?;
+/// let decision = module.policy().evaluate_json(&serde_json::json!({"change": {}}))?;
+/// println!("{}", decision.outcome.as_str());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    wasmtime: wasmtime::Engine,
+    limits: EvalLimits,
+    cache: Option<Cache>,
+    /// What an artifact must have been compiled with to run here.
+    fingerprint: Hash,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.inner.limits)
+            .field("cache", &self.inner.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The wasm features the engine enables: [`check::features`], without the GC-types
+/// pseudo-feature that wasmparser's MVP set carries and wasmtime without its `gc` feature
+/// refuses (MVP `funcref` tables need no GC support).
+fn wasmtime_features() -> wasmtime::WasmFeatures {
+    use wasmtime::WasmFeatures as F;
+    F::FLOATS
+        | F::MUTABLE_GLOBAL
+        | F::SIGN_EXTENSION
+        | F::SATURATING_FLOAT_TO_INT
+        | F::MULTI_VALUE
+        | F::BULK_MEMORY
+}
+
+/// Feeds everything written to it into a SHA-256, so that wasmtime's compatibility `Hash`
+/// becomes a digest that is stable across processes of the same build.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        // Never used: the digest is read with `finalize`.
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl Engine {
+    /// An engine with `config`'s limits and cache.
+    pub fn new(config: EngineConfig) -> Result<Engine, LoadError> {
+        let mut c = wasmtime::Config::new();
+        c.consume_fuel(true)
+            .cranelift_opt_level(wasmtime::OptLevel::Speed)
+            .wasm_features(wasmtime::WasmFeatures::all(), false)
+            .wasm_features(wasmtime_features(), true);
+        let wasmtime = wasmtime::Engine::new(&c).map_err(|e| LoadError::Engine(e.to_string()))?;
+
+        // wasmtime's compatibility hash covers its version, the target and CPU flags, the
+        // compiler settings and the wasm features; the artifact format version is added so a
+        // format change also invalidates cached files.
+        let mut hasher = ShaHasher(Sha256::new());
+        wasmtime.precompile_compatibility_hash().hash(&mut hasher);
+        hasher.write(b"blastwall-runtime artifact");
+        hasher.write(&artifact::FORMAT.to_le_bytes());
+        let fingerprint: Hash = hasher.0.finalize().into();
+
+        let cache = config.cache_dir.map(Cache::new);
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                wasmtime,
+                limits: config.limits,
+                cache,
+                fingerprint,
+            }),
+        })
+    }
+
+    /// The limits of every evaluation on this engine.
+    pub fn limits(&self) -> EvalLimits {
+        self.inner.limits
+    }
+
+    pub(crate) fn wasmtime(&self) -> &wasmtime::Engine {
+        &self.inner.wasmtime
+    }
+
+    /// Checks and compiles a policy module.
+    ///
+    /// Before compiling, the module must validate with only the features above, import
+    /// nothing, export `memory`, `bw_abi_version`, `bw_reserve`, `bw_input` and `bw_evaluate`
+    /// with the types of docs/abi.md, and carry a `blastwall` section of metadata for ABI
+    /// version [`ABI_VERSION`](blastwall_abi::layout::ABI_VERSION); each failure is its own
+    /// [`LoadError`].
+    ///
+    /// With a cache directory, the compiled code is looked up by the sha256 of `wasm` and this
+    /// engine's fingerprint, and stored there after compiling. A cached file is used only when
+    /// its header names this engine and this wasm and its checksum matches; anything else is
+    /// ignored and rewritten.
+    pub fn load(&self, wasm: &[u8]) -> Result<Module, LoadError> {
+        let checked = check::module(wasm)?;
+        let wasm_sha = artifact::sha256(wasm);
+        let key = Cache::key(&self.inner.fingerprint, &wasm_sha);
+        let cached = self.inner.cache.as_ref().and_then(|cache| cache.read(&key));
+        if let Some(compiled) = cached.and_then(|bytes| self.load_cached(&bytes, &wasm_sha)) {
+            return Module::new(self.clone(), compiled, checked.metadata, true);
+        }
+        let compiled = wasmtime::Module::new(&self.inner.wasmtime, wasm)
+            .map_err(|e| LoadError::Compile(e.to_string()))?;
+        if let Some(cache) = &self.inner.cache {
+            // The cache is an optimisation: when the module cannot be serialized or the file
+            // cannot be written, the next load compiles again.
+            if let Ok(code) = compiled.serialize() {
+                cache.write(
+                    &key,
+                    &self.artifact(&wasm_sha, &checked.metadata_json, &code),
+                );
+            }
+        }
+        Module::new(self.clone(), compiled, checked.metadata, false)
+    }
+
+    /// Checks and compiles `wasm` as [`load`](Engine::load) does, and returns a precompiled
+    /// artifact that [`load_precompiled`](Engine::load_precompiled) loads without compiling.
+    ///
+    /// The artifact holds native code for this wasmtime version, engine configuration and CPU;
+    /// an engine that differs in any of these refuses it.
+    pub fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+        let checked = check::module(wasm)?;
+        let code = self
+            .inner
+            .wasmtime
+            .precompile_module(wasm)
+            .map_err(|e| LoadError::Compile(e.to_string()))?;
+        Ok(self.artifact(&artifact::sha256(wasm), &checked.metadata_json, &code))
+    }
+
+    fn artifact(&self, wasm_sha: &Hash, metadata_json: &[u8], code: &[u8]) -> Vec<u8> {
+        artifact::write(&Parts {
+            abi: blastwall_abi::layout::ABI_VERSION,
+            engine: self.inner.fingerprint,
+            wasm_sha: *wasm_sha,
+            metadata_json,
+            compiled: code,
+        })
+    }
+
+    /// Loads an artifact made by [`precompile`](Engine::precompile).
+    ///
+    /// **An artifact is native code: load only artifacts from a place you trust as much as
+    /// the blastwall binary itself** (your own build, a file only you can write). The checks
+    /// here — magic bytes, format and ABI versions, the engine fingerprint, a checksum of the
+    /// contents, then wasmtime's own compatibility check and our interface check — catch
+    /// truncated, corrupted, foreign or stale files, not a forged one.
+    ///
+    /// ```no_run
+    /// # use blastwall_runtime::{Engine, EngineConfig};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let engine = Engine::new(EngineConfig::default())?;
+    /// let artifact = engine.precompile(&std::fs::read("policy.wasm")?)?;
+    /// std::fs::write("policy.bwc", &artifact)?;
+    /// // Later, in a process that trusts policy.bwc:
+    /// let module = engine.load_precompiled(&std::fs::read("policy.bwc")?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load_precompiled(&self, artifact: &[u8]) -> Result<Module, LoadError> {
+        let parts = artifact::read(artifact, &self.inner.fingerprint)?;
+        let metadata = check::metadata(parts.metadata_json)?;
+        if parts.abi != metadata.abi {
+            return Err(LoadError::BadMetadata(format!(
+                "the artifact header says ABI version {} but its metadata says {}",
+                parts.abi, metadata.abi
+            )));
+        }
+        let compiled = deserialize(&self.inner.wasmtime, parts.compiled)?;
+        check::interface(
+            compiled.imports().map(|i| (i.module(), i.name())),
+            &check::wasmtime_exports(&compiled),
+        )?;
+        Module::new(self.clone(), compiled, metadata, false)
+    }
+
+    fn load_cached(&self, artifact: &[u8], wasm_sha: &Hash) -> Option<wasmtime::Module> {
+        let parts = artifact::read(artifact, &self.inner.fingerprint).ok()?;
+        if parts.wasm_sha != *wasm_sha {
+            return None;
+        }
+        deserialize(&self.inner.wasmtime, parts.compiled).ok()
+    }
+}
+
+/// The one place native code is loaded without compiling it.
+///
+/// SAFETY: `Module::deserialize` is unsafe because wasmtime cannot tell compiled code it wrote
+/// from crafted bytes, and runs whatever the artifact holds. Its own checks (an ELF file of
+/// this wasmtime version with compatible settings) catch stale or foreign files, not forged
+/// ones. The trust model: bytes reach here only from (a) our cache directory, after
+/// [`artifact::read`] matched the header's engine fingerprint and wasm sha256 and the sha256
+/// of the contents recorded in the header, so only files our cache code wrote are accepted,
+/// and a torn or bit-flipped file is refused; the directory itself must be writable only by
+/// the user running blastwall, as documented on [`EngineConfig::cache_dir`]; or (b)
+/// [`Engine::load_precompiled`], whose documentation requires the caller to trust the
+/// artifact as much as the binary. A checksum stored beside the data detects accidents, not an
+/// attacker who can write that directory, who could equally replace the binary.
+#[allow(unsafe_code)]
+fn deserialize(engine: &wasmtime::Engine, code: &[u8]) -> Result<wasmtime::Module, LoadError> {
+    // SAFETY: see the function's documentation: `code` is an artifact we wrote, or one the
+    // caller vouched for, and it passed the checksum and fingerprint checks.
+    unsafe { wasmtime::Module::deserialize(engine, code) }
+        .map_err(|e| LoadError::Deserialize(e.to_string()))
+}

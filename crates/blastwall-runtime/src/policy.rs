@@ -1,0 +1,529 @@
+//! [`Policy`] and [`Session`]: decisions made in reused instances.
+//!
+//! A fresh instance costs 10–20 µs and a decision in a reused one well under a microsecond, so
+//! instances live in slots: a [`Policy`] keeps a pool of idle slots shared by every thread, and
+//! a [`Session`] owns one slot for a caller that makes many decisions in a row. A slot whose
+//! instance trapped or misbehaved is dropped, never reused (docs/abi.md, "Errors").
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use blastwall_abi::decision::Decision;
+use blastwall_abi::layout::ABI_VERSION;
+use wasmtime::{Instance, Memory, ResourceLimiter, Store, Trap, TypedFunc};
+
+use crate::abi::{CombineContext, Encoded, FactsError, combine, decode_findings};
+use crate::engine::EvalLimits;
+use crate::err::EvalError;
+use crate::module::Module;
+
+/// A module with its parameters set, ready to decide. Cheap to clone (clones share their
+/// idle instances) and safe to use from many threads at once.
+///
+/// ```no_run
+/// # use blastwall_runtime::{Engine, EngineConfig};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let engine = Engine::new(EngineConfig::default())?;
+/// # let module = engine.load(&std::fs::read("policy.wasm")?)?;
+/// let config = serde_json::json!({"protected_paths": ["infra/**"]});
+/// let policy = module.policy().with_config(config.as_object().unwrap_or(&Default::default()))?;
+/// let decision = policy.evaluate_json(&serde_json::json!({"change": {"files": []}}))?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    inner: Arc<PolicyInner>,
+}
+
+struct PolicyInner {
+    module: Module,
+    config: Option<Config>,
+    limits: EvalLimits,
+    idle: Mutex<Vec<Slot>>,
+    max_idle: usize,
+}
+
+/// Parameters set by the host, encoded into reserved memory of every instance.
+struct Config {
+    map: serde_json::Map<String, serde_json::Value>,
+    /// The encoded length, which does not depend on the address.
+    len: u32,
+    /// The encoding at the address `bw_reserve` returns, made by the first instance; every
+    /// later instance must get the same address and copies these bytes.
+    placed: OnceLock<Placed>,
+}
+
+struct Placed {
+    addr: u32,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("module", &self.inner.module)
+            .field("config", &self.inner.config.as_ref().map(|c| &c.map))
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    pub(crate) fn new(module: Module) -> Policy {
+        Policy::build(module, None)
+    }
+
+    fn build(module: Module, config: Option<Config>) -> Policy {
+        let limits = module.engine().limits();
+        // Idle instances keep their memory; a few per core is all concurrent callers use.
+        let max_idle =
+            std::thread::available_parallelism().map_or(4, |n| n.get().saturating_mul(2));
+        Policy {
+            inner: Arc::new(PolicyInner {
+                module,
+                config,
+                limits,
+                idle: Mutex::new(Vec::new()),
+                max_idle,
+            }),
+        }
+    }
+
+    /// This policy with parameters `config` (parameter name → value) instead of the defaults
+    /// compiled into the module. The values are checked and encoded once, and copied into each
+    /// instance's reserved memory when the instance is made.
+    pub fn with_config(
+        &self,
+        config: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Policy, FactsError> {
+        // Encoding at address 0 checks the values and measures them; the encoding at the
+        // instance's real address is made when the first instance reserves it.
+        let probe = self.inner.module.encoder().encode_config(config, 0)?;
+        let len = u32::try_from(probe.len())
+            .map_err(|_| FactsError::at("config", "the parameters are too large".into()))?;
+        Ok(Policy::build(
+            self.inner.module.clone(),
+            Some(Config {
+                map: config.clone(),
+                len,
+                placed: OnceLock::new(),
+            }),
+        ))
+    }
+
+    /// The module this policy runs.
+    pub fn module(&self) -> &Module {
+        &self.inner.module
+    }
+
+    /// Decides on `facts`, a JSON object with any of `change`, `plan`, `action`, `topology`,
+    /// `config` and `overrides` (docs/abi.md, "The metadata"). Uses an idle instance or makes
+    /// one; an instance that fails is dropped and the next call gets a fresh one.
+    pub fn evaluate_json(&self, facts: &serde_json::Value) -> Result<Decision, EvalError> {
+        let mut slot = self.take()?;
+        let encoded = match self.encode(facts, slot.base) {
+            Ok(e) => e,
+            Err(e) => {
+                self.give_back(slot);
+                return Err(e.into());
+            }
+        };
+        let decision = slot.run(&self.inner, &encoded.bytes, &encoded.context)?;
+        self.give_back(slot);
+        Ok(decision)
+    }
+
+    /// A session: one instance owned by the caller, for many decisions in a row without
+    /// touching the shared pool. Dropping it returns a healthy instance to the pool.
+    pub fn session(&self) -> Result<Session, EvalError> {
+        let slot = self.take()?;
+        Ok(Session {
+            policy: self.clone(),
+            base: slot.base,
+            slot: Some(slot),
+            _not_sync: PhantomData,
+        })
+    }
+
+    fn config_addr(&self) -> u32 {
+        self.inner
+            .config
+            .as_ref()
+            .and_then(|c| c.placed.get())
+            .map_or(0, |p| p.addr)
+    }
+
+    fn encode(&self, facts: &serde_json::Value, base: u32) -> Result<Encoded, FactsError> {
+        self.inner
+            .module
+            .encoder()
+            .encode_json(facts, base, self.config_addr())
+    }
+
+    fn take(&self) -> Result<Slot, EvalError> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(slot) => Ok(slot),
+            None => Slot::new(&self.inner),
+        }
+    }
+
+    fn give_back(&self, slot: Slot) {
+        // A poisoned lock only means another thread panicked between a push and a pop of
+        // whole slots; the vector is still sound.
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < self.inner.max_idle {
+            idle.push(slot);
+        }
+    }
+}
+
+/// Facts encoded for a session's input address, ready for [`Session::evaluate_encoded`].
+///
+/// The encoding holds absolute addresses, so it is valid only for the address it was made for;
+/// every instance of a module has the same input address, so facts encoded by one session
+/// serve every session of the same policy.
+#[derive(Debug)]
+pub struct EncodedFacts {
+    base: u32,
+    encoded: Encoded,
+}
+
+impl EncodedFacts {
+    /// The input address the facts were encoded for.
+    pub fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// The encoded bytes, to be copied to [`base`](EncodedFacts::base).
+    pub fn bytes(&self) -> &[u8] {
+        &self.encoded.bytes
+    }
+}
+
+/// One instance owned by one caller: the hot path for many decisions in a row. `Send` but not
+/// `Sync`; make one per thread.
+///
+/// ```no_run
+/// # use blastwall_runtime::{Engine, EngineConfig};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let engine = Engine::new(EngineConfig::default())?;
+/// # let policy = engine.load(&std::fs::read("policy.wasm")?)?.policy();
+/// let mut session = policy.session()?;
+/// // Encode once, decide many times (a benchmark of the module alone).
+/// let facts = session.encode(&serde_json::json!({"change": {"files": []}}))?;
+/// for _ in 0..1000 {
+///     let decision = session.evaluate_encoded(&facts)?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Session {
+    policy: Policy,
+    /// `None` after the instance failed, until the next decision makes a fresh one.
+    slot: Option<Slot>,
+    /// The input address of this session's instances.
+    base: u32,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("policy", &self.policy)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The address facts are encoded for.
+    pub fn base(&self) -> u32 {
+        self.base
+    }
+
+    /// Checks and encodes `facts` for this session's input address.
+    pub fn encode(&self, facts: &serde_json::Value) -> Result<EncodedFacts, FactsError> {
+        Ok(EncodedFacts {
+            base: self.base,
+            encoded: self.policy.encode(facts, self.base)?,
+        })
+    }
+
+    /// Decides on facts already encoded by [`encode`](Session::encode): the module's time
+    /// alone, without checking and encoding JSON.
+    pub fn evaluate_encoded(&mut self, facts: &EncodedFacts) -> Result<Decision, EvalError> {
+        if facts.base != self.base {
+            return Err(EvalError::WrongBase {
+                encoded: facts.base,
+                base: self.base,
+            });
+        }
+        let mut slot = match self.slot.take() {
+            Some(slot) => slot,
+            None => Slot::new(&self.policy.inner)?,
+        };
+        if slot.base != self.base {
+            return Err(EvalError::Protocol(format!(
+                "a fresh instance's input is at {}, the session's first instance's at {}",
+                slot.base, self.base
+            )));
+        }
+        let decision = slot.run(
+            &self.policy.inner,
+            &facts.encoded.bytes,
+            &facts.encoded.context,
+        )?;
+        self.slot = Some(slot);
+        Ok(decision)
+    }
+
+    /// Checks, encodes and decides on `facts`.
+    pub fn evaluate_json(&mut self, facts: &serde_json::Value) -> Result<Decision, EvalError> {
+        let facts = self.encode(facts)?;
+        self.evaluate_encoded(&facts)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            self.policy.give_back(slot);
+        }
+    }
+}
+
+/// What a store knows besides the instance: the memory cap, and whether it refused growth, so
+/// that the trap a module raises after a failed `memory.grow` is reported as memory.
+struct Limiter {
+    memory_bytes: usize,
+    denied: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Policy modules use at most one small function table and never grow it.
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+/// One instance and what a decision needs of it.
+struct Slot {
+    store: Store<Limiter>,
+    memory: Memory,
+    input: TypedFunc<i32, i32>,
+    evaluate: TypedFunc<i32, i32>,
+    /// Where `bw_input` puts the input: the same for every decision of this instance.
+    base: u32,
+}
+
+impl Slot {
+    /// Instantiates the module, copies the parameters into reserved memory and learns the
+    /// input address.
+    fn new(policy: &PolicyInner) -> Result<Slot, EvalError> {
+        let module = &policy.module;
+        let limits = policy.limits;
+        let mut store = Store::new(
+            module.engine().wasmtime(),
+            Limiter {
+                memory_bytes: limits.memory_bytes,
+                denied: false,
+            },
+        );
+        store.limiter(|l| l);
+        // Instantiation (data segments, a start function if any) and the calls below share
+        // one decision's worth of fuel.
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| EvalError::Instantiate(e.to_string()))?;
+        let instance = Instance::new(&mut store, module.compiled(), &[])
+            .map_err(|e| failure(e, &store, limits, EvalError::Instantiate))?;
+        let protocol = |e: wasmtime::Error| EvalError::Protocol(e.to_string());
+        let version = instance
+            .get_typed_func::<(), i32>(&mut store, "bw_abi_version")
+            .map_err(protocol)?;
+        let reserve = instance
+            .get_typed_func::<i32, i32>(&mut store, "bw_reserve")
+            .map_err(protocol)?;
+        let input = instance
+            .get_typed_func::<i32, i32>(&mut store, "bw_input")
+            .map_err(protocol)?;
+        let evaluate = instance
+            .get_typed_func::<i32, i32>(&mut store, "bw_evaluate")
+            .map_err(protocol)?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| EvalError::Protocol("no memory export".into()))?;
+
+        let trapped = |e, store: &Store<Limiter>| failure(e, store, limits, EvalError::Trap);
+        let abi = version
+            .call(&mut store, ())
+            .map_err(|e| trapped(e, &store))?;
+        if abi.cast_unsigned() != ABI_VERSION {
+            return Err(EvalError::Protocol(format!(
+                "`bw_abi_version` returned {abi}, but the metadata says {ABI_VERSION}"
+            )));
+        }
+
+        if let Some(config) = &policy.config {
+            let size = i32::try_from(config.len)
+                .map_err(|_| EvalError::Protocol("the parameters are too large".into()))?;
+            let addr = reserve
+                .call(&mut store, size)
+                .map_err(|e| trapped(e, &store))?
+                .cast_unsigned();
+            let placed = place(config, policy, addr)?;
+            if placed.addr != addr {
+                return Err(EvalError::Protocol(format!(
+                    "`bw_reserve` returned {addr} in a fresh instance, {} in the first",
+                    placed.addr
+                )));
+            }
+            memory
+                .write(&mut store, addr as usize, &placed.bytes)
+                .map_err(|_| out_of_bounds("bw_reserve", addr, placed.bytes.len()))?;
+        }
+
+        let base = input
+            .call(&mut store, 0)
+            .map_err(|e| trapped(e, &store))?
+            .cast_unsigned();
+        Ok(Slot {
+            store,
+            memory,
+            input,
+            evaluate,
+            base,
+        })
+    }
+
+    /// One decision on `bytes`, encoded for `self.base`.
+    fn run(
+        &mut self,
+        policy: &PolicyInner,
+        bytes: &[u8],
+        context: &CombineContext,
+    ) -> Result<Decision, EvalError> {
+        let limits = policy.limits;
+        let trapped = |e, store: &Store<Limiter>| failure(e, store, limits, EvalError::Trap);
+        self.store
+            .set_fuel(limits.fuel)
+            .map_err(|e| EvalError::Trap(e.to_string()))?;
+        self.store.data_mut().denied = false;
+        let len = i32::try_from(bytes.len())
+            .map_err(|_| EvalError::Protocol(format!("an input of {} bytes", bytes.len())))?;
+        let addr = self
+            .input
+            .call(&mut self.store, len)
+            .map_err(|e| trapped(e, &self.store))?;
+        if addr.cast_unsigned() != self.base {
+            return Err(EvalError::Protocol(format!(
+                "`bw_input` returned {}, but {} before",
+                addr.cast_unsigned(),
+                self.base
+            )));
+        }
+        self.memory
+            .write(&mut self.store, self.base as usize, bytes)
+            .map_err(|_| out_of_bounds("bw_input", self.base, bytes.len()))?;
+        let result = self
+            .evaluate
+            .call(&mut self.store, addr)
+            .map_err(|e| trapped(e, &self.store))?;
+        let findings = decode_findings(
+            self.memory.data(&self.store),
+            result.cast_unsigned(),
+            policy.module.metadata(),
+        )
+        .map_err(EvalError::Decode)?;
+        Ok(combine(findings, context))
+    }
+}
+
+/// The parameters encoded at `addr`, made once per policy.
+fn place<'a>(config: &'a Config, policy: &PolicyInner, addr: u32) -> Result<&'a Placed, EvalError> {
+    if let Some(placed) = config.placed.get() {
+        return Ok(placed);
+    }
+    let bytes = policy.module.encoder().encode_config(&config.map, addr)?;
+    if bytes.len() != config.len as usize {
+        return Err(EvalError::Protocol(format!(
+            "the parameters encode to {} bytes at address {addr} but {} at 0",
+            bytes.len(),
+            config.len
+        )));
+    }
+    // Two threads making their first instances at once both encode, for the same address;
+    // whichever is stored first is used by both.
+    let _ = config.placed.set(Placed { addr, bytes });
+    config
+        .placed
+        .get()
+        .ok_or_else(|| EvalError::Protocol("the parameters were not stored".into()))
+}
+
+fn out_of_bounds(func: &str, addr: u32, len: usize) -> EvalError {
+    EvalError::Protocol(format!(
+        "`{func}` returned {addr}, but {len} bytes there do not fit in memory"
+    ))
+}
+
+/// Names why a call into the module failed: fuel, memory, or another trap (`other` wraps the
+/// message of anything else).
+fn failure(
+    error: wasmtime::Error,
+    store: &Store<Limiter>,
+    limits: EvalLimits,
+    other: fn(String) -> EvalError,
+) -> EvalError {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => EvalError::Fuel { limit: limits.fuel },
+        // A module traps when `memory.grow` fails (docs/abi.md); the limiter saw why.
+        _ if store.data().denied => EvalError::Memory {
+            limit: limits.memory_bytes,
+        },
+        Some(trap) => EvalError::Trap(trap.to_string()),
+        None => other(error.to_string()),
+    }
+}

@@ -1,0 +1,652 @@
+//! The runtime against hand-written modules that implement docs/abi.md: loading and its
+//! refusals, decisions, limits and recovery, precompiled artifacts, the cache, threads.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use blastwall_abi::decision::{Effect, Level, Outcome};
+use blastwall_abi::layout::{Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
+use blastwall_runtime::{Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy};
+use serde_json::json;
+use wasm_encoder::Section as _;
+
+/// The message the deny module returns, at address 16 of its data.
+const MESSAGE: &str = "infra/prod.tf changes production";
+
+fn metadata(abi: u32, params: Vec<ParamMeta>) -> String {
+    let meta = Metadata {
+        abi,
+        compiler: "test".into(),
+        digest: "00".into(),
+        graph: false,
+        rules: vec![RuleMeta {
+            name: "no-prod".into(),
+            level: Level::Hard,
+            effect: Effect::Deny,
+            doc: vec!["Production needs a ticket.".into()],
+            source: "rules/no-prod.bw:1:1".into(),
+            reads: vec!["change".into()],
+            message: MESSAGE.into(),
+        }],
+        params,
+        layout: Layout::new(&Reads::new()),
+    };
+    serde_json::to_string(&meta).unwrap()
+}
+
+fn strict_param() -> ParamMeta {
+    ParamMeta {
+        name: "strict".into(),
+        ty: ParamType::Bool,
+        default: json!(false),
+        doc: Vec::new(),
+        glob: false,
+    }
+}
+
+/// A module with a bump allocator implementing `bw_reserve` and `bw_input`, and `evaluate`
+/// as the body of `bw_evaluate` (parameter `$input`, local `$r`, helpers `$allow` and `$deny`
+/// that build a result and return its address).
+fn wat(evaluate: &str) -> String {
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (global $reserved (mut i32) (i32.const 1024))
+  (global $top (mut i32) (i32.const 1024))
+  (data (i32.const 16) "{MESSAGE}")
+  (func $alloc (param $size i32) (result i32)
+    (local $addr i32) (local $end i32)
+    (local.set $addr (i32.and (i32.add (global.get $top) (i32.const 7)) (i32.const -8)))
+    (local.set $end (i32.add (local.get $addr) (local.get $size)))
+    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
+      (then
+        (if (i32.eq
+              (memory.grow (i32.sub (i32.add (i32.shr_u (local.get $end) (i32.const 16))
+                                             (i32.const 1))
+                                    (memory.size)))
+              (i32.const -1))
+          (then unreachable))))
+    (global.set $top (local.get $end))
+    (local.get $addr))
+  (func $allow (result i32)
+    (local $r i32)
+    (local.set $r (call $alloc (i32.const 12)))
+    (i32.store (local.get $r) (i32.const 0))
+    (i32.store offset=4 (local.get $r) (i32.const 0))
+    (i32.store offset=8 (local.get $r) (i32.const 0))
+    (local.get $r))
+  (func $deny (result i32)
+    (local $r i32) (local $f i32)
+    (local.set $f (call $alloc (i32.const 48)))
+    (i64.store (local.get $f) (i64.const 0))
+    (i64.store offset=8 (local.get $f)
+      (i64.or (i64.const 16) (i64.shl (i64.const {len}) (i64.const 32))))
+    (i64.store offset=16 (local.get $f) (i64.const -1))
+    (i64.store offset=24 (local.get $f) (i64.const -1))
+    (i64.store offset=32 (local.get $f) (i64.const 0))
+    (i64.store offset=40 (local.get $f) (i64.const 0))
+    (local.set $r (call $alloc (i32.const 12)))
+    (i32.store (local.get $r) (i32.const 0))
+    (i32.store offset=4 (local.get $r) (i32.const 1))
+    (i32.store offset=8 (local.get $r) (local.get $f))
+    (local.get $r))
+  (func (export "bw_abi_version") (result i32) (i32.const 1))
+  (func (export "bw_reserve") (param $size i32) (result i32)
+    (local $a i32)
+    (global.set $top (global.get $reserved))
+    (local.set $a (call $alloc (local.get $size)))
+    (global.set $reserved (global.get $top))
+    (local.get $a))
+  (func (export "bw_input") (param $size i32) (result i32)
+    (global.set $top (global.get $reserved))
+    (call $alloc (local.get $size)))
+  (func (export "bw_evaluate") (param $input i32) (result i32)
+    {evaluate})
+)"#,
+        len = MESSAGE.len()
+    )
+}
+
+/// The header word at offset 0: the `change` record's address, 0 when not given.
+const HAS_CHANGE: &str = "(i32.ne (i32.load (local.get $input)) (i32.const 0))";
+
+fn with_metadata(mut wasm: Vec<u8>, json: &str) -> Vec<u8> {
+    wasm_encoder::CustomSection {
+        name: "blastwall".into(),
+        data: json.as_bytes().into(),
+    }
+    .append_to(&mut wasm);
+    wasm
+}
+
+fn module_bytes(evaluate: &str) -> Vec<u8> {
+    with_metadata(
+        wat::parse_str(wat(evaluate)).unwrap(),
+        &metadata(1, Vec::new()),
+    )
+}
+
+fn allow_module() -> Vec<u8> {
+    module_bytes("(call $allow)")
+}
+
+fn deny_module() -> Vec<u8> {
+    module_bytes("(call $deny)")
+}
+
+/// Loops forever when a `change` is given, else allows.
+fn looping_module() -> Vec<u8> {
+    module_bytes(&format!(
+        "(if {HAS_CHANGE} (then (loop $l (br $l)))) (call $allow)"
+    ))
+}
+
+/// Allocates without end when a `change` is given, else allows.
+fn hungry_module() -> Vec<u8> {
+    module_bytes(&format!(
+        "(if {HAS_CHANGE} (then (loop $l (drop (call $alloc (i32.const 65536))) (br $l)))) \
+         (call $allow)"
+    ))
+}
+
+fn engine() -> Engine {
+    Engine::new(EngineConfig::default()).unwrap()
+}
+
+fn engine_with(limits: EvalLimits) -> Engine {
+    Engine::new(EngineConfig {
+        limits,
+        cache_dir: None,
+    })
+    .unwrap()
+}
+
+fn load_err(engine: &Engine, wasm: &[u8]) -> String {
+    match engine.load(wasm) {
+        Ok(_) => panic!("the module loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn no_findings_allow() {
+    let policy = engine().load(&allow_module()).unwrap().policy();
+    let d = policy.evaluate_json(&json!({})).unwrap();
+    assert_eq!(d.outcome, Outcome::Allow);
+    assert!(d.findings.is_empty());
+}
+
+#[test]
+fn a_deny_finding_denies_with_its_message() {
+    let policy = engine().load(&deny_module()).unwrap().policy();
+    let d = policy.evaluate_json(&json!({"change": {}})).unwrap();
+    assert_eq!(d.outcome, Outcome::Deny);
+    assert_eq!(d.findings.len(), 1);
+    assert_eq!(d.findings[0].rule, "no-prod");
+    assert_eq!(d.findings[0].message, MESSAGE);
+    assert_eq!(d.findings[0].source, "rules/no-prod.bw:1:1");
+    // The same instance decides again.
+    assert_eq!(policy.evaluate_json(&json!({})).unwrap(), d);
+}
+
+#[test]
+fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
+    let limits = EvalLimits {
+        fuel: 1_000_000,
+        ..EvalLimits::default()
+    };
+    let policy = engine_with(limits)
+        .load(&looping_module())
+        .unwrap()
+        .policy();
+    assert_eq!(
+        policy.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
+    assert!(
+        matches!(err, EvalError::Fuel { limit: 1_000_000 }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("fuel (limit 1000000)"), "{err}");
+    assert_eq!(
+        policy.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+
+    let mut session = policy.session().unwrap();
+    assert!(matches!(
+        session.evaluate_json(&json!({"change": {}})),
+        Err(EvalError::Fuel { .. })
+    ));
+    assert_eq!(
+        session.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+}
+
+#[test]
+fn exceeding_the_memory_cap_is_an_error_and_the_next_decision_works() {
+    let limits = EvalLimits {
+        memory_bytes: 4 << 20,
+        ..EvalLimits::default()
+    };
+    let policy = engine_with(limits).load(&hungry_module()).unwrap().policy();
+    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
+    assert!(
+        matches!(err, EvalError::Memory { limit } if limit == 4 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("memory"), "{err}");
+    assert_eq!(
+        policy.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+}
+
+#[test]
+fn other_traps_are_errors() {
+    let policy = engine()
+        .load(&module_bytes(&format!(
+            "(if {HAS_CHANGE} (then unreachable)) (call $allow)"
+        )))
+        .unwrap()
+        .policy();
+    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
+    assert!(matches!(err, EvalError::Trap(_)), "{err:?}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+    assert!(policy.evaluate_json(&json!({})).is_ok());
+}
+
+#[test]
+fn bad_modules_are_refused_with_reasons() {
+    let engine = engine();
+    let good = allow_module();
+
+    let err = load_err(&engine, &good[..good.len() / 2]);
+    assert!(err.starts_with("not a valid policy module"), "{err}");
+    let err = load_err(&engine, b"\x13\x37 random bytes, not wasm at all");
+    assert!(err.starts_with("not a valid policy module"), "{err}");
+    let err = load_err(&engine, b"");
+    assert!(err.starts_with("not a valid policy module"), "{err}");
+
+    let import = wat("(call $allow)").replacen(
+        "(module",
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))"#,
+        1,
+    );
+    let err = load_err(
+        &engine,
+        &with_metadata(wat::parse_str(import).unwrap(), &metadata(1, Vec::new())),
+    );
+    assert!(
+        err.contains("imports `wasi_snapshot_preview1::fd_write`"),
+        "{err}"
+    );
+
+    let missing = wat("(call $allow)").replace(r#"(export "bw_input")"#, "");
+    let err = load_err(
+        &engine,
+        &with_metadata(wat::parse_str(missing).unwrap(), &metadata(1, Vec::new())),
+    );
+    assert_eq!(err, "the module does not export `bw_input`");
+
+    let wrong = wat("(call $allow)").replace(
+        r#"(func (export "bw_abi_version") (result i32) (i32.const 1))"#,
+        r#"(func (export "bw_abi_version") (result i64) (i64.const 1))"#,
+    );
+    let err = load_err(
+        &engine,
+        &with_metadata(wat::parse_str(wrong).unwrap(), &metadata(1, Vec::new())),
+    );
+    assert!(
+        err.contains("`bw_abi_version` as a function () -> (i64)")
+            && err.contains("a function () -> (i32)"),
+        "{err}"
+    );
+
+    let bare = wat::parse_str(wat("(call $allow)")).unwrap();
+    let err = load_err(&engine, &bare);
+    assert!(err.contains("no `blastwall` metadata section"), "{err}");
+
+    let err = load_err(&engine, &with_metadata(bare.clone(), "{not json"));
+    assert!(err.contains("not valid metadata"), "{err}");
+    let err = load_err(&engine, &with_metadata(bare.clone(), r#"{"abi": 1}"#));
+    assert!(err.contains("not valid metadata"), "{err}");
+
+    let err = load_err(
+        &engine,
+        &with_metadata(bare.clone(), &metadata(2, Vec::new())),
+    );
+    assert_eq!(
+        err,
+        "the module speaks blastwall ABI version 2, but this runtime speaks version 1"
+    );
+
+    let twice = with_metadata(with_metadata(bare, &metadata(1, Vec::new())), "{}");
+    assert!(load_err(&engine, &twice).contains("more than one"));
+}
+
+#[test]
+fn features_policy_modules_do_not_use_are_refused() {
+    let simd = wat("(call $allow)").replace(
+        "(func $allow",
+        "(func $simd (result v128) (v128.const i64x2 0 0))\n  (func $allow",
+    );
+    let wasm = with_metadata(wat::parse_str(simd).unwrap(), &metadata(1, Vec::new()));
+    let err = load_err(&engine(), &wasm);
+    assert!(err.contains("SIMD"), "{err}");
+}
+
+fn decisions(policy: &Policy) -> Vec<Outcome> {
+    [json!({}), json!({"change": {}})]
+        .iter()
+        .map(|f| policy.evaluate_json(f).unwrap().outcome)
+        .collect()
+}
+
+#[test]
+fn precompiled_modules_decide_the_same() {
+    let engine = engine();
+    let wasm = deny_module();
+    let artifact = engine.precompile(&wasm).unwrap();
+    let loaded = engine.load_precompiled(&artifact).unwrap();
+    let compiled = engine.load(&wasm).unwrap();
+    assert_eq!(loaded.metadata(), compiled.metadata());
+    assert_eq!(decisions(&loaded.policy()), decisions(&compiled.policy()));
+    assert_eq!(
+        loaded.policy().evaluate_json(&json!({})).unwrap(),
+        compiled.policy().evaluate_json(&json!({})).unwrap()
+    );
+}
+
+#[test]
+fn broken_artifacts_are_refused() {
+    let engine = engine();
+    let artifact = engine.precompile(&allow_module()).unwrap();
+    let err = |bytes: &[u8]| engine.load_precompiled(bytes).unwrap_err();
+
+    let mut flipped = artifact.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    assert!(matches!(err(&flipped), LoadError::Corrupt));
+
+    let cut = err(&artifact[..artifact.len() - 10]);
+    assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
+    assert!(cut.to_string().contains("truncated"), "{cut}");
+    assert!(matches!(err(&artifact[..5]), LoadError::Truncated(_)));
+
+    let wasm = err(&allow_module());
+    assert!(matches!(wasm, LoadError::NotAnArtifact), "{wasm:?}");
+    assert!(matches!(err(b""), LoadError::NotAnArtifact));
+
+    let mut other_engine = artifact.clone();
+    other_engine[20] ^= 1;
+    let e = err(&other_engine);
+    assert!(e.to_string().contains("precompile it again"), "{e}");
+
+    let mut future = artifact;
+    future[8] = 9;
+    let e = err(&future);
+    assert!(e.to_string().contains("format version 9"), "{e}");
+}
+
+fn cache_engine(dir: &std::path::Path) -> Engine {
+    Engine::new(EngineConfig {
+        limits: EvalLimits::default(),
+        cache_dir: Some(dir.to_path_buf()),
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_cache_is_reused_and_a_bad_file_is_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let wasm = deny_module();
+
+    let first = cache_engine(&cache).load(&wasm).unwrap();
+    assert!(!first.loaded_from_cache());
+    let second = cache_engine(&cache).load(&wasm).unwrap();
+    assert!(second.loaded_from_cache());
+    assert_eq!(decisions(&first.policy()), decisions(&second.policy()));
+
+    // Another module is another file.
+    assert!(
+        !cache_engine(&cache)
+            .load(&allow_module())
+            .unwrap()
+            .loaded_from_cache()
+    );
+
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let mut bytes = std::fs::read(file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(file, bytes).unwrap();
+    }
+    let third = cache_engine(&cache).load(&wasm).unwrap();
+    assert!(!third.loaded_from_cache());
+    assert_eq!(decisions(&third.policy()), decisions(&first.policy()));
+    assert!(
+        cache_engine(&cache)
+            .load(&wasm)
+            .unwrap()
+            .loaded_from_cache()
+    );
+}
+
+#[test]
+fn sessions_decide_on_encoded_facts() {
+    let policy = engine().load(&deny_module()).unwrap().policy();
+    let mut session = policy.session().unwrap();
+    let facts = session.encode(&json!({"change": {}})).unwrap();
+    assert_eq!(facts.base(), session.base());
+    for _ in 0..3 {
+        let d = session.evaluate_encoded(&facts).unwrap();
+        assert_eq!(d.outcome, Outcome::Deny);
+    }
+    // A second session of the same policy has the same input address.
+    let mut other = policy.session().unwrap();
+    assert_eq!(
+        other.evaluate_encoded(&facts).unwrap().outcome,
+        Outcome::Deny
+    );
+    assert!(session.encode(&json!(["not", "an", "object"])).is_err());
+}
+
+/// Denies when the config record's first slot (the `strict` parameter) is true.
+fn strict_module() -> Vec<u8> {
+    let evaluate = "(local $c i32)
+    (local.set $c (i32.load offset=16 (local.get $input)))
+    (if (i32.eqz (local.get $c)) (then (return (call $allow))))
+    (if (i64.ne (i64.load (local.get $c)) (i64.const 0)) (then (return (call $deny))))
+    (call $allow)";
+    with_metadata(
+        wat::parse_str(wat(evaluate)).unwrap(),
+        &metadata(1, vec![strict_param()]),
+    )
+}
+
+#[test]
+fn parameters_are_encoded_once_into_reserved_memory() {
+    let module = engine().load(&strict_module()).unwrap();
+    let defaults = module.policy();
+    let strict = defaults
+        .with_config(json!({"strict": true}).as_object().unwrap())
+        .unwrap();
+    let lax = defaults
+        .with_config(json!({"strict": false}).as_object().unwrap())
+        .unwrap();
+    assert_eq!(
+        defaults.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            strict.evaluate_json(&json!({})).unwrap().outcome,
+            Outcome::Deny
+        );
+        assert_eq!(
+            lax.evaluate_json(&json!({})).unwrap().outcome,
+            Outcome::Allow
+        );
+    }
+    let mut one = strict.session().unwrap();
+    let mut two = strict.session().unwrap();
+    assert_eq!(
+        one.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Deny
+    );
+    assert_eq!(
+        two.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Deny
+    );
+
+    assert!(
+        defaults
+            .with_config(json!({"strict": "yes"}).as_object().unwrap())
+            .is_err()
+    );
+
+    // Reserving memory moves the input, so facts encoded for one policy's sessions do not fit
+    // the other's.
+    let facts = defaults.session().unwrap().encode(&json!({})).unwrap();
+    let err = one.evaluate_encoded(&facts).unwrap_err();
+    assert!(matches!(err, EvalError::WrongBase { .. }), "{err:?}");
+}
+
+#[test]
+fn one_policy_decides_on_four_threads() {
+    let policy = Arc::new(engine().load(&looping_module()).unwrap().policy());
+    let deny = engine().load(&deny_module()).unwrap().policy();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let policy = Arc::clone(&policy);
+            let deny = deny.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let d = policy.evaluate_json(&json!({})).unwrap();
+                    assert_eq!(d.outcome, Outcome::Allow, "thread {t}, decision {i}");
+                    let d = deny.evaluate_json(&json!({"change": {}})).unwrap();
+                    assert_eq!(d.findings[0].message, MESSAGE);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn modules_know_their_metadata() {
+    let module: Module = engine().load(&strict_module()).unwrap();
+    assert_eq!(module.metadata().rules[0].name, "no-prod");
+    assert_eq!(module.metadata().params[0].name, "strict");
+    assert_eq!(
+        module.engine().limits(),
+        EvalLimits {
+            fuel: 2_000_000_000,
+            memory_bytes: 256 << 20
+        }
+    );
+}
+
+/// Timings for the report, meaningful only in release builds:
+/// `cargo test --release -p blastwall-runtime --test runtime timings -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timings() {
+    use std::time::{Duration, Instant};
+    fn median(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v[v.len() / 2]
+    }
+    let engine = engine();
+    let wasm = deny_module();
+    let artifact = engine.precompile(&wasm).unwrap();
+
+    let runs = 200;
+    let mut cold = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let module = engine.load_precompiled(&artifact).unwrap();
+        let d = module.policy().evaluate_json(&json!({})).unwrap();
+        cold.push(t.elapsed());
+        assert_eq!(d.outcome, Outcome::Deny);
+    }
+    let mut load_only = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let module = engine.load_precompiled(&artifact).unwrap();
+        load_only.push(t.elapsed());
+        drop(module);
+    }
+    let mut compile = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        engine.load(&wasm).unwrap();
+        compile.push(t.elapsed());
+    }
+
+    let policy = engine.load(&wasm).unwrap().policy();
+    let n = 100_000u32;
+    let mut session = policy.session().unwrap();
+    let facts = session.encode(&json!({})).unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        session.evaluate_encoded(&facts).unwrap();
+    }
+    let encoded = t.elapsed() / n;
+    let t = Instant::now();
+    for _ in 0..n {
+        session.evaluate_json(&json!({})).unwrap();
+    }
+    let json_session = t.elapsed() / n;
+    let t = Instant::now();
+    for _ in 0..n {
+        policy.evaluate_json(&json!({})).unwrap();
+    }
+    let json_pool = t.elapsed() / n;
+    let allow = engine.load(&allow_module()).unwrap().policy();
+    let mut s = allow.session().unwrap();
+    let facts = s.encode(&json!({})).unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        s.evaluate_encoded(&facts).unwrap();
+    }
+    let trivial = t.elapsed() / n;
+    let t = Instant::now();
+    for _ in 0..1000 {
+        drop(allow.module().policy().session().unwrap());
+    }
+    let instance = t.elapsed() / 1000;
+
+    println!("artifact: {} bytes", artifact.len());
+    println!(
+        "load_precompiled + first decision (median of {runs}): {:?}",
+        median(cold)
+    );
+    println!(
+        "load_precompiled alone (median of {runs}): {:?}",
+        median(load_only)
+    );
+    println!("load (compile) wasm (median of 20): {:?}", median(compile));
+    println!("fresh instance (+ bw_abi_version, bw_input(0)): {instance:?}");
+    println!("decision, zero findings, session, encoded: {trivial:?}");
+    println!("decision, one finding, session, encoded: {encoded:?}");
+    println!("decision, one finding, session, json: {json_session:?}");
+    println!("decision, one finding, pooled policy, json: {json_pool:?}");
+}
