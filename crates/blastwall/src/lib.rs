@@ -27,10 +27,33 @@
 //! # Ok::<(), blastwall::Error>(())
 //! ```
 //!
+//! The same policy compiles to a self-contained WebAssembly module that decides identically
+//! wherever it is loaded — here through wasmtime:
+//!
+//! ```
+//! use blastwall::{Engine, Outcome, Policy, Source};
+//!
+//! let source = Policy::compile(vec![Source::new(
+//!     "rules/big.bw",
+//!     "rule big_change {\n    level soft\n    when count(change.files) > 1\n    deny \"{count(change.files)} files\"\n}\n",
+//! )])?;
+//! let wasm = source.to_wasm()?; // what `blastwall build` writes
+//! let engine = Engine::new(Default::default())?;
+//! let policy = Policy::load(&engine, &wasm)?;
+//! let facts = serde_json::json!({"change": {"files": [{"path": "a"}, {"path": "b"}]}});
+//! let decision = policy.evaluate_json(&facts)?;
+//! assert_eq!(decision.outcome, Outcome::Deny);
+//! assert_eq!(decision.findings[0].message, "2 files");
+//! # Ok::<(), blastwall::Error>(())
+//! ```
+//!
 //! Only this crate is meant for users; the `blastwall-*` crates behind it may change.
 
 pub use blastwall_abi::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
 pub use blastwall_interp::{RuleStatus, Trace};
+pub use blastwall_runtime::{
+    EncodedFacts, Engine, EngineConfig, EvalLimits, Module, Policy as Compiled, Session,
+};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -80,6 +103,15 @@ pub enum Error {
     /// The policy could not be prepared for evaluation.
     #[error(transparent)]
     Eval(#[from] blastwall_interp::EvalError),
+    /// The policy could not be compiled to WebAssembly.
+    #[error(transparent)]
+    Compile(#[from] blastwall_compile::CompileError),
+    /// A module could not be loaded: not a blastwall module, another ABI version, tampered.
+    #[error(transparent)]
+    Load(#[from] blastwall_runtime::LoadError),
+    /// A compiled policy could not decide: bad facts, a limit reached, a trap.
+    #[error(transparent)]
+    Run(#[from] blastwall_runtime::EvalError),
 }
 
 /// A checked policy, ready to decide.
@@ -144,6 +176,18 @@ impl Policy {
                 rendered,
             }),
         }
+    }
+
+    /// Compile to a self-contained WebAssembly module (`docs/abi.md` is its contract).
+    pub fn to_wasm(&self) -> Result<Vec<u8>, Error> {
+        Ok(blastwall_compile::compile(self.interp.policy())?)
+    }
+
+    /// Load a compiled module (from [`Policy::to_wasm`] or `blastwall build`) into `engine`.
+    /// The module is validated first: a foreign, truncated or tampered file, a module with
+    /// imports or of another ABI version is an [`Error::Load`].
+    pub fn load(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
+        Ok(engine.load(wasm)?.policy())
     }
 
     /// The shipped rule library.
