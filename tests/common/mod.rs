@@ -55,3 +55,4 @@ pub fn report(failures: Vec<String>, count: usize) {
         );
     }
 }
+pub mod arb;

@@ -1,0 +1,65 @@
+//! Getting to the first decision: compiling the shipped rules from source to wasm (≤ 50 ms),
+//! loading a precompiled artifact, and loading it plus instantiating plus deciding once on a
+//! typical change (≤ 200 µs). See `benches/README.md`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod typical;
+
+use std::hint::black_box;
+
+use blastwall_check::SourceFile;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn sources() -> Vec<SourceFile> {
+    blastwall::embedded_rules()
+        .into_iter()
+        .map(|s| SourceFile {
+            path: s.path,
+            text: s.text,
+        })
+        .collect()
+}
+
+/// Source to wasm, as `blastwall build` does: parse, check, lower, compile, validate.
+fn compile(sources: Vec<SourceFile>) -> Vec<u8> {
+    blastwall_compile::compile(&blastwall_check::check(sources).policy.unwrap()).unwrap()
+}
+
+fn load(c: &mut Criterion) {
+    let json = typical::typical_change();
+    let wasm = compile(sources());
+    let engine =
+        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
+    let artifact = engine.precompile(&wasm).unwrap();
+    let expected = engine
+        .load(&wasm)
+        .unwrap()
+        .policy()
+        .evaluate_json(&json)
+        .unwrap();
+
+    let mut g = c.benchmark_group("load");
+    g.bench_function("compile", |b| {
+        b.iter_batched(sources, compile, criterion::BatchSize::SmallInput)
+    });
+    g.bench_function("load_precompiled", |b| {
+        b.iter(|| engine.load_precompiled(black_box(&artifact)).unwrap())
+    });
+    g.bench_function("first_decision", |b| {
+        b.iter(|| {
+            let module = engine.load_precompiled(black_box(&artifact)).unwrap();
+            let decision = module.policy().evaluate_json(black_box(&json)).unwrap();
+            assert_eq!(decision.outcome, expected.outcome);
+            decision
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, load);
+criterion_main!(benches);

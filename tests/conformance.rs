@@ -1,0 +1,169 @@
+//! The interpreter and the compiled module agree.
+//!
+//! - Every case under `tests/cases/decide/` runs through the reference interpreter and, compiled
+//!   to WebAssembly, through the wasmtime host: the same decision JSON byte for byte, or the
+//!   same refusal of the facts.
+//! - Random well-typed facts (`common::arb`) for the shipped rules give the same decision in
+//!   both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use blastwall_interp::{Facts, Interpreter};
+use proptest::prelude::*;
+
+fn engine() -> &'static blastwall_runtime::Engine {
+    static ENGINE: OnceLock<blastwall_runtime::Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| blastwall_runtime::Engine::new(Default::default()).unwrap())
+}
+
+fn sources(dir: &Path) -> Vec<blastwall_check::SourceFile> {
+    common::files_with(dir, "bw")
+        .into_iter()
+        .map(|p| blastwall_check::SourceFile {
+            path: p.file_name().unwrap().to_string_lossy().to_string(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
+        .collect()
+}
+
+/// Both engines for one policy.
+struct Both {
+    interp: Interpreter,
+    module: blastwall_runtime::Policy,
+}
+
+impl Both {
+    fn new(files: Vec<blastwall_check::SourceFile>) -> Both {
+        let checked = blastwall_check::check(files);
+        let policy = checked.policy.expect("the policy checks");
+        let wasm = blastwall_compile::compile(&policy).unwrap();
+        let module = engine().load(&wasm).unwrap().policy();
+        Both {
+            interp: Interpreter::new(policy).unwrap(),
+            module,
+        }
+    }
+
+    /// (interpreter, module): the decision JSON, or the error text for refused facts.
+    fn decide(&self, facts: &serde_json::Value) -> (String, String) {
+        let expected = match Facts::from_json(self.interp.policy(), facts) {
+            Ok(f) => self.interp.evaluate(&f).to_json_pretty(),
+            Err(e) => format!("refused: {e}"),
+        };
+        let actual = match self.module.evaluate_json(facts) {
+            Ok(d) => d.to_json_pretty(),
+            Err(blastwall_runtime::EvalError::Facts(e)) => format!("refused: {e}"),
+            Err(e) => format!("module error: {e}"),
+        };
+        (expected, actual)
+    }
+}
+
+#[test]
+fn every_decide_case_agrees_in_both_hosts() {
+    let root = common::cases_dir("decide");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let both = Both::new(sources(dir));
+        let facts: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("facts.json")).unwrap())
+                .unwrap();
+        let (expected, actual) = both.decide(&facts);
+        if expected != actual {
+            failures.push(format!(
+                "{}:\ninterpreter:\n{expected}\nmodule:\n{actual}",
+                dir.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(dirs.len() >= 19, "the decide cases are missing");
+}
+
+fn shipped() -> &'static Both {
+    static SHIPPED: OnceLock<Both> = OnceLock::new();
+    SHIPPED.get_or_init(|| {
+        Both::new(sources(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        ))
+    })
+}
+
+#[test]
+fn shipped_rules_agree_on_their_own_test_facts() {
+    // The facts of every `test` block of the shipped rules, decided by the whole library.
+    let both = shipped();
+    let mut n = 0;
+    for t in &both.interp.policy().tests {
+        let (expected, actual) = both.decide(&t.facts);
+        assert_eq!(expected, actual, "test `{}`", t.name);
+        n += 1;
+    }
+    assert!(n > 50, "only {n} test facts");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn shipped_rules_agree_on_random_facts(facts in common::arb::facts()) {
+        let (expected, actual) = shipped().decide(&facts);
+        prop_assert_eq!(expected, actual, "facts: {}", facts);
+    }
+}
+
+/// The random facts reach the rules: many decisions have findings, and most rules fire on some
+/// of them (otherwise agreeing on them would prove little).
+#[test]
+fn random_facts_make_most_shipped_rules_fire() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
+    );
+    let strategy = common::arb::facts();
+    let both = shipped();
+    let mut fired = std::collections::BTreeSet::new();
+    let (mut decided, mut with_findings) = (0, 0);
+    for _ in 0..300 {
+        let facts = strategy.new_tree(&mut runner).unwrap().current();
+        let Ok(d) = both.module.evaluate_json(&facts) else {
+            continue;
+        };
+        decided += 1;
+        if !d.findings.is_empty() {
+            with_findings += 1;
+        }
+        fired.extend(
+            d.findings
+                .iter()
+                .filter(|f| !f.error)
+                .map(|f| f.rule.clone()),
+        );
+    }
+    let rules = both.interp.policy().rules.len();
+    assert!(
+        decided > 200,
+        "only {decided} of 300 random facts were accepted"
+    );
+    assert!(
+        with_findings > 100,
+        "only {with_findings} decisions had findings"
+    );
+    assert!(
+        fired.len() * 3 >= rules * 2,
+        "only {} of {rules} rules fired on random facts: {fired:?}",
+        fired.len()
+    );
+}
