@@ -19,7 +19,6 @@ use crate::combine::{CombineContext, OverrideFact};
 use crate::dfa::{self, Dfa, DfaError};
 use crate::facts_error::FactsError;
 use crate::layout::{ABSENT, GRAPH_SLOTS, HEADER_LEN, Metadata, ParamType, SLOT, ShapeMeta};
-use crate::schema;
 
 /// Errors travel boxed inside the encoder: a `Result` of a slot and a box comes back in two
 /// registers, where one holding a whole `FactsError` goes through memory on every call.
@@ -163,8 +162,9 @@ struct Param {
     ty: ParamType,
     default: J,
     glob: bool,
-    /// The compiled patterns of the default, for a `glob` parameter.
-    default_patterns: Vec<Dfa>,
+    /// The default's compiled patterns, made the first time a config leaves this parameter
+    /// out (the module carries its own for decisions with no config at all).
+    default_patterns: std::sync::OnceLock<Result<Vec<Dfa>, String>>,
 }
 
 /// Defaults of the fields combining reads, from the layout.
@@ -427,12 +427,12 @@ impl Encoder {
         enc.check_records()?;
         enc.defaults = enc.combine_defaults();
         for p in &meta.params {
-            let mut param = Param {
+            let param = Param {
                 name: p.name.clone(),
                 ty: p.ty.clone(),
                 default: p.default.clone(),
                 glob: p.glob,
-                default_patterns: Vec::new(),
+                default_patterns: std::sync::OnceLock::new(),
             };
             if p.glob && patterns(&p.name, &p.ty, &J::Null).is_err() {
                 return Err(LayoutError::GlobParam {
@@ -449,14 +449,9 @@ impl Encoder {
             if let Err(e) = checked {
                 enc.default_error.get_or_insert(*e);
             } else if p.glob {
-                param.default_patterns = patterns(&p.name, &p.ty, &p.default)?
-                    .into_iter()
-                    .map(dfa::glob_param_dfa)
-                    .collect::<Result<_, _>>()
-                    .map_err(|source| LayoutError::Pattern {
-                        name: p.name.clone(),
-                        source,
-                    })?;
+                // The default's patterns must compile; they are compiled again, lazily, only
+                // for a config that leaves the parameter out.
+                patterns(&p.name, &p.ty, &p.default)?;
             }
             enc.params.push(param);
         }
@@ -709,15 +704,27 @@ impl Encoder {
             let slot_off = off + (self.params.len() + k) * 8;
             let list = match g {
                 Some(v) => {
-                    let mut compiled = Vec::new();
-                    for pat in patterns(&p.name, &p.ty, v).unwrap_or_default() {
-                        compiled.push(dfa::glob_param_dfa(pat).map_err(|e| {
-                            FactsError::at(&format!("config.{}", p.name), e.to_string())
-                        })?);
-                    }
+                    let pats = patterns(&p.name, &p.ty, v).unwrap_or_default();
+                    let compiled = dfa::glob_list_dfas(&pats).map_err(|e| {
+                        FactsError::at(&format!("config.{}", p.name), e.to_string())
+                    })?;
                     pattern_list(out, &compiled)
                 }
-                None => pattern_list(out, &p.default_patterns),
+                None => {
+                    let compiled = p.default_patterns.get_or_init(|| {
+                        let pats = patterns(&p.name, &p.ty, &p.default).unwrap_or_default();
+                        dfa::glob_list_dfas(&pats).map_err(|e| e.to_string())
+                    });
+                    match compiled {
+                        Ok(c) => pattern_list(out, c),
+                        Err(e) => {
+                            return Err(Box::new(FactsError::at(
+                                &format!("config.{}", p.name),
+                                e.clone(),
+                            )));
+                        }
+                    }
+                }
             };
             out.put(slot_off, list);
         }
