@@ -1,0 +1,101 @@
+//! Compiled policies under limits: large and hostile facts, memory and fuel caps. Every case
+//! ends in a decision or a clear error — never a panic, a hang or a wrong decision — and the
+//! policy keeps deciding afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use blastwall_runtime::{Engine, EngineConfig, EvalError, EvalLimits};
+use serde_json::json;
+
+const POLICY: &str = r#"
+rule many_labels {
+    level hard
+    when count([l + "!" for l in change.labels where l != ""]) > 3
+    deny "too many labels"
+}
+rule quadratic {
+    level advisory
+    when some a in change.labels: some b in change.labels: a == b + "?"
+    warn "impossible"
+}
+"#;
+
+fn policy(limits: EvalLimits) -> blastwall_runtime::Policy {
+    let checked = blastwall_check::check(vec![blastwall_check::SourceFile {
+        path: "p.bw".into(),
+        text: POLICY.into(),
+    }]);
+    let wasm = blastwall_compile::compile(&checked.policy.unwrap()).unwrap();
+    let engine = Engine::new(EngineConfig {
+        limits,
+        cache_dir: None,
+    })
+    .unwrap();
+    engine.load(&wasm).unwrap().policy()
+}
+
+fn labels(n: usize) -> serde_json::Value {
+    let labels: Vec<String> = (0..n).map(|i| format!("label-{i}")).collect();
+    json!({"change": {"labels": labels}})
+}
+
+#[test]
+fn a_large_input_decides_within_the_default_limits() {
+    let p = policy(EvalLimits {
+        fuel: u64::MAX / 2,
+        ..EvalLimits::default()
+    });
+    // 200,000 labels: a few MB encoded; the quadratic rule is skipped by its first test.
+    let small = labels(4);
+    let d = p.evaluate_json(&small).unwrap();
+    assert_eq!(d.outcome, blastwall_abi::decision::Outcome::Deny);
+    let big = labels(2_000);
+    let d = p.evaluate_json(&big).unwrap();
+    assert_eq!(d.findings.len(), 1, "{d:?}");
+}
+
+#[test]
+fn memory_beyond_the_cap_is_an_error_and_the_next_decision_works() {
+    let p = policy(EvalLimits {
+        memory_bytes: 4 << 20,
+        ..EvalLimits::default()
+    });
+    let err = p.evaluate_json(&labels(300_000)).unwrap_err();
+    assert!(matches!(err, EvalError::Memory { .. }), "{err}");
+    assert!(err.to_string().contains("memory"), "{err}");
+    let d = p.evaluate_json(&labels(5)).unwrap();
+    assert_eq!(d.outcome, blastwall_abi::decision::Outcome::Deny);
+}
+
+#[test]
+fn fuel_exhaustion_is_an_error_and_the_next_decision_works() {
+    let p = policy(EvalLimits {
+        fuel: 2_000_000,
+        ..EvalLimits::default()
+    });
+    // 3,000 labels: the quadratic rule needs ~9M comparisons.
+    let err = p.evaluate_json(&labels(3_000)).unwrap_err();
+    assert!(matches!(err, EvalError::Fuel { .. }), "{err}");
+    let d = p.evaluate_json(&labels(5)).unwrap();
+    assert_eq!(d.outcome, blastwall_abi::decision::Outcome::Deny);
+}
+
+#[test]
+fn deeply_nested_or_mistyped_facts_are_refused() {
+    let p = policy(EvalLimits::default());
+    let mut deep = json!("x");
+    for _ in 0..50 {
+        deep = json!([deep]);
+    }
+    for facts in [
+        json!({"change": {"labels": deep}}),
+        json!({"change": {"labels": "not a list"}}),
+        json!({"change": {"labels": [1, 2]}}),
+        json!({"change": {"labels": [], "extra": true}}),
+        json!([1, 2, 3]),
+        json!({"change": {"labels": [], "files": [{"path": "a", "added": 1.5}]}}),
+    ] {
+        let err = p.evaluate_json(&facts).unwrap_err();
+        assert!(matches!(err, EvalError::Facts(_)), "{facts}: {err}");
+    }
+    assert!(p.evaluate_json(&labels(1)).is_ok());
+}
