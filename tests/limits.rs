@@ -99,3 +99,27 @@ fn deeply_nested_or_mistyped_facts_are_refused() {
     }
     assert!(p.evaluate_json(&labels(1)).is_ok());
 }
+
+#[test]
+fn typed_rust_structs_encode_like_their_json() {
+    #[derive(serde::Serialize)]
+    struct Change {
+        labels: Vec<String>,
+    }
+    #[derive(serde::Serialize)]
+    struct Facts {
+        change: Change,
+    }
+    let p = policy(EvalLimits::default());
+    let mut session = p.session().unwrap();
+    let typed = Facts {
+        change: Change {
+            labels: (0..5).map(|i| format!("label-{i}")).collect(),
+        },
+    };
+    let from_struct = session.encode_typed(&typed).unwrap();
+    let from_json = session.encode(&labels(5)).unwrap();
+    assert_eq!(from_struct.bytes(), from_json.bytes());
+    let d = session.evaluate_encoded(&from_struct).unwrap();
+    assert_eq!(d.outcome, blastwall_abi::decision::Outcome::Deny);
+}

@@ -261,6 +261,18 @@ impl Session {
         })
     }
 
+    /// Checks and encodes facts given as typed Rust values: any [`serde::Serialize`] shaped
+    /// like the fact documents (`{"change": …, "plan": …}`), e.g. structs with the schema's
+    /// field names. They go through `serde_json::Value` and the same strict checks as JSON.
+    pub fn encode_typed<T: serde::Serialize + ?Sized>(
+        &self,
+        facts: &T,
+    ) -> Result<EncodedFacts, FactsError> {
+        let value = serde_json::to_value(facts)
+            .map_err(|e| FactsError::at("", format!("the facts do not serialise to JSON: {e}")))?;
+        self.encode(&value)
+    }
+
     /// Decides on facts already encoded by [`encode`](Session::encode): the module's time
     /// alone, without checking and encoding JSON.
     pub fn evaluate_encoded(&mut self, facts: &EncodedFacts) -> Result<Decision, EvalError> {
