@@ -39,7 +39,10 @@ struct Both {
 impl Both {
     fn new(files: Vec<blastwall_check::SourceFile>) -> Both {
         let checked = blastwall_check::check(files);
-        let policy = checked.policy.expect("the policy checks");
+        Both::new_from(checked.policy.expect("the policy checks"))
+    }
+
+    fn new_from(policy: blastwall_check::Policy) -> Both {
         let wasm = blastwall_compile::compile(&policy).unwrap();
         let module = engine().load(&wasm).unwrap().policy();
         Both {
@@ -88,6 +91,74 @@ fn every_decide_case_agrees_in_both_hosts() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(dirs.len() >= 19, "the decide cases are missing");
+}
+
+#[test]
+fn every_language_example_agrees_on_its_test_facts() {
+    // docs/language.md has an example of every construct, each with tests: their facts,
+    // decided by the example's rules in both hosts.
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/language.md"))
+            .unwrap();
+    let mut lines = text.lines().enumerate();
+    let (mut examples, mut decided) = (0, 0);
+    let mut failures = Vec::new();
+    while let Some((n, line)) = lines.next() {
+        if line.trim() != "```bw" {
+            continue;
+        }
+        let mut src = String::new();
+        for (_, l) in lines.by_ref() {
+            if l.trim() == "```" {
+                break;
+            }
+            src.push_str(l);
+            src.push('\n');
+        }
+        let checked = blastwall_check::check(vec![blastwall_check::SourceFile {
+            path: format!("language.md:{}", n + 1),
+            text: src,
+        }]);
+        let Some(policy) = checked.policy else {
+            continue;
+        };
+        if policy.tests.is_empty() {
+            continue;
+        }
+        examples += 1;
+        let tests = policy.tests.clone();
+        let both = Both::new_from(policy);
+        // The example's own test facts, then random ones.
+        let random: Vec<serde_json::Value> = {
+            use proptest::strategy::ValueTree;
+            use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+            let mut runner = TestRunner::new_with_rng(
+                Config::default(),
+                TestRng::from_seed(RngAlgorithm::ChaCha, &[n as u8; 32]),
+            );
+            let strategy = common::arb::facts();
+            (0..40)
+                .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+                .collect()
+        };
+        let facts = tests.iter().map(|t| (t.name.clone(), t.facts.clone()));
+        let random = random.into_iter().map(|f| (format!("random {f}"), f));
+        for (name, f) in facts.chain(random) {
+            let (expected, actual) = both.decide(&f);
+            decided += 1;
+            if expected != actual {
+                failures.push(format!(
+                    "language.md:{} `{name}`:\ninterpreter:\n{expected}\nmodule:\n{actual}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        examples >= 10 && decided >= 400,
+        "{examples} examples, {decided} facts"
+    );
 }
 
 fn shipped() -> &'static Both {
