@@ -38,6 +38,8 @@ pub struct Gen<'p> {
     /// Parameter index → config slot of its compiled patterns.
     pub glob_slot: HashMap<usize, u32>,
     cmp_fns: HashMap<String, u32>,
+    /// Shared subexpressions: key → index in the memo table.
+    memo: HashMap<String, u32>,
 }
 
 /// The state of one function body.
@@ -91,6 +93,7 @@ impl<'p> Gen<'p> {
             regex_addr: Vec::new(),
             glob_slot: HashMap::new(),
             cmp_fns: HashMap::new(),
+            memo: HashMap::new(),
         }
     }
 
@@ -605,9 +608,40 @@ impl<'p> Gen<'p> {
         }
     }
 
-    /// Push the i64 value of `e`.
-    #[allow(clippy::too_many_lines)]
+    /// How many memo entries the evaluation needs (16 bytes each: a flag, a value).
+    pub fn memo_entries(&self) -> u32 {
+        u32::try_from(self.memo.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Push the i64 value of `e`, from the memo table when it is a shared subexpression
+    /// already computed in this evaluation.
     fn expr(&mut self, cx: &mut Cx, e: &Expr) -> R<()> {
+        if !crate::memo::worth_keeping(e) {
+            return self.expr_inner(cx, e);
+        }
+        let next = self.memo_entries();
+        let idx = *self.memo.entry(crate::memo::key(e)).or_insert(next);
+        let entry = cx.a.zero_i32();
+        cx.a.i(I::GlobalGet(crate::module::G_MEMO))
+            .u32c(idx * 16)
+            .i(I::I32Add)
+            .set(entry);
+        cx.a.get(entry).load32(0);
+        cx.a.if_of(BlockType::Result(I64));
+        cx.a.get(entry).load64(8);
+        cx.a.else_();
+        self.expr_inner(cx, e)?;
+        let v = cx.a.zero_i64();
+        cx.a.set(v);
+        cx.a.get(entry).get(v).store64(8);
+        cx.a.get(entry).i32c(1).store32(0);
+        cx.a.get(v);
+        cx.a.end();
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn expr_inner(&mut self, cx: &mut Cx, e: &Expr) -> R<()> {
         match &e.kind {
             ExprKind::Bool(b) => {
                 cx.a.i64c(i64::from(*b));
@@ -796,7 +830,7 @@ impl<'p> Gen<'p> {
             | ExprKind::Glob(..)
             | ExprKind::Regex(..)
             | ExprKind::Quant { .. } => {
-                self.cond(cx, e)?;
+                self.cond_inner(cx, e)?;
                 cx.a.i(I::I64ExtendI32U);
             }
         }
@@ -1049,7 +1083,7 @@ impl<'p> Gen<'p> {
                 cx.a.call(P_SETOP);
             }
             Builtin::Has | Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
-                self.cond(cx, e)?;
+                self.cond_inner(cx, e)?;
                 cx.a.i(I::I64ExtendI32U);
             }
             Builtin::Dependents | Builtin::Dependencies => {
@@ -1064,8 +1098,17 @@ impl<'p> Gen<'p> {
     }
 
     /// Push an i32 truth value of the boolean `e`.
-    #[allow(clippy::too_many_lines)]
     fn cond(&mut self, cx: &mut Cx, e: &Expr) -> R<()> {
+        if crate::memo::worth_keeping(e) {
+            self.expr(cx, e)?;
+            cx.a.i(I::I32WrapI64);
+            return Ok(());
+        }
+        self.cond_inner(cx, e)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn cond_inner(&mut self, cx: &mut Cx, e: &Expr) -> R<()> {
         match &e.kind {
             ExprKind::Bool(b) => {
                 cx.a.i32c(i32::from(*b));

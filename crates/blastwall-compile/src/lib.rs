@@ -17,6 +17,7 @@
 
 mod asm;
 mod codegen;
+mod memo;
 mod meta;
 mod module;
 mod prelude;
@@ -113,6 +114,7 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
         rules.push(g.rule(u32::try_from(i).unwrap_or(0), r)?);
     }
     let nrules = u32::try_from(policy.rules.len()).unwrap_or(0);
+    let memo_bytes = g.memo_entries() * 16;
 
     let mut out = g.out;
     let version = out.add_func(&[], &[ValType::I32], {
@@ -169,6 +171,14 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
             .call(P_ALLOC)
             .i(I::GlobalSet(G_FINDINGS));
         a.i32c(0).i(I::GlobalSet(G_NFIND));
+        // The memo table starts empty in every evaluation.
+        a.u32c(memo_bytes.max(8))
+            .call(P_ALLOC)
+            .i(I::GlobalSet(module::G_MEMO));
+        a.i(I::GlobalGet(module::G_MEMO))
+            .i32c(0)
+            .u32c(memo_bytes)
+            .i(I::MemoryFill(0));
         let start = a.i32_local();
         let rec = a.i32_local();
         for (i, f) in rules.iter().enumerate() {

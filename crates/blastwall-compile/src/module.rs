@@ -27,6 +27,8 @@ pub const G_GRAPH: u32 = 9;
 pub const G_NFIND: u32 = 10;
 /// Address of the findings array.
 pub const G_FINDINGS: u32 = 11;
+/// Address of the memo table of shared subexpressions.
+pub const G_MEMO: u32 = 12;
 
 /// Type index of `(i64, i64) -> i32`, the comparison type of `call_indirect`.
 pub const CMP_TYPE: u32 = 0;
@@ -152,7 +154,7 @@ impl Out {
         module.section(&memories);
         let mut globals = GlobalSection::new();
         let heap32 = i32::try_from(heap).unwrap_or(i32::MAX);
-        for g in 0..12u32 {
+        for g in 0..13u32 {
             let (ty, init) = if g == G_ERR {
                 (ValType::I64, ConstExpr::i64_const(0))
             } else if g == G_HP || g == G_BASE {
