@@ -1118,6 +1118,7 @@ impl<'p> Gen<'p> {
                 cx.a.i(I::I32Eqz);
             }
             ExprKind::And(a, b) => {
+                let (a, b) = cheap_first(a, b);
                 self.cond(cx, a)?;
                 cx.a.if_of(BlockType::Result(I32));
                 self.cond(cx, b)?;
@@ -1126,6 +1127,7 @@ impl<'p> Gen<'p> {
                 cx.a.end();
             }
             ExprKind::Or(a, b) => {
+                let (a, b) = cheap_first(a, b);
                 self.cond(cx, a)?;
                 cx.a.if_of(BlockType::Result(I32));
                 cx.a.i32c(1);
@@ -1497,6 +1499,19 @@ impl Cx {
             .get(slot)
             .copied()
             .ok_or_else(|| internal(format!("slot {slot}")))
+    }
+}
+
+/// The operands of `and` / `or` in the order to test them: the cheaper first when neither
+/// can fail (so the order cannot change which error a rule reports), else as written.
+fn cheap_first<'e>(a: &'e Expr, b: &'e Expr) -> (&'e Expr, &'e Expr) {
+    if crate::memo::cost(b) < crate::memo::cost(a)
+        && crate::memo::infallible(a)
+        && crate::memo::infallible(b)
+    {
+        (b, a)
+    } else {
+        (a, b)
     }
 }
 

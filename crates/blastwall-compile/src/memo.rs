@@ -198,3 +198,71 @@ pub fn worth_keeping(e: &Expr) -> bool {
     free(e, &mut vars);
     vars.is_empty()
 }
+
+/// Whether evaluating `e` can never fail (no arithmetic, no call, no parameter pattern, no
+/// graph walk): such operands of `and` / `or` may be evaluated in either order.
+pub fn infallible(e: &Expr) -> bool {
+    let here = match &e.kind {
+        ExprKind::Arith(..) | ExprKind::Neg(_) | ExprKind::Call(..) => false,
+        ExprKind::Glob(_, GlobRef::Dynamic(p)) => !matches!(p.kind, ExprKind::Param(_)),
+        ExprKind::Builtin(b, _) => !matches!(
+            b,
+            Builtin::Sum | Builtin::Dependents | Builtin::Dependencies
+        ),
+        _ => true,
+    };
+    here && children(e).iter().all(|c| infallible(c))
+}
+
+/// A rough static cost of evaluating `e`, to test cheap conditions first.
+pub fn cost(e: &Expr) -> u32 {
+    let here = match &e.kind {
+        ExprKind::Glob(..) | ExprKind::Regex(..) => 40,
+        ExprKind::Quant { .. } | ExprKind::Comprehension { .. } => 100,
+        ExprKind::Call(..) => 50,
+        ExprKind::Builtin(..) | ExprKind::Concat(..) | ExprKind::In(..) => 10,
+        ExprKind::Cmp(..) => 2,
+        _ => 1,
+    };
+    children(e)
+        .iter()
+        .fold(here, |acc, c| acc.saturating_add(cost(c)))
+}
+
+fn children(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::List(items) | ExprKind::Builtin(_, items) | ExprKind::Call(_, items) => {
+            items.iter().collect()
+        }
+        ExprKind::Field { base: a, .. }
+        | ExprKind::Not(a)
+        | ExprKind::Neg(a)
+        | ExprKind::Regex(a, _) => vec![a],
+        ExprKind::And(a, b)
+        | ExprKind::Or(a, b)
+        | ExprKind::Cmp(_, a, b)
+        | ExprKind::Arith(_, a, b)
+        | ExprKind::Concat(a, b)
+        | ExprKind::In(a, b)
+        | ExprKind::Coalesce(a, b) => vec![a, b],
+        ExprKind::Glob(a, g) => match g {
+            GlobRef::Dynamic(p) => vec![a, p],
+            GlobRef::Const(_) => vec![a],
+        },
+        ExprKind::Quant { over, body, .. } => vec![over, body],
+        ExprKind::Comprehension {
+            over, map, filter, ..
+        } => {
+            let mut v: Vec<&Expr> = vec![over];
+            v.extend(map.as_deref());
+            v.extend(filter.as_deref());
+            v
+        }
+        ExprKind::Bool(_)
+        | ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Doc(_)
+        | ExprKind::Param(_)
+        | ExprKind::Local(_) => Vec::new(),
+    }
+}

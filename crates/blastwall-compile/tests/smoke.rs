@@ -1,4 +1,5 @@
 //! Every policy in the repository compiles to a module that validates.
+#![allow(clippy::expect_used)]
 
 use std::path::Path;
 
@@ -53,4 +54,45 @@ fn shipped_rules_and_cases_compile() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
+    let checked = blastwall_check::check(sources_in(&root().join("rules")));
+    let policy = checked.policy.expect("the shipped rules check");
+    let wasm = blastwall_compile::compile(&policy).expect("they compile");
+    let mut imports = 0;
+    let mut metadata = None;
+    let mut exports = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        match payload.expect("the module parses") {
+            wasmparser::Payload::ImportSection(s) => imports += s.count(),
+            wasmparser::Payload::ExportSection(s) => {
+                for e in s {
+                    exports.push(e.expect("an export").name.to_string());
+                }
+            }
+            wasmparser::Payload::CustomSection(c) if c.name() == "blastwall" => {
+                metadata = Some(c.data().to_vec());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(imports, 0);
+    for name in [
+        "memory",
+        "bw_abi_version",
+        "bw_reserve",
+        "bw_input",
+        "bw_evaluate",
+    ] {
+        assert!(exports.iter().any(|e| e == name), "{name} in {exports:?}");
+    }
+    let meta: blastwall_abi::layout::Metadata =
+        serde_json::from_slice(&metadata.expect("a metadata section")).expect("metadata JSON");
+    assert_eq!(meta.abi, blastwall_abi::layout::ABI_VERSION);
+    assert_eq!(meta.rules.len(), policy.rules.len());
+    assert!(meta.graph, "the blast-radius rules walk the topology");
+    assert!(meta.params.iter().any(|p| p.glob));
+    assert_eq!(meta.digest.len(), 64);
 }
