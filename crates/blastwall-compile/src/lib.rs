@@ -10,7 +10,7 @@
 //! ```
 //!
 //! The module imports nothing. Its routines (allocation, strings, the pattern matcher, sorting,
-//! the graph walk) are written once in [`prelude`]-style functions; each rule becomes one
+//! the graph walk) are written once, as the module's prelude; each rule becomes one
 //! function that enumerates its witnesses and appends findings. Literal globs and regular
 //! expressions become DFA tables in the data segment; parameter globs are compiled by the host
 //! into the config record (the defaults are compiled here).
