@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Per-decision cost of the JS host: the shipped rules' module deciding on the typical change
+// of `benches/typical/mod.rs` (20 files, 3 approvals, a 50-node topology), from a plain object
+// (validate, encode, evaluate, decode, combine) and from JSON text. Compare with the wasmtime
+// host's `shipped/module_json` in docs/performance.md.
+//
+//   blastwall build -o rules.wasm && node bindings/js/bench.mjs rules.wasm
+
+import { readFileSync } from "node:fs";
+
+import { Policy } from "./index.js";
+import { typicalChange } from "./tools/typical.mjs";
+
+const path = process.argv[2];
+if (!path) {
+  console.error("usage: bench.mjs RULES.wasm");
+  process.exit(2);
+}
+const policy = await Policy.load(readFileSync(path));
+const facts = typicalChange();
+const text = JSON.stringify(facts);
+const decision = policy.evaluate(facts);
+if (decision.findings.length === 0) throw new Error("the typical change should have findings");
+
+/** Median ns per call over `rounds` rounds of `n` calls, after a warm-up. */
+function measure(f, n = 2000, rounds = 15) {
+  for (let i = 0; i < 5 * n; i++) f();
+  const times = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) f();
+    times.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const obj = measure(() => policy.evaluate(facts));
+const json = measure(() => policy.evaluateJson(text));
+console.log(`node ${process.version}, outcome ${decision.outcome}, ${decision.findings.length} findings`);
+console.log(`evaluate(object)   ${obj.toFixed(0)} ns/decision`);
+console.log(`evaluateJson(text) ${json.toFixed(0)} ns/decision`);

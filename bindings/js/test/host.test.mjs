@@ -1,0 +1,180 @@
+// Bad input (modules and facts), traps, parameters and integers: a thrown Error naming the
+// problem, and the loaded policy keeps working afterwards.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { EvalError, FactsError, LoadError, Policy } from "../index.js";
+import { moduleBytes } from "../tools/modules.mjs";
+
+const utf8 = new TextEncoder();
+
+/** Replace the first occurrence of `from` by `to` (same length) in a module's bytes. */
+function patch(bytes, from, to) {
+  assert.equal(from.length, to.length);
+  const text = Buffer.from(bytes).toString("latin1");
+  const at = text.indexOf(from);
+  assert.ok(at >= 0, `no \`${from}\` in the module`);
+  const out = Uint8Array.from(bytes);
+  out.set(utf8.encode(to), at);
+  return out;
+}
+
+const leb = (n) => {
+  const out = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+const section = (id, body) => [id, ...leb(body.length), ...body];
+const name = (s) => [...leb(utf8.encode(s).length), ...utf8.encode(s)];
+
+/**
+ * A hand-made module with the ABI's exports: its input is at 1024, and `bw_evaluate` traps
+ * when the header gives a `change`, else returns an empty result. `imports` adds an import.
+ */
+function tinyModule(metadata, { imports = false } = {}) {
+  const types = section(1, [2, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 1, 0x7f]);
+  const imp = imports ? section(2, [1, ...name("env"), ...name("now"), 0x00, 0]) : [];
+  const funcs = section(3, [4, 0, 1, 1, 1]);
+  const memory = section(5, [1, 0, 1]);
+  const base = imports ? 1 : 0;
+  const exp = (n, kind, index) => [...name(n), kind, index];
+  const exports = section(7, [
+    5,
+    ...exp("memory", 2, 0),
+    ...exp("bw_abi_version", 0, base),
+    ...exp("bw_reserve", 0, base + 1),
+    ...exp("bw_input", 0, base + 2),
+    ...exp("bw_evaluate", 0, base + 3),
+  ]);
+  const body = (code) => [...leb(code.length + 1), 0, ...code];
+  const i32 = (v) => [0x41, ...leb(v)];
+  const evaluate = [0x20, 0, 0x28, 2, 0, 0x04, 0x40, 0x00, 0x0b, ...i32(0), 0x0b];
+  const code = section(10, [
+    4,
+    ...body([...i32(1), 0x0b]),
+    ...body([...i32(512), 0x0b]),
+    ...body([...i32(1024), 0x0b]),
+    ...body(evaluate),
+  ]);
+  const meta = section(0, [...name("blastwall"), ...utf8.encode(JSON.stringify(metadata))]);
+  return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...types, ...imp, ...funcs, ...memory, ...exports, ...code, ...meta]);
+}
+
+async function metadataOf(caseName) {
+  return (await Policy.load(moduleBytes(caseName))).metadata;
+}
+
+test("a module of another ABI version is refused", async () => {
+  const bytes = patch(moduleBytes("graph"), '"abi":1', '"abi":7');
+  await assert.rejects(Policy.load(bytes), {
+    name: "LoadError",
+    message: "the module speaks blastwall ABI version 7, but this host speaks version 1",
+  });
+});
+
+test("what is not a policy module is refused", async () => {
+  await assert.rejects(Policy.load(utf8.encode("not a module")), (e) => {
+    assert.ok(e instanceof LoadError);
+    assert.match(e.message, /^not a valid policy module: /);
+    return true;
+  });
+  await assert.rejects(Policy.load("policy.wasm"), /expected a Uint8Array/);
+  const meta = await metadataOf("graph");
+  await assert.rejects(Policy.load(tinyModule(meta, { imports: true })), {
+    message: "the module imports `env::now`, but a policy module must import nothing",
+  });
+  const noMeta = patch(tinyModule(meta), "blastwall", "blastwalk");
+  await assert.rejects(Policy.load(noMeta), /has no `blastwall` metadata section/);
+  const noEval = patch(tinyModule(meta), "bw_evaluate", "bw_evaluatf");
+  await assert.rejects(Policy.load(noEval), { message: "the module does not export `bw_evaluate`" });
+  const badJson = patch(moduleBytes("graph"), '"abi":1', '"abi"!1');
+  await assert.rejects(Policy.load(badJson), /metadata section is not valid metadata/);
+});
+
+test("a trap is an error, and the next decision gets a fresh instance", async () => {
+  const policy = await Policy.load(tinyModule(await metadataOf("graph")));
+  assert.deepEqual(policy.evaluate({}), { outcome: "allow", findings: [], reviews: [] });
+  assert.throws(() => policy.evaluate({ change: {} }), (e) => {
+    assert.ok(e instanceof EvalError);
+    assert.match(e.message, /^the module trapped: /);
+    return true;
+  });
+  assert.deepEqual(policy.evaluate({}), { outcome: "allow", findings: [], reviews: [] });
+});
+
+test("facts of the wrong shape are refused and the policy keeps working", async () => {
+  const policy = await Policy.load(moduleBytes("witness-per-file"));
+  const bad = [
+    [null, "facts must be a JSON object, found `null`"],
+    [[], "facts must be a JSON object, found a list"],
+    [{ change: 5 }, "`change`: expected a `Change` object, found a number"],
+    [{ change: { files: {} } }, "`change.files`: expected a list, found an object"],
+    [{ change: { files: [{ path: "a", added: 1.5 }] } }, "`change.files[0].added`: expected a 64-bit integer, found `1.5`"],
+    [{ change: { files: [{ path: "a", added: 2n ** 63n }] } }, "`change.files[0].added`: expected a 64-bit integer, found `9223372036854775808`"],
+    [{ change: { files: [{ path: "a", added: "3" }] } }, "`change.files[0].added`: expected an integer, found a string"],
+    [{ change: { files: [{ path: "a", status: "gone" }] } }, "`change.files[0].status`: `gone` is not a value of `FileStatus`; expected one of added, modified, deleted, renamed, copied, type_changed"],
+    [{ change: { fils: [] } }, "`change.fils`: unknown field `fils` in `Change`; did you mean `files`?"],
+    [{ change: { files: [{ path: null }] } }, "`change.files[0].path`: expected a string, found `null`"],
+    [{ overrides: {} }, "`overrides`: expected a list, found an object"],
+    [{ overrides: [{ rule: "r", by: "a", reason: "\u0085" }] }, "`overrides[0]`: an override must say who (`by`) and why (`reason`)"],
+    [{ config: [] }, "`config`: expected an object, found a list"],
+    [{ plans: {} }, "`plans`: unknown document `plans`; did you mean `plan`?"],
+  ];
+  for (const [facts, message] of bad) {
+    assert.throws(() => policy.evaluate(facts), (e) => e instanceof FactsError && e.message === message, message);
+    assert.equal(policy.evaluate({ change: {} }).outcome, "allow");
+  }
+  // Beyond 2^53 a number may have lost digits: a bigint is asked for.
+  assert.throws(() => policy.evaluate({ change: { files: [{ path: "a", added: 2 ** 60 }] } }), /pass a bigint/);
+});
+
+test("integers: numbers, bigints and JSON text keep every digit", async () => {
+  const policy = await Policy.load(moduleBytes("witness-per-file"));
+  const big = { path: "big.rs", added: 2n ** 62n };
+  const d = policy.evaluate({ change: { files: [big, { path: "neg.rs", added: -5 }] } });
+  assert.equal(d.findings[0].message, `big.rs adds ${2n ** 62n} lines`);
+  const j = policy.evaluateJson('{"change": {"files": [{"path": "x", "added": 9007199254740993}]}}');
+  assert.equal(j.findings[0].message, "x adds 9007199254740993 lines");
+  assert.throws(() => policy.evaluateJson('{"change": {"files": [{"path": "x", "added": 1.0}]}}'), {
+    message: "`change.files[0].added`: expected a 64-bit integer, found `1.0`",
+  });
+  assert.throws(() => policy.evaluateJson("{"), /the facts are not JSON/);
+});
+
+test("parameters given when loading, or in the facts, decide alike", async () => {
+  const bytes = moduleBytes("strings-sets-regex");
+  const facts = {
+    action: {
+      command: "cat README",
+      arguments: [
+        { key: "a", value: "README" },
+        { key: "b", value: "docs/x.md" },
+      ],
+    },
+  };
+  const config = { protected: ["README", "docs/"] };
+  const loaded = await Policy.load(bytes, { config });
+  const inFacts = await Policy.load(bytes);
+  const a = loaded.evaluate(facts);
+  const b = inFacts.evaluate({ ...facts, config });
+  assert.deepEqual(a, b);
+  assert.deepEqual(
+    a.findings.map((f) => f.message),
+    ["a = README is protected", "b = docs/x.md is protected"],
+  );
+  // The defaults still apply without a config.
+  assert.equal(inFacts.evaluate(facts).findings.length, 0);
+  // Bad parameters are refused when loading.
+  await assert.rejects(Policy.load(bytes, { config: { protected: "x" } }), {
+    message: "`config.protected`: expected `[str]`, found a string",
+  });
+  await assert.rejects(Policy.load(bytes, { config: { protectd: [] } }), {
+    message: "`config.protectd`: unknown parameter `protectd`; the policy declares prod, protected",
+  });
+});

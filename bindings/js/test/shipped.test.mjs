@@ -1,0 +1,71 @@
+// The shipped rules' module in the JS host: the example an editor extension copies, and the
+// same decisions as the Rust host on the typical change and on agent actions.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { Policy } from "../index.js";
+import { modulesDir, moduleBytes } from "../tools/modules.mjs";
+import { typicalChange } from "../tools/typical.mjs";
+
+const example = join(dirname(fileURLToPath(import.meta.url)), "../examples/agent-hook.mjs");
+
+const actions = [
+  { command: "rm -rf build", classes: ["recursive_delete"] },
+  { command: "ls -la" },
+  { command: "kubectl delete ns payments", env: "production", classes: ["kubectl_delete_namespace"] },
+  { command: "echo 'x", parse_error: "unbalanced single quote" },
+  { source: "mcp", tool: "mcp__github__delete_repository" },
+];
+
+test("the agent-hook example decides and prints outcomes and messages", () => {
+  const wasm = join(modulesDir(), "shipped.wasm");
+  const one = spawnSync(process.execPath, [example, wasm, JSON.stringify(actions[0])], { encoding: "utf8" });
+  assert.equal(one.status, 1, one.stderr);
+  assert.equal(
+    one.stdout,
+    "review\n  review agent_destructive_command: agent command `rm -rf build` is destructive (recursive_delete); a person must confirm it (confirm: any)\n",
+  );
+  const input = [...actions.map((a) => JSON.stringify(a)), '{"comand": "ls"}', '{"command": "true"}'].join("\n");
+  const many = spawnSync(process.execPath, [example, wasm], { input, encoding: "utf8" });
+  assert.equal(many.status, 3, many.stderr);
+  const outcomes = many.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("  "));
+  assert.deepEqual(outcomes, [
+    "review",
+    "allow",
+    "deny",
+    "deny",
+    "review",
+    "error: `action.comand`: unknown field `comand` in `Action`; did you mean `command`?",
+    "allow",
+  ]);
+  assert.match(many.stdout, /agent command could not be understood: unbalanced single quote/);
+});
+
+test("the shipped rules decide as the Rust host does", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {
+  const policy = await Policy.load(moduleBytes("shipped"));
+  const dir = mkdtempSync(join(tmpdir(), "blastwall-js-shipped-"));
+  try {
+    const all = [typicalChange(), ...actions.map((action) => ({ action }))];
+    all.push({ ...typicalChange(), overrides: [{ rule: "large_change", by: "lead", reason: "release" }] });
+    for (const [i, facts] of all.entries()) {
+      const file = join(dir, `${i}.json`);
+      writeFileSync(file, JSON.stringify(facts));
+      const run = spawnSync(process.env.BLASTWALL_BIN, ["eval", join(modulesDir(), "shipped.wasm"), "-i", file, "--format", "json"], {
+        encoding: "utf8",
+      });
+      assert.ok([0, 1, 2].includes(run.status), run.stderr);
+      const want = JSON.parse(run.stdout);
+      assert.deepEqual(policy.evaluate(facts), want, `facts ${i}`);
+    }
+    // The typical change is not a trivial decision.
+    assert.ok(policy.evaluate(typicalChange()).findings.length > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
