@@ -160,7 +160,23 @@ fn change_from_repo(
             let head_id = blastwall_facts::merge_base(repo, &head, &head)
                 .map_err(|e| Failure(format!("`{}`: {e}", repo.display())))?;
             let parent = format!("{head_id}~1");
-            if fork == head_id && blastwall_facts::merge_base(repo, &parent, &parent).is_ok() {
+            let parent_found = match blastwall_facts::merge_base(repo, &parent, &parent) {
+                Ok(_) => true,
+                // A shallow clone cut at the head (CI's default checkout of a push) has the
+                // head but not its parent: checking an empty range would allow whatever was
+                // pushed, so it is an error. The facts crate says "shallow" only in the
+                // error's detail.
+                Err(blastwall_facts::GitError::RevisionNotFound { detail, .. })
+                    if fork == head_id && detail.contains("shallow clone") =>
+                {
+                    return Err(Failure(format!(
+                        "`{}`: `{head}` is on `{default}`, so its last commit is checked, but its parent is not in this shallow clone: fetch one more commit (`git fetch --deepen=1`; in CI, `fetch-depth: 2`) or give `--base`",
+                        repo.display()
+                    )));
+                }
+                Err(_) => false,
+            };
+            if fork == head_id && parent_found {
                 // The head is on the default branch (a push to main, say): an empty range
                 // would allow whatever was just pushed, so check the head commit itself.
                 notes.push(format!(

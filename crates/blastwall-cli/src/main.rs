@@ -463,42 +463,45 @@ fn print_decision(
 }
 
 fn test(paths: &[PathBuf], format: TestFormat) -> Result<u8, Failure> {
-    let policy = load_policy(paths)?;
+    let sources = read_sources(paths)?;
+    let policy = compile_policy(sources.clone())?;
     let results = policy.run_tests();
     let untested = policy.untested_rules();
     let failed = results.iter().filter(|t| !t.failures.is_empty()).count();
+    let diffs: Vec<Vec<report::Mismatch>> = results
+        .iter()
+        .map(|t| report::test_diff(t, &report::expect_clauses(&sources, &t.location)))
+        .collect();
     match format {
         TestFormat::Text => {
-            for t in &results {
+            let colour = report::use_colour();
+            let mut out = std::io::stdout().lock();
+            for (t, diff) in results.iter().zip(&diffs) {
                 if t.failures.is_empty() {
-                    println!("ok    {}  ({})", t.name, t.location);
+                    writeln!(out, "ok    {}  ({})", t.name, t.location)?;
                     continue;
                 }
-                println!("FAIL  {}  ({})", t.name, t.location);
-                for f in &t.failures {
-                    println!("      {f}");
-                }
-                if let Some(d) = &t.decision {
-                    println!("      decision was:");
-                    for line in report::decision_text(d).lines() {
-                        println!("        {line}");
-                    }
+                writeln!(out, "FAIL  {}  ({})", t.name, t.location)?;
+                for line in report::diff_text(diff, colour).lines() {
+                    writeln!(out, "      {line}")?;
                 }
             }
             for r in &untested {
-                println!("note: no test makes rule `{r}` fire");
+                writeln!(out, "note: no test makes rule `{r}` fire")?;
             }
-            println!("\n{} passed, {failed} failed", results.len() - failed);
+            writeln!(out, "\n{} passed, {failed} failed", results.len() - failed)?;
         }
         TestFormat::Json => {
             let tests: Vec<serde_json::Value> = results
                 .iter()
-                .map(|t| {
+                .zip(&diffs)
+                .map(|(t, diff)| {
                     serde_json::json!({
                         "name": t.name,
                         "location": t.location,
                         "passed": t.failures.is_empty(),
                         "failures": t.failures,
+                        "diff": report::diff_json(diff),
                         "decision": t.decision,
                     })
                 })
@@ -511,7 +514,7 @@ fn test(paths: &[PathBuf], format: TestFormat) -> Result<u8, Failure> {
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        TestFormat::Junit => print!("{}", report::junit(&results, &untested)),
+        TestFormat::Junit => print!("{}", report::junit(&results, &diffs, &untested)),
     }
     Ok(u8::from(failed > 0))
 }
@@ -575,16 +578,22 @@ fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn load_policy(paths: &[PathBuf]) -> Result<Policy, Failure> {
-    let sources = if paths.is_empty() {
-        blastwall::embedded_rules()
-    } else {
-        let files = expand(paths)?;
-        let mut sources = Vec::new();
-        for f in files {
-            sources.push(Source::new(f.display().to_string(), read_text(&f)?));
-        }
-        sources
-    };
+    compile_policy(read_sources(paths)?)
+}
+
+/// The policy sources `paths` name, or the shipped rules when there are none.
+fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, Failure> {
+    if paths.is_empty() {
+        return Ok(blastwall::embedded_rules());
+    }
+    let mut sources = Vec::new();
+    for f in expand(paths)? {
+        sources.push(Source::new(f.display().to_string(), read_text(&f)?));
+    }
+    Ok(sources)
+}
+
+fn compile_policy(sources: Vec<Source>) -> Result<Policy, Failure> {
     let policy = Policy::compile(sources).map_err(|e| policy_failure(&e))?;
     if !policy.warnings().is_empty() {
         eprint!("{}", policy.warnings());

@@ -426,3 +426,137 @@ fn on_the_default_branch_check_decides_the_last_commit() {
     assert_eq!(out.status.code(), Some(0), "{v}");
     assert_eq!(v["facts"]["change"]["files"], serde_json::json!([]));
 }
+
+/// The OASIS SARIF 2.1.0 schema, vendored (see `tests/fixtures/README.md`).
+fn sarif_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-schema-2.1.0.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // The published schema's pattern for `language` (of a run and of a tool component) has a
+    // stray `]`. ECMAScript, the dialect JSON Schema patterns are written in, reads a lone `]`
+    // as itself; Rust's regex engines reject it, and with it the whole schema. Escaping it
+    // keeps the meaning.
+    for def in ["run", "toolComponent"] {
+        let language = &mut schema["definitions"][def]["properties"]["language"]["pattern"];
+        assert_eq!(language, "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$");
+        *language = r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\]?$".into();
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+fn schema_errors(validator: &jsonschema::Validator, v: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn sarif_output_is_valid_against_the_sarif_2_1_0_schema() {
+    let validator = sarif_schema();
+    let r = payments_repo();
+    // A second change on the branch, so findings point at more than one file: a CI workflow
+    // (a sensitive path) beside the AI-assisted payments change.
+    r.write(".github/workflows/ci.yml", "on: push\n");
+    r.commit("Add CI\n\nCo-Authored-By: Claude <noreply@anthropic.com>");
+    let plan = fixtures().join("terraform/tfjson_replace_tainted_fv1.2.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .args(["check", "--format", "sarif", "--repo"])
+        .arg(r.path())
+        .args([
+            "--plan",
+            plan.to_str().unwrap(),
+            "--set",
+            "production_envs=[\"production\",\"unknown\"]",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = schema_errors(&validator, &v);
+    assert!(errors.is_empty(), "{errors:#?}\n{v:#}");
+
+    // The log is worth validating: results with file locations, and with logical ones.
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let uris: Vec<&str> = results
+        .iter()
+        .filter_map(|x| x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert!(uris.contains(&"services/payments/src/lib.rs"), "{uris:?}");
+    assert!(uris.contains(&".github/workflows/ci.yml"), "{uris:?}");
+    assert!(
+        results
+            .iter()
+            .any(|x| x["locations"][0]["logicalLocations"][0]["name"].is_string()),
+        "{v:#}"
+    );
+
+    // And the schema is strict enough to catch what code scanning would reject.
+    let located = results
+        .iter()
+        .position(|x| x["locations"][0]["physicalLocation"].is_object())
+        .unwrap();
+    let mut bad = v.clone();
+    bad["runs"][0]["results"][located]["level"] = "fatal".into();
+    bad["runs"][0]["results"][located]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    bad["runs"][0]["tool"]["driver"]
+        .as_object_mut()
+        .unwrap()
+        .remove("name");
+    let errors = schema_errors(&validator, &bad);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn a_shallow_clone_cut_at_the_head_of_the_default_branch_is_an_error_not_an_empty_change() {
+    let r = payments_repo();
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["merge", "-q", "--ff-only", "feature"]);
+    // What CI's default checkout of a push to `main` looks like: one commit, no parent.
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    let status = Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &url, "shallow"])
+        .current_dir(clones.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", clones.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let shallow = clones.path().join("shallow");
+    let (out, _) = check(&shallow, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("its parent is not in this shallow clone")
+            && err.contains("git fetch --deepen=1"),
+        "{err}"
+    );
+    // With one more commit of history the last commit is checked as usual.
+    let status = Command::new("git")
+        .args(["fetch", "-q", "--deepen=1"])
+        .current_dir(&shallow)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", clones.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (out, v) = check(&shallow, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["outcome"], "review");
+}

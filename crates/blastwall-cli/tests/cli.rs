@@ -317,11 +317,11 @@ test "wrong expectation" {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL  wrong expectation"), "{out}");
     assert!(
-        out.contains("expected outcome `allow`, got `deny`"),
+        out.contains("      - expect allow\n      + outcome deny (from r)\n"),
         "{out}"
     );
     assert!(
-        out.contains("expected `r` to stay quiet, but it fired: titled x"),
+        out.contains("      - expect quiet r\n      + r fired 1 time: \"titled x\"\n"),
         "{out}"
     );
     assert!(
@@ -419,6 +419,15 @@ rule never {
         "expected outcome `allow`, got `deny`"
     );
     assert_eq!(v["tests"][1]["decision"]["outcome"], "deny");
+    assert_eq!(
+        v["tests"][1]["diff"],
+        serde_json::json!([{
+            "failure": "expected outcome `allow`, got `deny`",
+            "expected": "expect allow",
+            "actual": "outcome deny (from r)",
+        }])
+    );
+    assert_eq!(v["tests"][0]["diff"], serde_json::json!([]));
 
     let o = run(&["test", p.to_str().unwrap(), "--format", "junit"]);
     assert_eq!(o.status.code(), Some(1));
@@ -430,6 +439,10 @@ rule never {
         "{xml}"
     );
     assert!(
+        xml.contains("- expect allow\n+ outcome deny (from r)\n"),
+        "the failure carries the diff: {xml}"
+    );
+    assert!(
         xml.contains("titled &lt;x&gt; &amp; &quot;quoted&quot;"),
         "special characters are escaped: {xml}"
     );
@@ -437,4 +450,79 @@ rule never {
         xml.contains("<skipped message=\"no test makes rule `never` fire\"/>"),
         "{xml}"
     );
+}
+
+#[test]
+fn test_failures_show_each_expectation_against_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "t.bw",
+        br#"rule titled {
+    level hard
+    when change.title == "x"
+    deny "titled x"
+}
+rule owners {
+    level hard
+    when count(change.files) > 0
+    require review from "@org/a" count 1
+    message "owners of {join([f.path for f in change.files], \", \")} must approve"
+}
+rule per_file {
+    level advisory
+    when some f in change.files: f.added > 10
+    warn "{f.path} adds {f.added} lines"
+}
+/// Every kind of expectation, each wrong; the one that holds is left out of the diff.
+test "all wrong" {
+    given change {
+        title: "x",
+        files: [{ path: "a.rs", added: 20 }, { path: "b.rs", added: 1 }],
+    }
+    expect review
+    expect review from "@org/a"   count 2
+    expect review from "@org/b"
+    expect fires per_file times 2
+    expect fires titled
+    expect quiet titled // a comment is not part of the expectation
+    expect message "titled \"y\""
+}
+test "a message when nothing fires" { given change { title: "z" } expect message r"none" }
+test "facts that do not fit" {
+    given change { title: 3 }
+    expect allow
+}
+"#,
+    );
+    let o = run(&["test", p.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let expected = "\
+FAIL  all wrong  (PATH:17:1)
+      - expect review
+      + outcome deny (from titled)
+      - expect review from \"@org/a\" count 2
+      + reviews: @org/a 0/1
+      - expect review from \"@org/b\"
+      + reviews: @org/a 0/1
+      - expect fires per_file times 2
+      + per_file fired 1 time: \"a.rs adds 20 lines\"
+      - expect quiet titled
+      + titled fired 1 time: \"titled x\"
+      - expect message \"titled \\\"y\\\"\"
+      + messages: \"titled x\", \"owners of a.rs, b.rs must approve\", \"a.rs adds 20 lines\"
+FAIL  a message when nothing fires  (PATH:31:1)
+      - expect message r\"none\"
+      + messages: none (nothing fired)
+FAIL  facts that do not fit  (PATH:32:1)
+";
+    let expected = expected.replace("PATH", p.to_str().unwrap());
+    assert!(out.starts_with(&expected), "{out}");
+    assert!(
+        out.contains("the given facts do not fit the schema"),
+        "a failure that is not about one expectation is shown as it is:\n{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "no colour off a terminal:\n{out}");
+    assert!(out.ends_with("0 passed, 3 failed\n"), "{out}");
 }
