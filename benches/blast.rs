@@ -228,7 +228,8 @@ fn blast(c: &mut Criterion) {
     let listing = module_policy(&engine, LISTING);
     let small = generate(1_000);
     let listed = listing.evaluate_json(&small.facts()).unwrap();
-    let native: Vec<&str> = dependents(&Index::new(&small), &[&small.names[0]], DEPTH)
+    let small_ix = Index::new(&small);
+    let native: Vec<&str> = dependents(&small_ix, &[&small.names[0]], DEPTH)
         .iter()
         .map(|r| r.name)
         .collect();

@@ -1,7 +1,10 @@
 # The policy of benches/peers/decide.bw in Rego, as an OPA user would write it: the facts are
 # `input` (the same JSON blastwall reads), the answer is `decision` with the outcome and one
 # finding per rule and witness. regorus compiles it to its RVM with `decision` as the entry
-# point. Globs use the `/` delimiter, where `*` stays within a path segment; `**/*.md` is the
+# point. (Two spellings an OPA user might reach for first are avoided because regorus 0.14's
+# RVM compiles them wrongly, where its tree-walking interpreter is right: a multi-value rule
+# with a key, `deps[d] contains n.name if …`, which the RVM flattens into one set, and
+# `outcome := … if … else := … if …` chains, which it answered `allow` for.) Globs use the `/` delimiter, where `*` stays within a path segment; `**/*.md` is the
 # Rego spelling of blastwall's "`*.md` at any depth".
 package blastwall.decide
 
@@ -100,18 +103,16 @@ nodes := object.get(object.get(input, "topology", {}), "nodes", [])
 
 node_named[n.name] := n if some n in nodes
 
-dependents_of[d] contains n.name if {
-	some n in nodes
-	some d in object.get(n, "depends_on", [])
-}
+# The nodes with a dependency in `names`: one scan of the nodes per hop.
+depend_on(names) := {n.name | some n in nodes; some d in object.get(n, "depends_on", []); d in names}
 
 start := {s | some s in object.get(change, "services", [])}
 
-hop1 := {x | some s in start; some x in dependents_of[s]} - start
+hop1 := depend_on(start) - start
 
-hop2 := ({x | some s in hop1; some x in dependents_of[s]} - start) - hop1
+hop2 := (depend_on(hop1) - start) - hop1
 
-hop3 := (({x | some s in hop2; some x in dependents_of[s]} - start) - hop1) - hop2
+hop3 := ((depend_on(hop2) - start) - hop1) - hop2
 
 reached := (hop1 | hop2) | hop3
 
@@ -123,14 +124,23 @@ findings contains {"rule": "tier1_dependent", "effect": "review", "about": name,
 	not group_approved(n.owner)
 }
 
-default outcome := "allow"
-
-outcome := "deny" if {
+denied if {
 	some f in findings
 	f.effect == "deny"
-} else := "review" if {
+}
+
+held if {
 	some f in findings
 	f.effect == "review"
+}
+
+default outcome := "allow"
+
+outcome := "deny" if denied
+
+outcome := "review" if {
+	not denied
+	held
 }
 
 decision := {"outcome": outcome, "findings": findings}

@@ -1,0 +1,230 @@
+//! Not a criterion bench: a driver for profiling what a compiled module spends its time on.
+//!
+//! It runs one bench's module in a bare wasmtime instance configured as `blastwall-runtime`
+//! configures its engine, makes decisions in a loop for the given number of seconds, and
+//! writes `/tmp/perf-PID.map` so that `perf report` names the module's functions (the
+//! prelude's by name, `policy[N]` for the policy's own, `export[N]` for the entry points):
+//!
+//! ```sh
+//! cargo bench --no-run --bench module_profile
+//! perf record -g -o module.perf target/release/deps/module_profile-* shipped 5
+//! perf report -i module.perf --no-children --sort sym
+//! ```
+//!
+//! Scenarios: `shipped` (the shipped rules on the typical change of `benches/shipped.rs`) and
+//! `blast N` (the walk of `benches/blast.rs` on the typed topology of N nodes, without the
+//! listing). `nofuel` as the last argument turns fuel metering off, to measure its cost.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod typical;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+/// The prelude's functions, in the order `blastwall-compile`'s `prelude::emit` adds them.
+const PRELUDE: [&str; 23] = [
+    "alloc",
+    "ensure",
+    "put",
+    "put_int",
+    "finish",
+    "str_eq",
+    "str_cmp",
+    "i64_cmp",
+    "concat",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "len",
+    "lower",
+    "upper",
+    "trim",
+    "split",
+    "dfa",
+    "sort",
+    "setop",
+    "walk",
+    "box",
+    "put_byte",
+];
+
+/// The module, and a name for each function index the policy adds after the prelude: its
+/// functions come first, in order; its rules are the functions `bw_evaluate` calls, in rule
+/// order; the rest are comparison helpers made on demand.
+fn build(sources: Vec<blastwall_check::SourceFile>) -> (Vec<u8>, BTreeMap<u32, String>) {
+    let policy = blastwall_check::check(sources).policy.unwrap();
+    let wasm = blastwall_compile::compile(&policy).unwrap();
+    let mut names = BTreeMap::new();
+    for (k, f) in policy.fns.iter().enumerate() {
+        names.insert((PRELUDE.len() + k) as u32, format!("fn {}", f.name));
+    }
+    let mut evaluate = None;
+    let mut bodies = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        match payload.unwrap() {
+            wasmparser::Payload::ExportSection(exports) => {
+                for e in exports {
+                    let e = e.unwrap();
+                    if e.name == "bw_evaluate" {
+                        evaluate = Some(e.index);
+                    }
+                }
+            }
+            wasmparser::Payload::CodeSectionEntry(body) => bodies.push(body),
+            _ => {}
+        }
+    }
+    let body = &bodies[evaluate.unwrap() as usize];
+    let mut ops = body.get_operators_reader().unwrap();
+    let mut rules = policy.rules.iter();
+    while !ops.eof() {
+        if let wasmparser::Operator::Call { function_index } = ops.read().unwrap()
+            && function_index as usize >= PRELUDE.len()
+            && let Some(r) = rules.next()
+        {
+            names.insert(function_index, format!("rule {}", r.name));
+        }
+    }
+    (wasm, names)
+}
+
+fn shipped_wasm() -> (Vec<u8>, BTreeMap<u32, String>) {
+    build(
+        blastwall::embedded_rules()
+            .into_iter()
+            .map(|s| blastwall_check::SourceFile {
+                path: s.path,
+                text: s.text,
+            })
+            .collect(),
+    )
+}
+
+fn blast_wasm() -> (Vec<u8>, BTreeMap<u32, String>) {
+    let text = "rule reaches_anything {\n    when count(dependents(topology, change.services, depth: 5)) > 0\n    warn \"x\"\n}\n";
+    build(vec![blastwall_check::SourceFile {
+        path: "blast.bw".into(),
+        text: text.into(),
+    }])
+}
+
+/// A topology of `n` nodes, each depending on 10 others (a simpler generator than
+/// `benches/blast.rs`'s, with the same shape).
+fn blast_facts(n: usize) -> serde_json::Value {
+    let name = |i: usize| {
+        format!(
+            "svc-{:016x}",
+            (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        )
+    };
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let nodes: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let deps: Vec<String> = (0..10)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    name((state % n as u64) as usize)
+                })
+                .filter(|d| *d != name(i))
+                .collect();
+            serde_json::json!({"name": name(i), "depends_on": deps})
+        })
+        .collect();
+    serde_json::json!({"change": {"services": [name(0)]}, "topology": {"nodes": nodes}})
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.is_empty() {
+        // `cargo bench` runs every bench target; this one only runs when asked.
+        return;
+    }
+    let fuel = args.last().map(String::as_str) != Some("nofuel");
+    let ((wasm, names), facts, seconds) = match args[0].as_str() {
+        "shipped" => (shipped_wasm(), typical::typical_change(), &args.get(1)),
+        "blast" => {
+            let n = args[1].parse().unwrap();
+            (blast_wasm(), blast_facts(n), &args.get(2))
+        }
+        other => panic!("unknown scenario `{other}`"),
+    };
+    let seconds: u64 = seconds.and_then(|s| s.parse().ok()).unwrap_or(5);
+
+    // The encoding comes from the runtime, for the input address every instance shares.
+    let runtime =
+        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
+    let policy = runtime.load(&wasm).unwrap().policy();
+    let encoded = policy.session().unwrap().encode(&facts).unwrap();
+
+    let mut config = wasmtime::Config::new();
+    config
+        .consume_fuel(fuel)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
+    let text = module.text().as_ptr() as usize;
+    let mut map = String::new();
+    let count = module.functions().len();
+    for (k, f) in module.functions().enumerate() {
+        let name = match PRELUDE.get(k) {
+            Some(p) => (*p).to_string(),
+            None if k + 4 >= count => format!("export[{}]", k + 4 - count),
+            None => names
+                .get(&(k as u32))
+                .cloned()
+                .unwrap_or_else(|| format!("cmp[{k}]")),
+        };
+        map.push_str(&format!("{:x} {:x} {name}\n", text + f.offset, f.len));
+    }
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(map.as_bytes())
+        .unwrap();
+
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+    let input = instance
+        .get_typed_func::<i32, i32>(&mut store, "bw_input")
+        .unwrap();
+    let evaluate = instance
+        .get_typed_func::<i32, i32>(&mut store, "bw_evaluate")
+        .unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let set_fuel = |store: &mut wasmtime::Store<()>| {
+        if fuel {
+            store.set_fuel(2_000_000_000).unwrap();
+        }
+    };
+    set_fuel(&mut store);
+    assert_eq!(input.call(&mut store, 0).unwrap() as u32, encoded.base());
+    let bytes = encoded.bytes();
+    let start = Instant::now();
+    let mut decisions = 0u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        for _ in 0..100 {
+            set_fuel(&mut store);
+            let addr = input.call(&mut store, bytes.len() as i32).unwrap();
+            memory.write(&mut store, addr as usize, bytes).unwrap();
+            std::hint::black_box(evaluate.call(&mut store, addr).unwrap());
+        }
+        decisions += 100;
+    }
+    let per = start.elapsed().as_nanos() as f64 / decisions as f64;
+    eprintln!(
+        "{decisions} decisions, {per:.0} ns each (fuel {}), {} input bytes; functions in {path}",
+        if fuel { "on" } else { "off" },
+        bytes.len()
+    );
+}
