@@ -420,6 +420,11 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         CheckFormat::Text => {
+            println!(
+                "checked: {} with {} rules\n",
+                checked_summary(&gathered.facts),
+                policy.rule_names().len()
+            );
             print!(
                 "{}",
                 report::decision_text_with(&decision, report::use_colour())
@@ -431,6 +436,61 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         }
     }
     Ok(decision.outcome.exit_code())
+}
+
+/// One line on what `check` decided on: the range, its files and provenance, the other inputs.
+fn checked_summary(facts: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(change) = facts.get("change") {
+        let short = |k: &str| {
+            change
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(|s| s.chars().take(10).collect::<String>())
+                .unwrap_or_default()
+        };
+        let (base, head) = (short("base"), short("head"));
+        let files = change
+            .get("files")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        let ai = change
+            .get("ai")
+            .and_then(|a| a.get("assisted"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("unknown");
+        let range = match (base.is_empty(), head.is_empty()) {
+            (false, false) => format!("{base}..{head}"),
+            (true, false) => head,
+            _ => "the change".to_string(),
+        };
+        parts.push(format!(
+            "{range} ({files} file{}, AI-assisted: {ai})",
+            if files == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(n) = facts
+        .get("plan")
+        .and_then(|p| p.get("resources"))
+        .and_then(serde_json::Value::as_array)
+    {
+        parts.push(format!("a plan of {} resource changes", n.len()));
+    }
+    if facts.get("action").is_some() {
+        parts.push("an agent action".to_string());
+    }
+    if let Some(n) = facts
+        .get("topology")
+        .and_then(|t| t.get("nodes"))
+        .and_then(serde_json::Value::as_array)
+    {
+        parts.push(format!("a topology of {} nodes", n.len()));
+    }
+    if parts.is_empty() {
+        "no inputs".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn print_decision(

@@ -560,3 +560,22 @@ fn a_shallow_clone_cut_at_the_head_of_the_default_branch_is_an_error_not_an_empt
     );
     assert_eq!(v["outcome"], "review");
 }
+
+#[test]
+fn the_text_report_says_what_was_checked() {
+    let r = payments_repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .env("NO_COLOR", "1")
+        .args(["check", "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.starts_with("checked: "), "{text}");
+    assert!(
+        first.contains("(1 file, AI-assisted: yes), a topology of 2 nodes with 19 rules"),
+        "{first}"
+    );
+    assert!(text.contains("outcome: review"), "{text}");
+}
