@@ -33,8 +33,9 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         Engine::new(EngineConfig {
             limits: EvalLimits {
-                fuel: 5_000_000,
+                fuel: Some(5_000_000),
                 memory_bytes: 16 << 20,
+                ..EvalLimits::default()
             },
             cache_dir: None,
         })

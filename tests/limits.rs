@@ -41,7 +41,7 @@ fn labels(n: usize) -> serde_json::Value {
 #[test]
 fn a_large_input_decides_within_the_default_limits() {
     let p = policy(EvalLimits {
-        fuel: u64::MAX / 2,
+        fuel: Some(u64::MAX / 2),
         ..EvalLimits::default()
     });
     // 200,000 labels: a few MB encoded; the quadratic rule is skipped by its first test.
@@ -69,7 +69,7 @@ fn memory_beyond_the_cap_is_an_error_and_the_next_decision_works() {
 #[test]
 fn fuel_exhaustion_is_an_error_and_the_next_decision_works() {
     let p = policy(EvalLimits {
-        fuel: 2_000_000,
+        fuel: Some(2_000_000),
         ..EvalLimits::default()
     });
     // 3,000 labels: the quadratic rule needs ~9M comparisons.

@@ -14,29 +14,46 @@ use crate::check;
 use crate::err::LoadError;
 use crate::module::Module;
 
-/// The limits one evaluation runs within. Exceeding either ends the evaluation with an
+/// The limits one evaluation runs within. Exceeding one ends the evaluation with an
 /// [`EvalError`](crate::EvalError) naming the limit, never a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvalLimits {
-    /// Fuel for one decision (`bw_input` and `bw_evaluate` together); one unit is roughly one
-    /// wasm instruction. The default, 2 000 000 000, is about a second of work on a laptop:
-    /// far beyond any sensible policy, low enough that a runaway loop ends.
-    pub fuel: u64,
+    /// How long one decision (`bw_input` and `bw_evaluate` together) may run, measured by
+    /// wasmtime's epoch interruption: a clock thread per engine ticks every
+    /// [`EvalLimits::TICK`], and a decision is stopped after `time` plus at most one tick. The
+    /// default is one second: far beyond any sensible policy, short enough that a runaway loop
+    /// ends. Costs a check at each loop head and call, a few percent.
+    pub time: std::time::Duration,
+    /// An optional budget of wasm instructions per decision (wasmtime fuel; one unit is roughly
+    /// one instruction): deterministic where `time` is not, but metering costs about a quarter
+    /// of the evaluation time. `None` (the default) meters nothing.
+    pub fuel: Option<u64>,
     /// The most linear memory an instance may have, in bytes. The default is 256 MiB.
     pub memory_bytes: usize,
 }
 
 impl EvalLimits {
-    /// The default fuel per decision.
-    pub const DEFAULT_FUEL: u64 = 2_000_000_000;
+    /// The default time per decision.
+    pub const DEFAULT_TIME: std::time::Duration = std::time::Duration::from_secs(1);
     /// The default memory cap per instance.
     pub const DEFAULT_MEMORY_BYTES: usize = 256 << 20;
+    /// How often the engine's clock ticks.
+    pub const TICK: std::time::Duration = std::time::Duration::from_millis(5);
+
+    /// The epoch deadline, in ticks, for `time`.
+    pub(crate) fn ticks(&self) -> u64 {
+        let tick = EvalLimits::TICK.as_nanos().max(1);
+        u64::try_from(self.time.as_nanos().div_ceil(tick))
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
+    }
 }
 
 impl Default for EvalLimits {
     fn default() -> EvalLimits {
         EvalLimits {
-            fuel: EvalLimits::DEFAULT_FUEL,
+            time: EvalLimits::DEFAULT_TIME,
+            fuel: None,
             memory_bytes: EvalLimits::DEFAULT_MEMORY_BYTES,
         }
     }
@@ -54,7 +71,8 @@ pub struct EngineConfig {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// The wasmtime engine configured for policy modules: fuel metering on, Cranelift optimising
+/// The wasmtime engine configured for policy modules: epoch interruption on (and fuel when
+/// [`EvalLimits::fuel`] asks for it), Cranelift optimising
 /// for speed, and every wasm proposal off except those policy modules use (mutable globals,
 /// sign extension, saturating conversions, multi-value, bulk memory).
 ///
@@ -120,11 +138,29 @@ impl Hasher for ShaHasher {
     }
 }
 
+/// The engine's clock: advances the epoch every tick until the engine is dropped.
+fn start_clock(engine: std::sync::Weak<EngineInner>) -> Result<(), LoadError> {
+    std::thread::Builder::new()
+        .name("blastwall-clock".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EvalLimits::TICK);
+                match engine.upgrade() {
+                    Some(e) => e.wasmtime.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| LoadError::Engine(format!("cannot start the engine's clock: {e}")))
+}
+
 impl Engine {
     /// An engine with `config`'s limits and cache.
     pub fn new(config: EngineConfig) -> Result<Engine, LoadError> {
         let mut c = wasmtime::Config::new();
-        c.consume_fuel(true)
+        c.consume_fuel(config.limits.fuel.is_some())
+            .epoch_interruption(true)
             .cranelift_opt_level(wasmtime::OptLevel::Speed)
             .wasm_features(wasmtime::WasmFeatures::all(), false)
             .wasm_features(wasmtime_features(), true);
@@ -140,14 +176,14 @@ impl Engine {
         let fingerprint: Hash = hasher.0.finalize().into();
 
         let cache = config.cache_dir.map(Cache::new);
-        Ok(Engine {
-            inner: Arc::new(EngineInner {
-                wasmtime,
-                limits: config.limits,
-                cache,
-                fingerprint,
-            }),
-        })
+        let inner = Arc::new(EngineInner {
+            wasmtime,
+            limits: config.limits,
+            cache,
+            fingerprint,
+        });
+        start_clock(Arc::downgrade(&inner))?;
+        Ok(Engine { inner })
     }
 
     /// The limits of every evaluation on this engine.

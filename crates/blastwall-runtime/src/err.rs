@@ -96,6 +96,12 @@ pub enum EvalError {
     /// The facts do not fit the schema; the module never ran.
     #[error("invalid facts: {0}")]
     Facts(#[from] FactsError),
+    /// The evaluation ran longer than its time limit.
+    #[error("the policy ran longer than its limit of {limit:?}: the evaluation took too long")]
+    Time {
+        /// The time limit in force.
+        limit: std::time::Duration,
+    },
     /// The evaluation used up its fuel.
     #[error("the policy ran out of fuel (limit {limit}): the evaluation took too long")]
     Fuel {

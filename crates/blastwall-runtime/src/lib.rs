@@ -12,7 +12,7 @@
 //! use blastwall_runtime::{Engine, EngineConfig, EvalLimits};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = Engine::new(EngineConfig {
-//!     limits: EvalLimits { fuel: 100_000_000, ..EvalLimits::default() },
+//!     limits: EvalLimits { time: std::time::Duration::from_millis(200), ..EvalLimits::default() },
 //!     cache_dir: Some(".blastwall/cache".into()),
 //! })?;
 //! let policy = engine.load(&std::fs::read("policy.wasm")?)?.policy();

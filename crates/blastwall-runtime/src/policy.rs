@@ -386,9 +386,12 @@ impl Slot {
         store.limiter(|l| l);
         // Instantiation (data segments, a start function if any) and the calls below share
         // one decision's worth of fuel.
-        store
-            .set_fuel(limits.fuel)
-            .map_err(|e| EvalError::Instantiate(e.to_string()))?;
+        if let Some(fuel) = limits.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| EvalError::Instantiate(e.to_string()))?;
+        }
+        store.set_epoch_deadline(limits.ticks());
         let instance = Instance::new(&mut store, module.compiled(), &[])
             .map_err(|e| failure(e, &store, limits, EvalError::Instantiate))?;
         let protocol = |e: wasmtime::Error| EvalError::Protocol(e.to_string());
@@ -459,9 +462,12 @@ impl Slot {
     ) -> Result<Decision, EvalError> {
         let limits = policy.limits;
         let trapped = |e, store: &Store<Limiter>| failure(e, store, limits, EvalError::Trap);
-        self.store
-            .set_fuel(limits.fuel)
-            .map_err(|e| EvalError::Trap(e.to_string()))?;
+        if let Some(fuel) = limits.fuel {
+            self.store
+                .set_fuel(fuel)
+                .map_err(|e| EvalError::Trap(e.to_string()))?;
+        }
+        self.store.set_epoch_deadline(limits.ticks());
         self.store.data_mut().denied = false;
         let len = i32::try_from(bytes.len())
             .map_err(|_| EvalError::Protocol(format!("an input of {} bytes", bytes.len())))?;
@@ -530,7 +536,10 @@ fn failure(
     other: fn(String) -> EvalError,
 ) -> EvalError {
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => EvalError::Fuel { limit: limits.fuel },
+        Some(Trap::OutOfFuel) => EvalError::Fuel {
+            limit: limits.fuel.unwrap_or(0),
+        },
+        Some(Trap::Interrupt) => EvalError::Time { limit: limits.time },
         // A module traps when `memory.grow` fails (docs/abi.md); the limiter saw why.
         _ if store.data().denied => EvalError::Memory {
             limit: limits.memory_bytes,

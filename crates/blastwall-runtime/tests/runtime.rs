@@ -196,9 +196,31 @@ fn a_deny_finding_denies_with_its_message() {
 }
 
 #[test]
+fn running_past_the_time_limit_is_an_error_and_the_next_decision_works() {
+    let limits = EvalLimits {
+        time: std::time::Duration::from_millis(50),
+        ..EvalLimits::default()
+    };
+    let policy = engine_with(limits)
+        .load(&looping_module())
+        .unwrap()
+        .policy();
+    let started = std::time::Instant::now();
+    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
+    assert!(matches!(err, EvalError::Time { .. }), "{err:?}");
+    assert!(err.to_string().contains("limit of 50ms"), "{err}");
+    // Stopped within a few ticks of the limit, on a busy machine generously so.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(
+        policy.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+}
+
+#[test]
 fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
     let limits = EvalLimits {
-        fuel: 1_000_000,
+        fuel: Some(1_000_000),
         ..EvalLimits::default()
     };
     let policy = engine_with(limits)
@@ -558,7 +580,8 @@ fn modules_know_their_metadata() {
     assert_eq!(
         module.engine().limits(),
         EvalLimits {
-            fuel: 2_000_000_000,
+            time: std::time::Duration::from_secs(1),
+            fuel: None,
             memory_bytes: 256 << 20
         }
     );
