@@ -1156,6 +1156,13 @@ impl<'p> Gen<'p> {
                             cx.a.i(I::I32Eqz);
                         }
                     }
+                    _ if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                        let f = self.eq_fn(&ty)?;
+                        cx.a.call(f);
+                        if *op == CmpOp::Ne {
+                            cx.a.i(I::I32Eqz);
+                        }
+                    }
                     _ => {
                         let f = self.cmp_fn(&ty)?;
                         cx.a.call(f).i32c(0);
@@ -1363,11 +1370,114 @@ impl<'p> Gen<'p> {
                 cx.a.call(P_STR_EQ);
             }
             _ => {
-                let f = self.cmp_fn(ty)?;
-                cx.a.call(f).i(I::I32Eqz);
+                let f = self.eq_fn(ty)?;
+                cx.a.call(f);
             }
         }
         Ok(())
+    }
+
+    /// A function `(a, b) -> 1 | 0`: equality of values of type `ty`. Identical slots are equal
+    /// at once; otherwise lengths and strings are compared before anything element-wise.
+    fn eq_fn(&mut self, ty: &Type) -> R<u32> {
+        let key = format!("eq {ty}");
+        if let Some(f) = self.cmp_fns.get(&key) {
+            return Ok(*f);
+        }
+        let idx = self.out.declare(&[I64, I64], &[I32]);
+        self.cmp_fns.insert(key, idx);
+        let mut a = Asm::new(2);
+        a.get(0).get(1).i(I::I64Eq);
+        a.if_();
+        a.i32c(1).i(I::Return);
+        a.end();
+        // Pushes (a', b') for a component and tests it, returning 0 when it differs.
+        let component = |g: &mut Self, a: &mut Asm, t: &Type| -> R<()> {
+            match t {
+                Type::Int | Type::Bool | Type::Any | Type::Error => {
+                    a.i(I::I64Eq);
+                }
+                t if t.is_stringy() => {
+                    a.call(P_STR_EQ);
+                }
+                _ => {
+                    let f = g.eq_fn(t)?;
+                    a.call(f);
+                }
+            }
+            a.i(I::I32Eqz);
+            a.if_();
+            a.i32c(0).i(I::Return);
+            a.end();
+            Ok(())
+        };
+        match ty {
+            Type::Optional(inner) => {
+                // Absent equals only absent (identical slots were handled above).
+                a.get(0)
+                    .i64c(ABSENT)
+                    .i(I::I64Eq)
+                    .get(1)
+                    .i64c(ABSENT)
+                    .i(I::I64Eq)
+                    .i(I::I32Or);
+                a.if_();
+                a.i32c(0).i(I::Return);
+                a.end();
+                if boxed(inner) {
+                    a.get(0).ptr().load64(0).get(1).ptr().load64(0);
+                } else {
+                    a.get(0).get(1);
+                }
+                component(self, &mut a, inner)?;
+            }
+            Type::List(inner) | Type::Set(inner) => {
+                let i = a.i32_local();
+                a.get(0).len().get(1).len().i(I::I32Ne);
+                a.if_();
+                a.i32c(0).i(I::Return);
+                a.end();
+                let bl = a.block();
+                let l = a.loop_();
+                a.get(i).get(0).len().i(I::I32GeU);
+                a.br_if(bl);
+                a.get(0)
+                    .ptr()
+                    .get(i)
+                    .i32c(3)
+                    .i(I::I32Shl)
+                    .i(I::I32Add)
+                    .load64(0);
+                a.get(1)
+                    .ptr()
+                    .get(i)
+                    .i32c(3)
+                    .i(I::I32Shl)
+                    .i(I::I32Add)
+                    .load64(0);
+                component(self, &mut a, inner)?;
+                a.get(i).i32c(1).i(I::I32Add).set(i);
+                a.br(l);
+                a.end();
+                a.end();
+            }
+            Type::Record(r) => {
+                for (i, f) in r.fields.iter().enumerate() {
+                    let slot = self.slot_of(r, i)?;
+                    let fty = Type::from_shape(&f.shape);
+                    a.get(0).ptr().load64(slot * 8);
+                    a.get(1).ptr().load64(slot * 8);
+                    component(self, &mut a, &fty)?;
+                }
+            }
+            _ => {
+                let f = self.cmp_fn(ty)?;
+                a.get(0).get(1).call(f).i(I::I32Eqz).i(I::Return);
+            }
+        }
+        a.i32c(1);
+        self.out.define(idx, a.finish());
+        Ok(idx)
     }
 
     /// A function `(a, b) -> -1 | 0 | 1` ordering values of type `ty` as the interpreter does.
