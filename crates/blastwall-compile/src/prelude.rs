@@ -1332,6 +1332,9 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     a.end();
     a.end();
     a.get(reached).i32c(3).i(I32Shl).call(P_ALLOC).set(out);
+    // The records, in one block: record `j` of the result is at `recs + 40 j`.
+    let recs = a.i32_local();
+    a.get(reached).i32c(40).i(I32Mul).call(P_ALLOC).set(recs);
     a.i32c(0).set(k);
     let b = a.block();
     let l = a.loop_();
@@ -1353,7 +1356,17 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
         .set(d);
     a.get(d).i32c(0).i(I32GtS);
     a.if_();
-    a.i32c(40).call(P_ALLOC).set(rec);
+    // j = buckets[d]++: this node's position in the result
+    a.get(buckets)
+        .get(d)
+        .i32c(2)
+        .i(I32Shl)
+        .i(I32Add)
+        .tee(e)
+        .load32(0)
+        .set(j);
+    a.get(e).get(j).i32c(1).i(I32Add).store32(0);
+    a.get(recs).get(j).i32c(40).i(I32Mul).i(I32Add).set(rec);
     a.get(nodes)
         .get(idx)
         .i32c(3)
@@ -1365,16 +1378,6 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
         a.get(rec).get(node).load64(from * 8).store64(slot * 8);
     }
     a.get(rec).get(d).i(I64ExtendI32U).store64(32);
-    // out[buckets[d]++] = rec
-    a.get(buckets)
-        .get(d)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .tee(e)
-        .load32(0)
-        .set(j);
-    a.get(e).get(j).i32c(1).i(I32Add).store32(0);
     a.get(out)
         .get(j)
         .i32c(3)
