@@ -11,8 +11,9 @@
 //! perf report -i module.perf --no-children --sort sym
 //! ```
 //!
-//! Scenarios: `shipped` (the shipped rules on the typical change of `benches/shipped.rs`) and
-//! `blast N` (the walk of `benches/blast.rs` on the typed topology of N nodes, without the
+//! Scenarios: `shipped` (the shipped rules on the typical change of `benches/shipped.rs`),
+//! `decide` (`benches/peers/decide.bw` on the `decide` bench's facts; needs `--features
+//! peers`) and `blast N` (the walk of `benches/blast.rs` on the typed topology of N nodes, without the
 //! listing). `nofuel` as the last argument turns fuel metering off, to measure its cost.
 #![allow(
     clippy::unwrap_used,
@@ -22,6 +23,9 @@
 )]
 
 mod typical;
+
+#[cfg(feature = "peers")]
+mod peers;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -153,6 +157,15 @@ fn main() {
     let fuel = args.last().map(String::as_str) != Some("nofuel");
     let ((wasm, names), facts, seconds) = match args[0].as_str() {
         "shipped" => (shipped_wasm(), typical::typical_change(), &args.get(1)),
+        #[cfg(feature = "peers")]
+        "decide" => (
+            build(vec![blastwall_check::SourceFile {
+                path: "benches/peers/decide.bw".into(),
+                text: peers::DECIDE_BW.into(),
+            }]),
+            peers::bench_facts(),
+            &args.get(1),
+        ),
         "blast" => {
             let n = args[1].parse().unwrap();
             (blast_wasm(), blast_facts(n), &args.get(2))
