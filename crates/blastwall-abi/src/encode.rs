@@ -9,6 +9,7 @@
 //! and fills them as its members are encoded; strings and nested values go after it. Paths for
 //! error messages are built only when there is an error.
 
+use crate::facts_error::{json_kind as kind, similar};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -286,40 +287,6 @@ impl Out {
 
 /// Field slots kept on the stack for records up to this many fields.
 const INLINE_FIELDS: usize = 12;
-
-fn kind(v: &J) -> &'static str {
-    match v {
-        J::Null => "`null`",
-        J::Bool(_) => "a boolean",
-        J::Number(_) => "a number",
-        J::String(_) => "a string",
-        J::Array(_) => "a list",
-        J::Object(_) => "an object",
-    }
-}
-
-/// A cheap typo test: same first letter and lengths within two, or one is a prefix (the
-/// interpreter's test, so both suggest the same names).
-fn similar(a: &str, b: &str) -> bool {
-    (a.len().abs_diff(b.len()) <= 2
-        && a.get(..1) == b.get(..1)
-        && common_chars(a, b) + 2 >= a.len().max(b.len()))
-        || (a.len() >= 3 && b.starts_with(a))
-}
-
-fn common_chars(a: &str, b: &str) -> usize {
-    let mut pool: Vec<char> = b.chars().collect();
-    a.chars()
-        .filter(|c| {
-            if let Some(i) = pool.iter().position(|p| p == c) {
-                pool.swap_remove(i);
-                true
-            } else {
-                false
-            }
-        })
-        .count()
-}
 
 fn not_aligned(base: u32) -> FactsError {
     FactsError::at(

@@ -20,3 +20,40 @@ impl FactsError {
         }
     }
 }
+
+/// How a JSON value is named in errors: `` `null` ``, `a boolean`, `a number`, `a string`,
+/// `a list` or `an object`.
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value as J;
+    match v {
+        J::Null => "`null`",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+/// The typo test behind "did you mean": same first byte, lengths within two and all but two
+/// characters in common, or `a` (three bytes or more) a prefix of `b`.
+pub fn similar(a: &str, b: &str) -> bool {
+    (a.len().abs_diff(b.len()) <= 2
+        && a.get(..1) == b.get(..1)
+        && common_chars(a, b) + 2 >= a.len().max(b.len()))
+        || (a.len() >= 3 && b.starts_with(a))
+}
+
+fn common_chars(a: &str, b: &str) -> usize {
+    let mut pool: Vec<char> = b.chars().collect();
+    a.chars()
+        .filter(|c| {
+            if let Some(i) = pool.iter().position(|p| p == c) {
+                pool.swap_remove(i);
+                true
+            } else {
+                false
+            }
+        })
+        .count()
+}

@@ -1,5 +1,6 @@
 //! Run-time values and the loading of fact documents into them.
 
+use blastwall_abi::facts_error::{json_kind as kind, similar};
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -231,17 +232,6 @@ fn load_overrides(value: &serde_json::Value) -> Result<Vec<OverrideFact>, FactsE
     Ok(out)
 }
 
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "`null`",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
-    }
-}
-
 fn load_record(
     v: &serde_json::Value,
     record: &'static Record,
@@ -278,28 +268,6 @@ fn load_record(
         fields.push(value);
     }
     Ok(Value::Record(Rc::new(fields)))
-}
-
-fn similar(a: &str, b: &str) -> bool {
-    // A cheap typo test: same first letter and lengths within two, or one is a prefix.
-    (a.len().abs_diff(b.len()) <= 2
-        && a.get(..1) == b.get(..1)
-        && common_chars(a, b) + 2 >= a.len().max(b.len()))
-        || (a.len() >= 3 && b.starts_with(a))
-}
-
-fn common_chars(a: &str, b: &str) -> usize {
-    let mut pool: Vec<char> = b.chars().collect();
-    a.chars()
-        .filter(|c| {
-            if let Some(i) = pool.iter().position(|p| p == c) {
-                pool.swap_remove(i);
-                true
-            } else {
-                false
-            }
-        })
-        .count()
 }
 
 fn join(path: &str, key: &str) -> String {
