@@ -214,10 +214,7 @@ impl<'p> Gen<'p> {
             cx.a.get(snap).load64(s * 8).set(l);
         }
         self.finding(&mut cx, index, rule)?;
-        cx.a.get(k).i32c(1).i(I::I32Add).set(k);
-        cx.a.br(l);
-        cx.a.end();
-        cx.a.end();
+        cx.each_tail(k, l);
         // omitted, on the last finding
         cx.a.get(total).u32c(MAX_FINDINGS).i(I::I32GtU);
         cx.a.if_();
@@ -263,25 +260,11 @@ impl<'p> Gen<'p> {
                 let i = cx.a.zero_i32();
                 cx.a.set(xs);
                 let var = cx.local(*slot)?;
-                let b = cx.a.block();
-                let l = cx.a.loop_();
-                cx.a.get(i).get(xs).len().i(I::I32GeU);
-                cx.a.br_if(b);
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(var);
+                let (_, l) = cx.each_head(xs, i, var);
                 let mut v: Vec<&Expr> = vec![body];
                 v.extend_from_slice(rest);
                 self.solve(cx, &v, st)?;
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, l);
                 Ok(())
             }
             _ => {
@@ -562,10 +545,7 @@ impl<'p> Gen<'p> {
                     .load64(0)
                     .set(v);
                 self.render(cx, v, inner)?;
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(lp);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, lp);
             }
             Type::Record(r) => {
                 // The first field stands for the record; it is always encoded at slot 0.
@@ -765,18 +745,7 @@ impl<'p> Gen<'p> {
                     .call(P_ALLOC)
                     .set(out);
                 let var = cx.local(*slot)?;
-                let b = cx.a.block();
-                let l = cx.a.loop_();
-                cx.a.get(i).get(xs).len().i(I::I32GeU);
-                cx.a.br_if(b);
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(var);
+                let (_, l) = cx.each_head(xs, i, var);
                 cx.a.get(i).i32c(1).i(I::I32Add).set(i);
                 if let Some(f) = filter {
                     self.cond(cx, f)?;
@@ -801,10 +770,7 @@ impl<'p> Gen<'p> {
                     .i(I::I32Add)
                     .get(v)
                     .store64(0);
-                cx.a.get(k).i32c(1).i(I::I32Add).set(k);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(k, l);
                 cx.a.get(out).get(k).pack();
             }
             ExprKind::Call(i, args) => {
@@ -948,18 +914,7 @@ impl<'p> Gen<'p> {
                 } else if b == Builtin::Max {
                     cx.a.i64c(i64::MIN).set(acc);
                 }
-                let bl = cx.a.block();
-                let l = cx.a.loop_();
-                cx.a.get(i).get(xs).len().i(I::I32GeU);
-                cx.a.br_if(bl);
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(v);
+                let (_, l) = cx.each_head(xs, i, v);
                 match b {
                     Builtin::Sum => {
                         cx.a.get(acc).get(v).i(I::I64Add).set(r);
@@ -995,10 +950,7 @@ impl<'p> Gen<'p> {
                             .set(acc);
                     }
                 }
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, l);
                 if b == Builtin::Sum {
                     cx.a.get(acc);
                 } else {
@@ -1054,10 +1006,7 @@ impl<'p> Gen<'p> {
                     .load64(0)
                     .set(v);
                 self.render(cx, v, &elem)?;
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, l);
                 cx.a.get(start).call(P_FINISH);
             }
             Builtin::Set => {
@@ -1203,10 +1152,7 @@ impl<'p> Gen<'p> {
                 self.eq(cx, &ty)?;
                 cx.a.tee(r);
                 cx.a.br_if(bl);
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, l);
                 cx.a.get(r);
             }
             ExprKind::Glob(a, pattern) => match pattern {
@@ -1281,10 +1227,7 @@ impl<'p> Gen<'p> {
                     cx.a.br_if(cx.fail);
                     cx.a.get(r);
                     cx.a.br_if(bl);
-                    cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                    cx.a.br(l);
-                    cx.a.end();
-                    cx.a.end();
+                    cx.each_tail(i, l);
                     cx.a.get(r);
                 }
             },
@@ -1308,18 +1251,7 @@ impl<'p> Gen<'p> {
                 cx.a.set(xs);
                 cx.a.i32c(i32::from(*all)).set(r);
                 let var = cx.local(*slot)?;
-                let bl = cx.a.block();
-                let l = cx.a.loop_();
-                cx.a.get(i).get(xs).len().i(I::I32GeU);
-                cx.a.br_if(bl);
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(var);
+                let (bl, l) = cx.each_head(xs, i, var);
                 self.cond(cx, body)?;
                 if *all {
                     cx.a.i(I::I32Eqz);
@@ -1328,10 +1260,7 @@ impl<'p> Gen<'p> {
                 cx.a.i32c(i32::from(!*all)).set(r);
                 cx.a.br(bl);
                 cx.a.end();
-                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
-                cx.a.br(l);
-                cx.a.end();
-                cx.a.end();
+                cx.each_tail(i, l);
                 cx.a.get(r);
             }
             ExprKind::Builtin(Builtin::Has, args) => {
@@ -1604,6 +1533,34 @@ struct SolveState<'r> {
 }
 
 impl Cx {
+    /// Open a loop over the list in local `xs`, counting in local `i` (zero on entry): the
+    /// element at `i` is in local `var` for the body. Returns the labels of the block around
+    /// the loop (branch there to stop) and of the loop (branch there after advancing `i`).
+    fn each_head(&mut self, xs: u32, i: u32, var: u32) -> (Label, Label) {
+        let done = self.a.block();
+        let next = self.a.loop_();
+        self.a.get(i).get(xs).len().i(I::I32GeU);
+        self.a.br_if(done);
+        self.a
+            .get(xs)
+            .ptr()
+            .get(i)
+            .i32c(3)
+            .i(I::I32Shl)
+            .i(I::I32Add)
+            .load64(0)
+            .set(var);
+        (done, next)
+    }
+
+    /// Close a loop opened by [`Cx::each_head`]: advance `i` and go round.
+    fn each_tail(&mut self, i: u32, next: Label) {
+        self.a.get(i).i32c(1).i(I::I32Add).set(i);
+        self.a.br(next);
+        self.a.end();
+        self.a.end();
+    }
+
     fn local(&self, slot: usize) -> R<u32> {
         self.slots
             .get(slot)
