@@ -238,3 +238,65 @@ fn random_facts_make_most_shipped_rules_fire() {
         fired.len()
     );
 }
+
+fn globs() -> &'static Both {
+    static GLOBS: OnceLock<Both> = OnceLock::new();
+    GLOBS.get_or_init(|| {
+        Both::new(vec![blastwall_check::SourceFile {
+            path: "globs.bw".into(),
+            text: r#"
+param pats: [str] = ["a/**", "*.b", "/a/./b", ".a", "a/", "**/a/**/b", "é*", "[a.]?/b"]
+rule by_param {
+    level advisory
+    when some f in change.files: f.path matches config.pats
+    warn "{f.path}"
+}
+rule by_literal {
+    level advisory
+    when some f in change.files: f.path matches "a/*/b" or f.path matches "**/.."
+    warn "{f.path}"
+}
+"#
+            .into(),
+        }])
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The module normalises paths (empty and `.` segments dropped) as `Glob::matches` does.
+    #[test]
+    fn path_normalisation_agrees(paths in proptest::collection::vec(
+        proptest::collection::vec(proptest::sample::select(&["a", "b", ".", "/", "é", ".b", ".."][..]), 0..7)
+            .prop_map(|parts| parts.concat()),
+        1..6,
+    )) {
+        let files: Vec<serde_json::Value> =
+            paths.iter().map(|p| serde_json::json!({"path": p})).collect();
+        let facts = serde_json::json!({"change": {"files": files}});
+        let (expected, actual) = globs().decide(&facts);
+        prop_assert_eq!(expected, actual, "facts: {}", facts);
+    }
+}
+
+#[test]
+fn unusual_paths_match_after_normalisation_in_both_hosts() {
+    let facts = serde_json::json!({"change": {"files": [
+        {"path": "./a//x/b"}, {"path": "/a/./b/"}, {"path": "."}, {"path": "x/../y"}, {"path": "éa"},
+    ]}});
+    let (expected, actual) = globs().decide(&facts);
+    assert_eq!(expected, actual);
+    let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
+    let messages: Vec<&str> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        ["./a//x/b", "/a/./b/", "éa", "./a//x/b", "x/../y"],
+        "{actual}"
+    );
+}

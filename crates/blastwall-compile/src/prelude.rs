@@ -623,7 +623,6 @@ fn dfa() -> Asm {
     let eoi = a.i32_local();
     let acc = a.i32_local();
     let i = a.i32_local();
-    let j = a.i32_local();
     let n = a.i32_local();
     let emitted = a.i32_local();
     let base = a.i32_local();
@@ -669,72 +668,53 @@ fn dfa() -> Asm {
     a.get(kind).i32c(1).i(I32Eq);
     a.if_();
     {
-        // Glob: feed the normalised path.
-        let outer = a.block();
+        // Glob: feed the normalised path in one pass. A `/` ends a segment (runs of them
+        // count as one); a segment that is exactly `.` is skipped; before the first byte of
+        // every kept segment but the first, one `/` is fed.
+        let c = a.i32_local();
+        let at_start = a.i32_local();
+        a.i32c(1).set(at_start);
+        let b = a.block();
         let l = a.loop_();
-        // skip separators
-        let b = a.block();
-        let l2 = a.loop_();
         a.get(i).get(n).i(I32GeU);
         a.br_if(b);
-        a.get(base)
-            .get(i)
-            .i(I32Add)
-            .load8(0)
-            .i32c(i32::from(b'/'))
-            .i(I32Ne);
-        a.br_if(b);
+        a.get(base).get(i).i(I32Add).load8(0).set(c);
         a.get(i).i32c(1).i(I32Add).set(i);
-        a.br(l2);
-        a.end();
-        a.end();
-        a.get(i).get(n).i(I32GeU);
-        a.br_if(outer);
-        a.get(i).set(j);
-        let b = a.block();
-        let l2 = a.loop_();
-        a.get(j).get(n).i(I32GeU);
-        a.br_if(b);
-        a.get(base)
-            .get(j)
-            .i(I32Add)
-            .load8(0)
-            .i32c(i32::from(b'/'))
-            .i(I32Eq);
-        a.br_if(b);
-        a.get(j).i32c(1).i(I32Add).set(j);
-        a.br(l2);
-        a.end();
-        a.end();
-        // a "." segment is dropped
-        a.get(j).get(i).i(I32Sub).i32c(1).i(I32Eq);
-        a.get(base)
-            .get(i)
-            .i(I32Add)
-            .load8(0)
-            .i32c(i32::from(b'.'))
-            .i(I32Eq);
-        a.i(I32And);
+        a.get(c).i32c(i32::from(b'/')).i(I32Eq);
         a.if_();
-        a.get(j).set(i);
+        a.i32c(1).set(at_start);
         a.br(l);
         a.end();
-        a.get(emitted);
+        a.get(at_start);
         a.if_();
-        a.i32c(i32::from(b'/'));
+        {
+            // `.` followed by the end or a `/` is a segment to drop.
+            a.get(c).i32c(i32::from(b'.')).i(I32Eq);
+            a.if_();
+            a.get(i).get(n).i(I32GeU);
+            a.if_of(BlockType::Result(I32));
+            a.i32c(1);
+            a.else_();
+            a.get(base)
+                .get(i)
+                .i(I32Add)
+                .load8(0)
+                .i32c(i32::from(b'/'))
+                .i(I32Eq);
+            a.end();
+            a.br_if(l);
+            a.end();
+            a.get(emitted);
+            a.if_();
+            a.i32c(i32::from(b'/'));
+            feed(&mut a);
+            a.end();
+            a.i32c(1).set(emitted);
+            a.i32c(0).set(at_start);
+        }
+        a.end();
+        a.get(c);
         feed(&mut a);
-        a.end();
-        a.i32c(1).set(emitted);
-        let b = a.block();
-        let l2 = a.loop_();
-        a.get(i).get(j).i(I32GeU);
-        a.br_if(b);
-        a.get(base).get(i).i(I32Add).load8(0);
-        feed(&mut a);
-        a.get(i).i32c(1).i(I32Add).set(i);
-        a.br(l2);
-        a.end();
-        a.end();
         a.br(l);
         a.end();
         a.end();
