@@ -300,3 +300,39 @@ fn unusual_paths_match_after_normalisation_in_both_hosts() {
         "{actual}"
     );
 }
+
+#[test]
+fn case_insensitive_comparisons_agree() {
+    let both = Both::new(vec![blastwall_check::SourceFile {
+        path: "case.bw".into(),
+        text: r#"
+rule same_person {
+    level advisory
+    when some a in change.approvals: lower(a.by) == lower(change.author)
+    warn "{a.by} is {change.author}"
+}
+rule other_person {
+    level advisory
+    when some a in change.approvals: lower(a.by) != lower(change.author)
+    warn "{a.by} is not {change.author}"
+}
+"#
+        .into(),
+    }]);
+    let mut fired = 0;
+    for (by, author) in [
+        ("Bob", "bOB"),
+        ("ÉMILE", "émile"),
+        ("alice", "alice2"),
+        ("", ""),
+        ("[Z]", "[z]"),
+        ("@x", "@X"),
+    ] {
+        let facts = serde_json::json!({"change": {"author": author, "approvals": [{"by": by}]}});
+        let (expected, actual) = both.decide(&facts);
+        assert_eq!(expected, actual, "{by} / {author}");
+        fired += usize::from(actual.contains("same_person"));
+    }
+    // Bob/bOB, the empty pair, [Z]/[z] and @x/@X are the same under ASCII folding; ÉMILE is not.
+    assert_eq!(fired, 4);
+}

@@ -1084,6 +1084,21 @@ impl<'p> Gen<'p> {
                 self.cond(cx, b)?;
                 cx.a.end();
             }
+            ExprKind::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
+                if lowered(a).is_some() && lowered(b).is_some() =>
+            {
+                // `lower(x) == lower(y)` compares without building the lower-cased strings.
+                let (x, y) = (
+                    lowered(a).ok_or_else(|| internal("lower"))?,
+                    lowered(b).ok_or_else(|| internal("lower"))?,
+                );
+                self.expr(cx, x)?;
+                self.expr(cx, y)?;
+                cx.a.call(P_STR_EQ_ASCII_CI);
+                if *op == CmpOp::Ne {
+                    cx.a.i(I::I32Eqz);
+                }
+            }
             ExprKind::Cmp(op, a, b) => {
                 let ty = common(&a.ty, &b.ty);
                 self.expr(cx, a)?;
@@ -1566,6 +1581,14 @@ impl Cx {
             .get(slot)
             .copied()
             .ok_or_else(|| internal(format!("slot {slot}")))
+    }
+}
+
+/// `x` when `e` is `lower(x)`.
+fn lowered(e: &Expr) -> Option<&Expr> {
+    match &e.kind {
+        ExprKind::Builtin(Builtin::Lower, args) => args.first(),
+        _ => None,
     }
 }
 

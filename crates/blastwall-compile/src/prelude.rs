@@ -31,6 +31,7 @@ pub const P_SETOP: u32 = 19;
 pub const P_WALK: u32 = 20;
 pub const P_BOX: u32 = 21;
 pub const P_PUT_BYTE: u32 = 22;
+pub const P_STR_EQ_ASCII_CI: u32 = 23;
 
 /// Table slots for `call_indirect` comparisons.
 pub const CMP_I64: i32 = 0;
@@ -78,6 +79,7 @@ pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
     f(out, &[I64, I64, I32], &[I64], walk(graph, topology_prefix));
     f(out, &[I64], &[I64], boxed());
     f(out, &[I32], &[], put_byte());
+    f(out, &[I64, I64], &[I32], str_eq_ascii_ci());
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.
@@ -133,6 +135,51 @@ fn put() -> Asm {
         dst_mem: 0,
     });
     a.i(GlobalGet(G_HP)).get(n).i(I32Add).i(GlobalSet(G_HP));
+    a
+}
+
+/// Whether two strings are equal once ASCII letters are lower-cased: `lower(a) == lower(b)`
+/// without building either string.
+fn str_eq_ascii_ci() -> Asm {
+    let mut a = Asm::new(2);
+    let n = a.i32_local();
+    let i = a.i32_local();
+    let x = a.i32_local();
+    let y = a.i32_local();
+    a.get(0).len().tee(n).get(1).len().i(I32Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    let lower = |a: &mut Asm, v: u32| {
+        // v + 32 when v is in 'A'..='Z'
+        a.get(v)
+            .get(v)
+            .i32c(i32::from(b'A'))
+            .i(I32Sub)
+            .i32c(26)
+            .i(I32LtU)
+            .i32c(5)
+            .i(I32Shl)
+            .i(I32Add)
+            .set(v);
+    };
+    let b = a.block();
+    let l = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.br_if(b);
+    a.get(0).ptr().get(i).i(I32Add).load8(0).set(x);
+    a.get(1).ptr().get(i).i(I32Add).load8(0).set(y);
+    lower(&mut a, x);
+    lower(&mut a, y);
+    a.get(x).get(y).i(I32Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(l);
+    a.end();
+    a.end();
+    a.i32c(1);
     a
 }
 
