@@ -40,7 +40,16 @@ pub struct Gen<'p> {
     cmp_fns: HashMap<String, u32>,
     /// Shared subexpressions: key → index in the memo table.
     memo: HashMap<String, u32>,
+    /// The functions whose bodies are compiled (the others share one of these).
+    defined: Vec<usize>,
+    /// Compiled function index → its call cache.
+    call_caches: HashMap<u32, u32>,
 }
+
+/// Entries in one function's call cache (direct-mapped by the argument's address).
+pub const CALL_CACHE_ENTRIES: u32 = 64;
+/// Bytes of one call cache: per entry the argument's slot and the result.
+pub const CALL_CACHE_BYTES: u32 = CALL_CACHE_ENTRIES * 16;
 
 /// The state of one function body.
 struct Cx {
@@ -94,6 +103,8 @@ impl<'p> Gen<'p> {
             glob_slot: HashMap::new(),
             cmp_fns: HashMap::new(),
             memo: HashMap::new(),
+            defined: Vec::new(),
+            call_caches: HashMap::new(),
         }
     }
 
@@ -120,16 +131,60 @@ impl<'p> Gen<'p> {
     }
 
     /// Declare every user function (callees first, as the IR orders them).
+    /// Declare every function. Two functions written alike — same parameter and result types,
+    /// same body, same source text — share one compiled function (and its call cache).
     pub fn declare_fns(&mut self) {
+        let mut seen: HashMap<String, u32> = HashMap::new();
         for f in &self.policy.fns {
-            let params = vec![I64; f.params.len()];
-            let i = self.out.declare(&params, &[I64]);
+            let key = format!(
+                "{:?}->{}:{}:{}",
+                f.params
+                    .iter()
+                    .map(|(_, t)| t.to_string())
+                    .collect::<Vec<_>>(),
+                f.ret,
+                crate::memo::key(&f.body),
+                self.text(f.loc.file, f.body.span)
+            );
+            let i = match seen.get(&key) {
+                Some(i) => *i,
+                None => {
+                    let params = vec![I64; f.params.len()];
+                    let i = self.out.declare(&params, &[I64]);
+                    seen.insert(key, i);
+                    self.defined.push(self.fn_index.len());
+                    i
+                }
+            };
             self.fn_index.push(i);
         }
     }
 
+    /// The call cache of function `i`, when calls to it are worth remembering: one `str`
+    /// argument, a `bool` or `int` result, and a body that does real work.
+    fn call_cache(&mut self, i: usize) -> Option<u32> {
+        let f = self.policy.fns.get(i)?;
+        let worth = matches!(f.params.as_slice(), [(_, t)] if t.is_stringy())
+            && matches!(f.ret, Type::Bool | Type::Int)
+            && crate::memo::cost(&f.body) >= 40;
+        if !worth {
+            return None;
+        }
+        let wasm = *self.fn_index.get(i)?;
+        let next = u32::try_from(self.call_caches.len()).unwrap_or(u32::MAX);
+        Some(*self.call_caches.entry(wasm).or_insert(next))
+    }
+
+    /// How many call caches the evaluation needs ([`CALL_CACHE_BYTES`] each).
+    pub fn call_cache_count(&self) -> u32 {
+        u32::try_from(self.call_caches.len()).unwrap_or(u32::MAX)
+    }
+
     pub fn define_fns(&mut self) -> R<()> {
         for (k, f) in self.policy.fns.iter().enumerate() {
+            if !self.defined.contains(&k) {
+                continue;
+            }
             let nparams = u32::try_from(f.params.len()).unwrap_or(0);
             let mut a = Asm::new(nparams);
             let mut slots: Vec<u32> = (0..nparams).collect();
@@ -784,8 +839,46 @@ impl<'p> Gen<'p> {
                     self.coerce(cx, &arg.ty, pty);
                 }
                 let idx = *self.fn_index.get(*i).ok_or_else(|| internal("fn index"))?;
-                cx.a.call(idx);
-                self.check_failed(cx);
+                match self.call_cache(*i) {
+                    None => {
+                        cx.a.call(idx);
+                        self.check_failed(cx);
+                    }
+                    Some(cache) => {
+                        // Functions are pure and a string's slot names it for the whole
+                        // evaluation (nothing is freed before the next), so a call with the
+                        // same argument slot has the same result. Failures are not kept.
+                        let arg = cx.a.zero_i64();
+                        let entry = cx.a.zero_i32();
+                        let v = cx.a.zero_i64();
+                        cx.a.set(arg);
+                        cx.a.i(I::GlobalGet(crate::module::G_CALLS))
+                            .u32c(cache * CALL_CACHE_BYTES)
+                            .i(I::I32Add);
+                        cx.a.get(arg)
+                            .i(I::I32WrapI64)
+                            .i32c(3)
+                            .i(I::I32ShrU)
+                            .u32c(CALL_CACHE_ENTRIES - 1)
+                            .i(I::I32And)
+                            .i32c(4)
+                            .i(I::I32Shl)
+                            .i(I::I32Add)
+                            .set(entry);
+                        cx.a.get(arg).i64c(0).i(I::I64Ne);
+                        cx.a.get(entry).load64(0).get(arg).i(I::I64Eq).i(I::I32And);
+                        cx.a.if_of(BlockType::Result(I64));
+                        cx.a.get(entry).load64(8);
+                        cx.a.else_();
+                        cx.a.get(arg).call(idx);
+                        self.check_failed(cx);
+                        cx.a.set(v);
+                        cx.a.get(entry).get(arg).store64(0);
+                        cx.a.get(entry).get(v).store64(8);
+                        cx.a.get(v);
+                        cx.a.end();
+                    }
+                }
             }
             ExprKind::Builtin(b, args) => self.builtin(cx, e, *b, args)?,
             ExprKind::Not(_)

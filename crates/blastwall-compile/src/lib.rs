@@ -115,6 +115,7 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
     }
     let nrules = u32::try_from(policy.rules.len()).unwrap_or(0);
     let memo_bytes = g.memo_entries() * 16;
+    let call_bytes = g.call_cache_count() * codegen::CALL_CACHE_BYTES;
 
     let mut out = g.out;
     let version = out.add_func(&[], &[ValType::I32], {
@@ -178,6 +179,14 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
         a.i(I::GlobalGet(module::G_MEMO))
             .i32c(0)
             .u32c(memo_bytes)
+            .i(I::MemoryFill(0));
+        // So do the call caches.
+        a.u32c(call_bytes.max(8))
+            .call(P_ALLOC)
+            .i(I::GlobalSet(module::G_CALLS));
+        a.i(I::GlobalGet(module::G_CALLS))
+            .i32c(0)
+            .u32c(call_bytes)
             .i(I::MemoryFill(0));
         let start = a.i32_local();
         let rec = a.i32_local();
