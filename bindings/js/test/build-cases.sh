@@ -15,10 +15,11 @@ root=$(cd "$(dirname "$0")/../../.." && pwd)
 mkdir -p "$2"
 out=$(cd "$2" && pwd)
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-# Built from inside each case's folder so that sources read `policy.bw:LINE:COL`, as in
+# Built from every `.bw` file of each case, from inside its folder, so that sources read
+# `policy.bw:LINE:COL`, as in
 # decision.json.
 for dir in "$root"/tests/cases/decide/*/; do
     name=$(basename "$dir")
-    (cd "$dir" && "$bin" build policy.bw -o "$out/$name.wasm" >/dev/null)
+    (cd "$dir" && "$bin" build *.bw -o "$out/$name.wasm" >/dev/null)
 done
 "$bin" build -o "$out/shipped.wasm" >/dev/null
