@@ -162,6 +162,21 @@ impl Asm {
             .i(I::I64Or)
     }
 
+    /// Push element `index` (a local) of the `u32` array at address `array` (a local).
+    pub fn u32_at(&mut self, array: u32, index: u32) -> &mut Asm {
+        self.get(array)
+            .get(index)
+            .i32c(2)
+            .i(I::I32Shl)
+            .i(I::I32Add)
+            .load32(0)
+    }
+
+    /// Push the address of element `index` (a local) of the `u32` array at `array` (a local).
+    pub fn u32_addr(&mut self, array: u32, index: u32) -> &mut Asm {
+        self.get(array).get(index).i32c(2).i(I::I32Shl).i(I::I32Add)
+    }
+
     pub fn load64(&mut self, offset: u32) -> &mut Asm {
         self.i(I::I64Load(mem(offset, 3)))
     }

@@ -692,7 +692,7 @@ fn dfa() -> Asm {
         .i(I32Shl)
         .i(I32Add)
         .set(eoi);
-    a.get(eoi).get(ns).i32c(2).i(I32Shl).i(I32Add).set(acc);
+    a.u32_addr(eoi, ns).set(acc);
     a.get(s).ptr().set(base);
     a.get(s).len().set(n);
     // feed(byte on stack): state transition, early answers.
@@ -784,13 +784,7 @@ fn dfa() -> Asm {
         a.end();
     }
     a.end();
-    a.get(eoi)
-        .get(st)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(st);
+    a.u32_at(eoi, st).set(st);
     a.get(acc).get(st).i(I32Add).load8(0);
     a
 }
@@ -1132,39 +1126,14 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     a.get(lo).get(hi).i(I32GeU);
     a.br_if(sb);
     a.get(lo).get(hi).i(I32Add).i32c(1).i(I32ShrU).set(mid);
-    a.get(by_name)
-        .get(mid)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(idx);
+    a.u32_at(by_name, mid).set(idx);
     node_name(&mut a, idx);
     a.get(name).call(P_STR_CMP).tee(c).i(I32Eqz);
     a.if_();
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .i32c(-1)
-        .i(I32Eq);
+    a.u32_at(dist, idx).i32c(-1).i(I32Eq);
     a.if_();
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .i32c(0)
-        .store32(0);
-    a.get(queue)
-        .get(qt)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .get(idx)
-        .store32(0);
+    a.u32_addr(dist, idx).i32c(0).store32(0);
+    a.u32_addr(queue, qt).get(idx).store32(0);
     a.get(qt).i32c(1).i(I32Add).set(qt);
     a.end();
     a.br(sb);
@@ -1187,73 +1156,22 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     let l = a.loop_();
     a.get(qh).get(qt).i(I32GeU);
     a.br_if(b);
-    a.get(queue)
-        .get(qh)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(idx);
+    a.u32_at(queue, qh).set(idx);
     a.get(qh).i32c(1).i(I32Add).set(qh);
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(d);
+    a.u32_at(dist, idx).set(d);
     a.get(d).i(I64ExtendI32U).get(1).i(I64GeS);
     a.br_if(l);
-    a.get(start)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(e);
-    a.get(start)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(4)
-        .set(e_end);
+    a.u32_at(start, idx).set(e);
+    a.u32_addr(start, idx).load32(4).set(e_end);
     let eb = a.block();
     let el = a.loop_();
     a.get(e).get(e_end).i(I32GeU);
     a.br_if(eb);
-    a.get(edges)
-        .get(e)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(j);
-    a.get(dist)
-        .get(j)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .i32c(-1)
-        .i(I32Eq);
+    a.u32_at(edges, e).set(j);
+    a.u32_at(dist, j).i32c(-1).i(I32Eq);
     a.if_();
-    a.get(dist)
-        .get(j)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .get(d)
-        .i32c(1)
-        .i(I32Add)
-        .store32(0);
-    a.get(queue)
-        .get(qt)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .get(j)
-        .store32(0);
+    a.u32_addr(dist, j).get(d).i32c(1).i(I32Add).store32(0);
+    a.u32_addr(queue, qt).get(j).store32(0);
     a.get(qt).i32c(1).i(I32Add).set(qt);
     a.end();
     a.get(e).i32c(1).i(I32Add).set(e);
@@ -1277,13 +1195,7 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
         .i(I32Add)
         .load32(0)
         .set(idx);
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(maxd);
+    a.u32_at(dist, idx).set(maxd);
     a.get(maxd)
         .i32c(2)
         .i(I32Add)
@@ -1306,20 +1218,8 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     let l = a.loop_();
     a.get(k).get(qt).i(I32GeU);
     a.br_if(b);
-    a.get(queue)
-        .get(k)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(idx);
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(d);
+    a.u32_at(queue, k).set(idx);
+    a.u32_at(dist, idx).set(d);
     a.get(d);
     a.if_();
     a.get(buckets)
@@ -1352,7 +1252,7 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
         .i(I32Add)
         .tee(e);
     a.get(e).load32(0);
-    a.get(buckets).get(k).i32c(2).i(I32Shl).i(I32Add).load32(0);
+    a.u32_at(buckets, k);
     a.i(I32Add).store32(0);
     a.get(k).i32c(1).i(I32Add).set(k);
     a.br(l);
@@ -1367,31 +1267,12 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     let l = a.loop_();
     a.get(k).get(n).i(I32GeU);
     a.br_if(b);
-    a.get(by_name)
-        .get(k)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(idx);
-    a.get(dist)
-        .get(idx)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .load32(0)
-        .set(d);
+    a.u32_at(by_name, k).set(idx);
+    a.u32_at(dist, idx).set(d);
     a.get(d).i32c(0).i(I32GtS);
     a.if_();
     // j = buckets[d]++: this node's position in the result
-    a.get(buckets)
-        .get(d)
-        .i32c(2)
-        .i(I32Shl)
-        .i(I32Add)
-        .tee(e)
-        .load32(0)
-        .set(j);
+    a.u32_addr(buckets, d).tee(e).load32(0).set(j);
     a.get(e).get(j).i32c(1).i(I32Add).store32(0);
     a.get(recs).get(j).i32c(40).i(I32Mul).i(I32Add).set(rec);
     a.get(nodes)
