@@ -581,26 +581,7 @@ impl<'p> Gen<'p> {
             }
             Type::List(inner) | Type::Set(inner) => {
                 let sep = self.out.str(", ");
-                let i = cx.a.zero_i32();
-                let v = cx.a.zero_i64();
-                let b = cx.a.block();
-                let lp = cx.a.loop_();
-                cx.a.get(i).get(l).len().i(I::I32GeU);
-                cx.a.br_if(b);
-                cx.a.get(i);
-                cx.a.if_();
-                cx.a.i64c(sep).call(P_PUT);
-                cx.a.end();
-                cx.a.get(l)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(v);
-                self.render(cx, v, inner)?;
-                cx.each_tail(i, lp);
+                self.render_joined(cx, l, Sep::Const(sep), inner)?;
             }
             Type::Record(r) => {
                 // The first field stands for the record; it is always encoded at slot 0.
@@ -612,6 +593,24 @@ impl<'p> Gen<'p> {
             }
             Type::Any | Type::Error => {}
         }
+        Ok(())
+    }
+
+    /// Append the text of each element of the list in local `xs`, separated by `sep`.
+    fn render_joined(&mut self, cx: &mut Cx, xs: u32, sep: Sep, elem: &Type) -> R<()> {
+        let i = cx.a.zero_i32();
+        let v = cx.a.zero_i64();
+        let (_, next) = cx.each_head(xs, i, v);
+        cx.a.get(i);
+        cx.a.if_();
+        match sep {
+            Sep::Const(s) => cx.a.i64c(s),
+            Sep::Local(l) => cx.a.get(l),
+        };
+        cx.a.call(P_PUT);
+        cx.a.end();
+        self.render(cx, v, elem)?;
+        cx.each_tail(i, next);
         Ok(())
     }
 
@@ -1078,28 +1077,9 @@ impl<'p> Gen<'p> {
                 let sep = cx.a.zero_i64();
                 cx.a.set(sep);
                 let start = cx.a.zero_i32();
-                let i = cx.a.zero_i32();
-                let v = cx.a.zero_i64();
                 let elem = list.ty.element().cloned().unwrap_or(Type::Any);
                 cx.a.i(I::GlobalGet(G_HP)).set(start);
-                let bl = cx.a.block();
-                let l = cx.a.loop_();
-                cx.a.get(i).get(xs).len().i(I::I32GeU);
-                cx.a.br_if(bl);
-                cx.a.get(i);
-                cx.a.if_();
-                cx.a.get(sep).call(P_PUT);
-                cx.a.end();
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0)
-                    .set(v);
-                self.render(cx, v, &elem)?;
-                cx.each_tail(i, l);
+                self.render_joined(cx, xs, Sep::Local(sep), &elem)?;
                 cx.a.get(start).call(P_FINISH);
             }
             Builtin::Set => {
@@ -1629,6 +1609,13 @@ impl<'p> Gen<'p> {
         self.out.define(idx, a.finish());
         Ok(idx)
     }
+}
+
+/// A separator: a constant string's slot, or a local holding one.
+#[derive(Debug, Clone, Copy)]
+enum Sep {
+    Const(i64),
+    Local(u32),
 }
 
 struct SolveState<'r> {
