@@ -252,8 +252,10 @@ fn default_config(
     for p in &policy.params {
         values.push(encode_value(g, &p.default, &p.ty, &p.name)?);
     }
-    let mut dfa_lists = Vec::new();
-    for (k, &pi) in analysis.glob_params.iter().enumerate() {
+    // Building the automata is most of a build's time: the parameters' lists are built on
+    // every core, then placed in order.
+    let mut lists: Vec<(usize, Vec<String>)> = Vec::new();
+    for &pi in &analysis.glob_params {
         let p = policy
             .params
             .get(pi)
@@ -266,10 +268,15 @@ fn default_config(
                 .collect(),
             _ => Vec::new(),
         };
+        lists.push((pi, patterns));
+    }
+    let built = build_lists(&lists);
+    let mut dfa_lists = Vec::new();
+    for (k, ((pi, patterns), dfas)) in lists.iter().zip(built).enumerate() {
+        let pi = *pi;
         let mut addrs = Vec::new();
-        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-        let dfas = dfa::glob_list_dfas(&refs).map_err(|e| CompileError::Pattern {
-            pattern: refs.join(", "),
+        let dfas = dfas.map_err(|e| CompileError::Pattern {
+            pattern: patterns.join(", "),
             reason: e.to_string(),
         })?;
         for d in dfas {
@@ -293,6 +300,52 @@ fn default_config(
         g.out.bytes(&v.to_le_bytes());
     }
     Ok(at)
+}
+
+/// `glob_list_dfas` of each list, on as many threads as there are cores (at most one per list).
+fn build_lists(lists: &[(usize, Vec<String>)]) -> Vec<Result<Vec<dfa::Dfa>, dfa::DfaError>> {
+    let build = |patterns: &Vec<String>| {
+        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        dfa::glob_list_dfas(&refs)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(lists.len());
+    if threads <= 1 {
+        return lists.iter().map(|(_, p)| build(p)).collect();
+    }
+    // Thread `t` builds lists t, t + threads, t + 2 threads, …
+    let mut out: Vec<Option<Result<Vec<dfa::Dfa>, dfa::DfaError>>> =
+        (0..lists.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    lists
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, (_, p))| (i, build(p)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            // A panicking builder would be a bug; its lists are then built again below.
+            if let Ok(done) = h.join() {
+                for (i, r) in done {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = Some(r);
+                    }
+                }
+            }
+        }
+    });
+    out.into_iter()
+        .zip(lists)
+        .map(|(r, (_, p))| r.unwrap_or_else(|| build(p)))
+        .collect()
 }
 
 fn encode_value(

@@ -96,3 +96,13 @@ fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
     assert!(meta.params.iter().any(|p| p.glob));
     assert_eq!(meta.digest.len(), 64);
 }
+
+#[test]
+fn compiling_twice_gives_the_same_bytes() {
+    // Patterns are built on several threads; the module must not depend on their timing.
+    let checked = blastwall_check::check(sources_in(&root().join("rules")));
+    let policy = checked.policy.expect("the shipped rules check");
+    let a = blastwall_compile::compile(&policy).expect("they compile");
+    let b = blastwall_compile::compile(&policy).expect("they compile again");
+    assert!(a == b, "two builds of the same policy differ");
+}
