@@ -1078,21 +1078,7 @@ fn mismatch(path: Path<'_>, expected: String, found: &J) -> Failed {
 
 #[cold]
 fn unknown_document(key: &str) -> Failed {
-    let names = [
-        "change",
-        "plan",
-        "action",
-        "topology",
-        "config",
-        "overrides",
-    ];
-    let mut msg = format!("unknown document `{key}`");
-    if let Some(s) = names
-        .iter()
-        .find(|n| n.starts_with(key.get(..2).unwrap_or(key)))
-    {
-        let _ = write!(msg, "; did you mean `{s}`?");
-    }
+    let msg = crate::facts_error::unknown_document(key);
     Box::new(FactsError::at(key, msg))
 }
 

@@ -57,3 +57,24 @@ fn common_chars(a: &str, b: &str) -> usize {
         })
         .count()
 }
+
+/// The message for a top-level member that is not a document: `` unknown document `X` ``, with
+/// `` ; did you mean `D`? `` for the first document name that starts with X's first two bytes.
+pub fn unknown_document(key: &str) -> String {
+    const NAMES: [&str; 6] = [
+        "change",
+        "plan",
+        "action",
+        "topology",
+        "config",
+        "overrides",
+    ];
+    let mut msg = format!("unknown document `{key}`");
+    if let Some(s) = NAMES
+        .iter()
+        .find(|n| n.starts_with(key.get(..2).unwrap_or(key)))
+    {
+        msg.push_str(&format!("; did you mean `{s}`?"));
+    }
+    msg
+}

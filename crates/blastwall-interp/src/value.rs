@@ -135,21 +135,7 @@ impl Facts {
                 continue;
             }
             let Some(doc) = DocKind::from_name(key) else {
-                let names = [
-                    "change",
-                    "plan",
-                    "action",
-                    "topology",
-                    "config",
-                    "overrides",
-                ];
-                let mut msg = format!("unknown document `{key}`");
-                if let Some(s) = names
-                    .iter()
-                    .find(|n| n.starts_with(key.get(..2).unwrap_or(key)))
-                {
-                    let _ = write!(msg, "; did you mean `{s}`?");
-                }
+                let msg = blastwall_abi::facts_error::unknown_document(key);
                 return Err(FactsError::at(key, msg));
             };
             let (Some(record), Some(slot)) = (doc.record(), doc_slot(doc)) else {
