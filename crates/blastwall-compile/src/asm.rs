@@ -162,6 +162,17 @@ impl Asm {
             .i(I::I64Or)
     }
 
+    /// Push element `index` (an i32 local) of the list whose slot is in local `list`.
+    pub fn slot_at(&mut self, list: u32, index: u32) -> &mut Asm {
+        self.get(list)
+            .ptr()
+            .get(index)
+            .i32c(3)
+            .i(I::I32Shl)
+            .i(I::I32Add)
+            .load64(0)
+    }
+
     /// Push element `index` (a local) of the `u32` array at address `array` (a local).
     pub fn u32_at(&mut self, array: u32, index: u32) -> &mut Asm {
         self.get(array)

@@ -1230,13 +1230,7 @@ impl<'p> Gen<'p> {
                 cx.a.get(i).get(xs).len().i(I::I32GeU);
                 cx.a.br_if(bl);
                 cx.a.get(x);
-                cx.a.get(xs)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0);
+                cx.a.slot_at(xs, i);
                 self.eq(cx, &ty)?;
                 cx.a.tee(r);
                 cx.a.br_if(bl);
@@ -1458,20 +1452,8 @@ impl<'p> Gen<'p> {
                 let l = a.loop_();
                 a.get(i).get(0).len().i(I::I32GeU);
                 a.br_if(bl);
-                a.get(0)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0);
-                a.get(1)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0);
+                a.slot_at(0, i);
+                a.slot_at(1, i);
                 component(self, &mut a, inner)?;
                 a.get(i).i32c(1).i(I::I32Add).set(i);
                 a.br(l);
@@ -1554,20 +1536,8 @@ impl<'p> Gen<'p> {
                     .i(I::I32GeU)
                     .i(I::I32Or);
                 a.br_if(bl);
-                a.get(0)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0);
-                a.get(1)
-                    .ptr()
-                    .get(i)
-                    .i32c(3)
-                    .i(I::I32Shl)
-                    .i(I::I32Add)
-                    .load64(0);
+                a.slot_at(0, i);
+                a.slot_at(1, i);
                 a.call(f).tee(c);
                 a.if_();
                 a.get(c).i(I::Return);

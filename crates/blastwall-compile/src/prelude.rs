@@ -1111,14 +1111,7 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     let l = a.loop_();
     a.get(k).get(0).len().i(I32GeU);
     a.br_if(b);
-    a.get(0)
-        .ptr()
-        .get(k)
-        .i32c(3)
-        .i(I32Shl)
-        .i(I32Add)
-        .load64(0)
-        .set(name);
+    a.slot_at(0, k).set(name);
     a.i32c(0).set(lo);
     a.get(n).set(hi);
     let sb = a.block();
