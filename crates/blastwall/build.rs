@@ -4,16 +4,29 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    // The manifest directory as cargo gives it to this run, not as it was when the script was
+    // compiled: cargo reuses a compiled build script for a checkout at another path.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| fail("CARGO_MANIFEST_DIR is not set"));
+    let dir = Path::new(&manifest).join("../../rules");
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "bw"))
-                .collect()
-        })
-        .unwrap_or_default();
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        fail(&format!(
+            "cannot read the rule library {}: {e}",
+            dir.display()
+        ))
+    });
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bw"))
+        .collect();
+    if files.is_empty() {
+        fail(&format!(
+            "the rule library {} has no .bw files",
+            dir.display()
+        ));
+    }
     files.sort();
     let mut out = String::from(
         "/// The shipped rules: (path, source).\npub static EMBEDDED_RULES: &[(&str, &str)] = &[\n",
@@ -32,7 +45,12 @@ fn main() {
     let dest =
         Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("embedded.rs");
     if let Err(e) = std::fs::write(&dest, out) {
-        println!("cargo:warning=could not write {}: {e}", dest.display());
-        std::process::exit(1);
+        fail(&format!("could not write {}: {e}", dest.display()));
     }
+}
+
+/// Stops the build: an empty rule library would make `check` allow everything.
+fn fail(why: &str) -> ! {
+    eprintln!("error: {why}");
+    std::process::exit(1);
 }
