@@ -173,7 +173,8 @@ pub fn normalize_path(path: &str) -> String {
 /// In a valid UTF-8 path every token but a run starts at a character boundary (a character, a
 /// `/` or the end), so a run ends on one and a `?` takes exactly the continuation bytes of its
 /// character: both then match whole characters, as in the documented translation. Classes
-/// still match exactly one Unicode scalar value in one of their ranges.
+/// still match exactly one Unicode scalar value in one of their ranges (in none, when
+/// negated), and never `/`.
 pub fn glob_regex(glob: &Glob) -> String {
     const CHAR: &str = r"(?-u:[^/\x80-\xBF][\x80-\xBF]*)";
     const RUN: &str = "(?-u:[^/])*";
@@ -196,23 +197,7 @@ pub fn glob_regex(glob: &Glob) -> String {
                         Part::Literal(text) => text.chars().for_each(|c| push_literal(&mut r, c)),
                         Part::Star => r.push_str(RUN),
                         Part::Question => r.push_str(CHAR),
-                        Part::Class { negated, ranges } => {
-                            r.push('[');
-                            if *negated {
-                                r.push('^');
-                            }
-                            for &(lo, hi) in ranges {
-                                push_literal(&mut r, lo);
-                                if hi != lo {
-                                    r.push('-');
-                                    push_literal(&mut r, hi);
-                                }
-                            }
-                            if *negated {
-                                r.push('/');
-                            }
-                            r.push(']');
-                        }
+                        Part::Class { negated, ranges } => push_class(&mut r, *negated, ranges),
                     }
                 }
                 if !last {
@@ -227,6 +212,51 @@ pub fn glob_regex(glob: &Glob) -> String {
         "(?:/(?-u:.)*)?$"
     });
     r
+}
+
+/// Writes a class of a glob, which never matches `/` (a path segment has none) even when one
+/// of its ranges spans it: `[ranges]` without `/`, or `[^ranges/]` when negated.
+///
+/// Ranges that meet across the surrogates (`…\x{D7FF}` and `\x{E000}…`) are written as one:
+/// `regex-syntax` does not merge them, and negating a class in which they are apart gives
+/// back the range `\x{D7FF}-\x{E000}`, characters that the negated class must not match.
+fn push_class(r: &mut String, negated: bool, ranges: &[(char, char)]) {
+    let mut members: Vec<(char, char)> = Vec::with_capacity(ranges.len() + 1);
+    for &(lo, hi) in ranges {
+        if (lo..=hi).contains(&'/') {
+            push_member(&mut members, lo, '.');
+            push_member(&mut members, '0', hi);
+        } else {
+            push_member(&mut members, lo, hi);
+        }
+    }
+    r.push('[');
+    if negated {
+        r.push('^');
+    }
+    for (lo, hi) in members {
+        push_literal(r, lo);
+        if hi != lo {
+            r.push('-');
+            push_literal(r, hi);
+        }
+    }
+    if negated {
+        r.push('/');
+    }
+    r.push(']');
+}
+
+/// Adds `lo..=hi`, unless it is empty, to the sorted `members` of a class, joining it to the
+/// last one when they meet across the surrogates.
+fn push_member(members: &mut Vec<(char, char)>, lo: char, hi: char) {
+    if lo > hi {
+        return;
+    }
+    match members.last_mut() {
+        Some(last) if last.1 == '\u{D7FF}' && lo == '\u{E000}' => last.1 = hi,
+        _ => members.push((lo, hi)),
+    }
 }
 
 /// Writes `c` so that the regex parser reads it as itself, in or out of a class: ASCII letters
@@ -883,6 +913,11 @@ mod tests {
                 r"(?s)^(?-u:[^/\x80-\xBF][\x80-\xBF]*)[^a-c/]\x{2E}(?-u:[^/])*(?:/(?-u:.)*)?$",
             ),
             ("/é", r"(?s)^\x{E9}(?:/(?-u:.)*)?$"),
+            ("/[+-1]", r"(?s)^[\x{2B}-\x{2E}0-1](?:/(?-u:.)*)?$"),
+            (
+                "/[!\u{D7FF}\u{E000}]",
+                r"(?s)^[^\x{D7FF}-\x{E000}/](?:/(?-u:.)*)?$",
+            ),
         ];
         for (glob, want) in cases {
             assert_eq!(glob_regex(&Glob::new(glob)?), want, "{glob}");

@@ -84,10 +84,10 @@
 //! Equivalently, for a compiler: join the normalised path's segments with single `/`s and test
 //! it against the regular expression `^R(/.*)?$` (or `^R/.+$` for a directory-only glob), with
 //! `.` matching any character and `R` built from the segments by writing a literal as itself
-//! (escaped), `?` as `[^/]`, `*` as `[^/]*`, a class as `[ranges]` (negated: `[^ranges/]`),
-//! separating consecutive segments with `/`, and replacing an `AnyDepth` by `([^/]+/)*` when
-//! it is not the last segment (absorbing the separator after it), and by `[^/]+(/[^/]+)*` when
-//! it is.
+//! (escaped), `?` as `[^/]`, `*` as `[^/]*`, a class as `[ranges]` with `/` taken out of any
+//! range that spans it (`[+-1]` as `[+-.0-1]`; negated: `[^ranges/]`), separating consecutive
+//! segments with `/`, and replacing an `AnyDepth` by `([^/]+/)*` when it is not the last
+//! segment (absorbing the separator after it), and by `[^/]+(/[^/]+)*` when it is.
 //!
 //! # Examples
 //!

@@ -405,6 +405,15 @@ fn glob_examples() -> Result {
         ("/a/**/b", &["a/b", "a/x/y/b", "a/b/c"], &["b", "x/a/b"]),
         ("**", &["a", "a/b", "é"], &["", "/", "."]),
         ("*", &["a", "é/x"], &["", "./"]),
+        // A class never matches `/`, even through a range that spans it.
+        ("/a[+-1]b", &["a.b", "a0b", "a+b/c"], &["a/b", "a/b/c"]),
+        ("/a[!+-1]b", &["aéb", "a日b/c"], &["a/b", "a.b"]),
+        // Negated classes keep out characters on both sides of the surrogates.
+        (
+            "[!\u{D7FF}\u{E000}]",
+            &["\u{D7FE}", "\u{E001}", "x/a"],
+            &["\u{D7FF}", "\u{E000}", "\u{E000}/\u{D7FF}"],
+        ),
     ];
     for &(pattern, yes, no) in cases {
         let glob = Glob::new(pattern)?;
