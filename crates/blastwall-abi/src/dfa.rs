@@ -22,14 +22,27 @@
 //!
 //! # How a pattern becomes a table
 //!
-//! A glob is first written as the regular expression the [glob documentation](crate::glob)
-//! gives ([`glob_regex`]). `regex-automata` determinises the expression (anchored for a glob,
-//! unanchored for a regular expression), and the states reachable from the start state are
-//! read out through its public transition functions. Its matches are delayed by one byte: a
-//! state it flags as matching means that a match ended just before the byte that led there,
-//! which is why the walk looks after every byte and once more after the end of the input. All
-//! such states become the one matching state, the result is minimised (Hopcroft's partition
-//! refinement), and the byte classes with identical columns are merged.
+//! A glob is built straight from its [segments](Glob::segments) into a small nondeterministic
+//! automaton over bytes, a few states per token, that accepts exactly the bytes the regular
+//! expression [`glob_regex`] matches (the translation the [glob documentation](crate::glob)
+//! gives, written for bytes). A union of globs ([`glob_list_dfas`]) is one such automaton with
+//! a start that leads to each glob's. Subset construction determinises it; a set that holds the
+//! state after the `/` of the trailing `(?:/.*)?$` or `/.+$`, from which everything matches,
+//! is the matching state at once, so a union stops following its other globs there.
+//!
+//! A regular expression goes through `regex-automata`, which determinises it (unanchored), and
+//! the states reachable from the start state are read out through its public transition
+//! functions. Its matches are delayed by one byte: a state it flags as matching means that a
+//! match ended just before the byte that led there, which is why the walk looks after every
+//! byte and once more after the end of the input. All such states become the one matching
+//! state.
+//!
+//! Either automaton is then minimised (Hopcroft's partition refinement), its states numbered in
+//! the order a breadth-first walk from the start finds them, trying bytes in increasing order,
+//! and the byte classes with identical columns merged and numbered by their first byte. The
+//! minimal automaton of a language is unique and this numbering depends on nothing else, so a
+//! table is a function of what its pattern matches: a glob gets the very table
+//! `regex-automata` would build from [`glob_regex`] (a test holds the two to it).
 //!
 //! Regular expressions use the syntax of the `regex` crate and match when the pattern occurs
 //! anywhere in the subject. Unicode word boundaries (`\b`, `\B`) have no DFA and are refused
@@ -39,11 +52,11 @@
 //!
 //! A table has at most [`MAX_STATES`] states; a pattern that needs more is refused with
 //! [`DfaError::TooLarge`] (with at most 256 classes, the largest table is then about 10 MB).
-//! The intermediate automata are bounded too: a pattern whose NFA or working memory would take
-//! more than 16 MiB, or whose unminimised DFA has more than twice [`MAX_STATES`] states, is
-//! refused with the same error, even if it would minimise below the limit (the regular
-//! expression `a[ab]{14}` is one: the intermediate DFA follows every `a` of a run, the table
-//! only the first).
+//! The intermediate automata are bounded too: a pattern whose unminimised DFA has more than
+//! twice [`MAX_STATES`] states, or a regular expression whose NFA or working memory would take
+//! more than 16 MiB, is refused with the same error, even if it would minimise below the limit
+//! (the regular expression `a[ab]{14}` is one: the intermediate DFA follows every `a` of a run,
+//! the table only the first).
 //!
 //! # Examples
 //!
@@ -72,6 +85,8 @@ use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
 
 use crate::glob::{Glob, Part, Segment};
+
+mod nfa;
 
 /// The most states a compiled table may have.
 pub const MAX_STATES: usize = 10_000;
@@ -271,8 +286,29 @@ fn push_literal(r: &mut String, c: char) {
 
 /// Compile a glob (`blastwall_abi::glob` semantics) to a DFA matching *normalised* paths.
 pub fn glob_dfa(glob: &Glob) -> Result<Dfa, DfaError> {
-    let syntax = syntax::Config::new().utf8(false);
-    build(DfaKind::Glob, glob.as_str(), &glob_regex(glob), syntax)
+    union_dfa(std::slice::from_ref(glob))
+}
+
+/// The table of the union of `globs`, built without a regular expression ([`nfa`]); an error
+/// names the globs as written, separated by `, `.
+fn union_dfa(globs: &[Glob]) -> Result<Dfa, DfaError> {
+    let too_large = || DfaError::TooLarge {
+        pattern: globs
+            .iter()
+            .map(Glob::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let (nfa, start) = nfa::Nfa::union(globs);
+    let raw = nfa::determinise(&nfa, start).map_err(|nfa::TooLarge| too_large())?;
+    let table = raw.minimise();
+    if table.nstates as usize > MAX_STATES {
+        return Err(too_large());
+    }
+    Ok(Dfa {
+        kind: DfaKind::Glob,
+        ..table
+    })
 }
 
 /// For a glob given as a parameter value: compile `pattern`; when it is not a valid glob,
@@ -314,23 +350,15 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
         match group {
             [] => {}
             [one] => out.push(glob_dfa(one)?),
-            many => {
-                let union: Vec<String> = many
-                    .iter()
-                    .map(|g| format!("(?:{})", glob_regex(g)))
-                    .collect();
-                let label: Vec<&str> = many.iter().map(Glob::as_str).collect();
-                let syntax = syntax::Config::new().utf8(false);
-                match build(DfaKind::Glob, &label.join(", "), &union.join("|"), syntax) {
-                    Ok(d) => out.push(d),
-                    Err(DfaError::TooLarge { .. }) => {
-                        for g in many {
-                            out.push(glob_dfa(g)?);
-                        }
+            many => match union_dfa(many) {
+                Ok(d) => out.push(d),
+                Err(DfaError::TooLarge { .. }) => {
+                    for g in many {
+                        out.push(glob_dfa(g)?);
                     }
-                    Err(e) => return Err(e),
                 }
-            }
+                Err(e) => return Err(e),
+            },
         }
     }
     out.extend(invalid);
@@ -560,11 +588,14 @@ enum ReadError {
     Quit,
 }
 
-/// The automaton as read out of `regex-automata`, before minimisation. State 0 is dead, state 1
-/// is the one matching state (every `regex-automata` match state becomes it), and the rest are
-/// the other reachable states in the order they were found.
+/// An automaton before minimisation, read out of `regex-automata` or built by
+/// [`nfa::determinise`]. State 0 is dead, state 1 is the one matching state (every
+/// `regex-automata` match state becomes it), and the rest are the other reachable states in the
+/// order they were found.
 struct Raw {
-    /// `regex-automata`'s class of each byte.
+    /// The class of each byte. Classes are numbered in the order of their first byte (both
+    /// sources make them contiguous ranges in increasing order): [`Raw::minimise`] walks them in
+    /// that order, which is what makes its numbering independent of how bytes were classed.
     classes: [u8; 256],
     /// The number of those classes.
     k: usize,
@@ -897,7 +928,233 @@ mod list_tests {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
     use super::*;
+
+    /// The tables as `regex-automata` builds them from [`glob_regex`]: the reference the direct
+    /// construction is held to, byte for byte.
+    fn regex_union_dfa(globs: &[Glob]) -> Result<Dfa, DfaError> {
+        let label: Vec<&str> = globs.iter().map(Glob::as_str).collect();
+        let regex = match globs {
+            [one] => glob_regex(one),
+            many => many
+                .iter()
+                .map(|g| format!("(?:{})", glob_regex(g)))
+                .collect::<Vec<_>>()
+                .join("|"),
+        };
+        let syntax = syntax::Config::new().utf8(false);
+        build(DfaKind::Glob, &label.join(", "), &regex, syntax)
+    }
+
+    /// Characters for classes and paths: the ends of each UTF-8 length and of the surrogate
+    /// gap, `/` and its neighbours (so that ranges can span it), and the syntax of classes.
+    const EDGES: [char; 22] = [
+        'a',
+        'b',
+        'z',
+        '.',
+        '0',
+        '-',
+        ']',
+        '[',
+        '!',
+        '^',
+        '\u{1}',
+        '\u{7F}',
+        '\u{80}',
+        'é',
+        '\u{7FF}',
+        '\u{800}',
+        '日',
+        '\u{D7FF}',
+        '\u{E000}',
+        '\u{FFFF}',
+        '\u{10000}',
+        '\u{10FFFF}',
+    ];
+
+    fn any_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => select(EDGES.to_vec()),
+            1 => any::<char>().prop_filter("not a separator or nul", |c| !matches!(c, '/' | '\0')),
+        ]
+    }
+
+    /// A class with every member escaped, so that any character can be one.
+    fn class_text() -> impl Strategy<Value = String> {
+        let member = (any_char(), prop::option::of(any_char())).prop_map(|(a, b)| match b {
+            None => format!("\\{a}"),
+            Some(b) => format!("\\{}-\\{}", a.min(b), a.max(b)),
+        });
+        (
+            select(vec!["", "!", "^"]),
+            prop::collection::vec(member, 1..4),
+        )
+            .prop_map(|(negation, members)| format!("[{negation}{}]", members.concat()))
+    }
+
+    fn glob_text() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            4 => select(vec![
+                "a", "b", "ab", ".", "é", "日", "😀", "\\*", "\\?", "\\[", " ", "-",
+            ])
+            .prop_map(str::to_owned),
+            4 => select(vec!["*", "**", "?", "/", "/**/"]).prop_map(str::to_owned),
+            2 => class_text(),
+        ];
+        (
+            select(vec!["", "/", "//"]),
+            prop::collection::vec(token, 1..6),
+            select(vec!["", "/"]),
+        )
+            .prop_map(|(lead, body, trail)| format!("{lead}{}{trail}", body.concat()))
+    }
+
+    fn path_text() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            3 => select(vec!["a", "b", "ab", "/", "//", ".", "./", "..", "é", "日本", "😀", " "])
+                .prop_map(str::to_owned),
+            2 => any_char().prop_map(String::from),
+        ];
+        prop::collection::vec(token, 0..8).prop_map(|t| t.concat())
+    }
+
+    /// A path the glob is likely to match: each segment filled in with a sample.
+    fn sample_path(glob: &Glob, fill: &str) -> String {
+        let mut path = Vec::new();
+        for segment in glob.segments() {
+            let text = match segment {
+                Segment::AnyDepth => fill.to_owned(),
+                Segment::Parts(parts) => parts
+                    .iter()
+                    .map(|part| match part {
+                        Part::Literal(text) => text.clone(),
+                        Part::Star => fill.to_owned(),
+                        Part::Question => "é".to_owned(),
+                        Part::Class {
+                            negated: false,
+                            ranges,
+                        } => ranges.first().map_or(String::new(), |r| r.1.to_string()),
+                        Part::Class { negated: true, .. } => "\u{FFFF}".to_owned(),
+                    })
+                    .collect(),
+            };
+            path.push(text);
+        }
+        path.join("/")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// The direct construction builds the very table `regex-automata` did, and it matches
+        /// what `Glob::matches` does.
+        #[test]
+        fn direct_tables_are_the_regex_tables(
+            patterns in prop::collection::vec(glob_text(), 1..=4),
+            paths in prop::collection::vec(path_text(), 30),
+        ) {
+            let globs: Vec<Glob> = patterns.iter().filter_map(|p| Glob::new(p).ok()).collect();
+            prop_assume!(!globs.is_empty());
+            let direct = union_dfa(&globs);
+            prop_assert_eq!(&direct, &regex_union_dfa(&globs), "{:?}", patterns);
+            let dfa = direct.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut subjects = paths;
+            for glob in &globs {
+                for fill in ["x", "", "é/日", "a/b/c"] {
+                    let sample = sample_path(glob, fill);
+                    subjects.push(format!("{sample}/x"));
+                    subjects.push(format!("y/{sample}"));
+                    subjects.push(sample);
+                }
+            }
+            for path in &subjects {
+                let want = globs.iter().any(|g| g.matches(path));
+                prop_assert_eq!(dfa.is_match(path), want, "{:?} against {:?}", patterns, path);
+            }
+        }
+    }
+
+    /// The `param NAME: [str] = [...]` lists of the shipped rules, read from `rules/*.bw`.
+    fn shipped_lists() -> Vec<(String, Vec<String>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        let mut lists = Vec::new();
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "bw"))
+        {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find("\nparam ") {
+                rest = rest.get(at + 7..).unwrap_or_default();
+                let Some((name, tail)) = rest.split_once(": [str] = [") else {
+                    continue;
+                };
+                if name.contains('\n') {
+                    continue;
+                }
+                let Some((body, _)) = tail.split_once(']') else {
+                    continue;
+                };
+                let items: Vec<String> = body
+                    .split('"')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect();
+                lists.push((name.to_owned(), items));
+            }
+        }
+        lists
+    }
+
+    #[test]
+    fn shipped_lists_build_the_regex_tables() {
+        let lists = shipped_lists();
+        assert!(lists.len() >= 12, "{lists:?}");
+        for (name, patterns) in &lists {
+            let globs: Vec<Glob> = patterns.iter().filter_map(|p| Glob::new(p).ok()).collect();
+            assert_eq!(globs.len(), patterns.len(), "{name}");
+            for glob in &globs {
+                assert_eq!(
+                    union_dfa(std::slice::from_ref(glob)),
+                    regex_union_dfa(std::slice::from_ref(glob)),
+                    "{name}"
+                );
+            }
+            for group in globs.chunks(UNION_GROUP) {
+                assert_eq!(union_dfa(group), regex_union_dfa(group), "{name}");
+            }
+            // Larger unions, which `regex-automata` often gives up on (its automaton goes on
+            // following the other globs after one has matched) or takes long to build.
+            for size in [8, 16, globs.len()] {
+                for group in globs.chunks(size) {
+                    let dfa = union_dfa(group);
+                    assert!(dfa.is_ok(), "{name}");
+                    for glob in group {
+                        for fill in ["x", "é/日", "a/b/c"] {
+                            let sample = sample_path(glob, fill);
+                            for path in [format!("{sample}/x"), format!("y/{sample}"), sample] {
+                                let want = group.iter().any(|g| g.matches(&path));
+                                assert_eq!(
+                                    dfa.as_ref().map(|d| d.is_match(&path)),
+                                    Ok(want),
+                                    "{name}: {path}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn glob_regex_text() -> Result<(), crate::glob::GlobError> {
