@@ -9,9 +9,12 @@
 //! look-around, so the automaton has a handful of states per token and the sets of states the
 //! subset construction meets stay small.
 //!
-//! One state is special: the one after `/` in the trailing `(?:/.*)?$` or `/.+$`, from which
-//! every input matches. A set that contains it is the matching state of the [`Raw`] at once,
-//! so that the other globs of a union are no longer followed once one has matched.
+//! Some states match every input: the one after `/` in the trailing `(?:/.*)?$` or `/.+$`, and
+//! those that lead only there or back to themselves, such as the last `*` of `*delete*` (see
+//! [`universal_states`]). A set that holds one is the matching state of the [`Raw`] at once, so
+//! that the other globs of a union are no longer followed once one has matched; this keeps
+//! the sets few, and changes nothing in the minimal table, whose matching state is exactly the
+//! states from which every input matches.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -319,7 +322,8 @@ pub(super) fn determinise(nfa: &Nfa, start: u32) -> Result<Raw, TooLarge> {
 
     let closures = closures(nfa);
     let closure = |s: u32| closures.get(s as usize).map_or(&[][..], Vec::as_slice);
-    let universal = |s: &u32| nfa.states.get(*s as usize).is_some_and(|q| q.universal);
+    let universal = universal_states(nfa, &closures);
+    let universal = |s: &u32| universal.get(*s as usize).copied().unwrap_or(false);
 
     let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut queue: VecDeque<Vec<u32>> = VecDeque::new();
@@ -373,6 +377,63 @@ pub(super) fn determinise(nfa: &Nfa, start: u32) -> Result<Raw, TooLarge> {
         eoi_matches,
         start,
     })
+}
+
+/// Which states every input matches from: those whose closure holds a universal state, and
+/// the largest set of states whose closure accepts and that lead into the set on every byte
+/// (each of those matches the empty input and, after any byte, is still in the set). So
+/// `*delete*` is found to match everything once `delete` is read, and a union stops following
+/// its other globs there instead of at the next `/`.
+fn universal_states(nfa: &Nfa, closures: &[Vec<u32>]) -> Vec<bool> {
+    let closure = |s: u32| closures.get(s as usize).map_or(&[][..], Vec::as_slice);
+    let states = |s: u32| {
+        closure(s)
+            .iter()
+            .filter_map(|&q| nfa.states.get(q as usize))
+    };
+    let mut universal: Vec<bool> = (0..nfa.states.len() as u32)
+        .map(|s| states(s).any(|q| q.accept))
+        .collect();
+    // The states to check: those that may be universal but are not known to be.
+    let candidates: Vec<u32> = (0..nfa.states.len() as u32)
+        .filter(|&s| states(s).any(|q| q.accept) && !states(s).any(|q| q.universal))
+        .collect();
+    let is = |universal: &[bool], s: u32| universal.get(s as usize).copied().unwrap_or(false);
+    loop {
+        let mut changed = false;
+        for &s in &candidates {
+            if !is(&universal, s) {
+                continue;
+            }
+            let mut covered: Vec<Bytes> = states(s)
+                .flat_map(|q| &q.edges)
+                .filter(|&&(_, _, to)| closure(to).iter().any(|&t| is(&universal, t)))
+                .map(|&(lo, hi, _)| (lo, hi))
+                .collect();
+            if !covers_every_byte(&mut covered) {
+                if let Some(u) = universal.get_mut(s as usize) {
+                    *u = false;
+                }
+                changed = true;
+            }
+        }
+        if !changed {
+            return universal;
+        }
+    }
+}
+
+/// Whether the byte ranges together hold every byte.
+fn covers_every_byte(ranges: &mut [Bytes]) -> bool {
+    ranges.sort_unstable();
+    let mut next = 0u16;
+    for &(lo, hi) in ranges.iter() {
+        if u16::from(lo) > next {
+            return false;
+        }
+        next = next.max(u16::from(hi) + 1);
+    }
+    next > 0xFF
 }
 
 /// For each state, the sorted states reachable from it by empty moves, itself included.
