@@ -126,14 +126,8 @@ impl Nfa {
         for (i, segment) in segments.iter().enumerate() {
             let last = i + 1 == segments.len();
             match segment {
-                Segment::AnyDepth if last && !glob.dir_only() => {
-                    // `[^/]+(?:/[^/]+)*(?:/.*)?$` matches whatever follows its first byte.
-                    let all = self.universal();
-                    self.edge(s, &NOT_SLASH, all);
-                    return;
-                }
-                // `[^/]+(?:/[^/]+)*/.+$` is `[^/]+/.+$`: the tail already takes any further
-                // segments.
+                // `[^/]+(?:/[^/]+)*` followed by the tail, `(?:/.*)?$` or `/.+$`, is `[^/]+`
+                // followed by it: the tail already takes any further segments.
                 Segment::AnyDepth if last => s = self.some(s, &NOT_SLASH),
                 Segment::AnyDepth => {
                     // `(?:[^/]+/)*`
