@@ -306,7 +306,7 @@ impl Engine {
 /// from crafted bytes, and runs whatever the artifact holds. Its own checks (an ELF file of
 /// this wasmtime version with compatible settings) catch stale or foreign files, not forged
 /// ones. The trust model: bytes reach here only from (a) our cache directory, after
-/// [`artifact::read`] matched the header's engine fingerprint and wasm sha256 and the sha256
+/// [`artifact::read`] matched the header's engine fingerprint and wasm sha256 and the CRC-32
 /// of the contents recorded in the header, so only files our cache code wrote are accepted,
 /// and a torn or bit-flipped file is refused; the directory itself must be writable only by
 /// the user running blastwall, as documented on [`EngineConfig::cache_dir`]; or (b)

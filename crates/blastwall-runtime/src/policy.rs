@@ -70,6 +70,16 @@ impl std::fmt::Debug for Policy {
     }
 }
 
+/// How many idle instances a policy keeps: idle instances keep their memory, and a few per core
+/// is all concurrent callers use. Asked once per process, since reading the core count (cgroup
+/// files on Linux) costs more than loading a small module.
+fn max_idle() -> usize {
+    static MAX_IDLE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX_IDLE.get_or_init(|| {
+        std::thread::available_parallelism().map_or(4, |n| n.get().saturating_mul(2))
+    })
+}
+
 impl Policy {
     pub(crate) fn new(module: Module) -> Policy {
         Policy::build(module, None)
@@ -77,9 +87,7 @@ impl Policy {
 
     fn build(module: Module, config: Option<Config>) -> Policy {
         let limits = module.engine().limits();
-        // Idle instances keep their memory; a few per core is all concurrent callers use.
-        let max_idle =
-            std::thread::available_parallelism().map_or(4, |n| n.get().saturating_mul(2));
+        let max_idle = max_idle();
         Policy {
             inner: Arc::new(PolicyInner {
                 module,
