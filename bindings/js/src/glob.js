@@ -13,8 +13,6 @@ export const MAX_PATTERN_LEN = 4096;
 export const MAX_STATES = 10000;
 /** The most states the unminimised automaton may have before the pattern is refused. */
 const MAX_EXPLORED = 2 * MAX_STATES;
-/** How many globs of a list are joined into one table at most. */
-const UNION_GROUP = 4;
 
 const KIND_GLOB = 1;
 
@@ -273,7 +271,15 @@ function utf8Sequences(lo, hi) {
 
 /** The scalar values a class matches, excluding `/`, as ranges. */
 function classRanges(negated, ranges) {
-  let rs = ranges;
+  // A class matches within one path segment, so never `/`, even when a range spans it.
+  let rs = ranges.flatMap(([lo, hi]) =>
+    lo <= 0x2f && 0x2f <= hi
+      ? [
+          [lo, 0x2e],
+          [0x30, hi],
+        ].filter(([a, b]) => a <= b)
+      : [[lo, hi]],
+  );
   if (negated) {
     rs = [];
     let next = 0;
@@ -531,9 +537,9 @@ function invalid(text) {
 
 /**
  * Compile the patterns of a parameter's value into few tables that keep its meaning, as the
- * Rust host does: the valid patterns before the first invalid one in unions of up to four
- * (one table each when a union is too large), then the invalid one; later patterns are never
- * reached. Throws `PatternTooLarge` (its message: the pattern) when one pattern alone is.
+ * Rust host does: the valid patterns before the first invalid one as one union, split in halves
+ * while a union is too large, then the invalid one; later patterns are never reached. Throws
+ * `PatternTooLarge` (its message: the pattern) when one pattern alone is.
  * @param {string[]} patterns
  */
 export function compileGlobList(patterns) {
@@ -549,19 +555,22 @@ export function compileGlobList(patterns) {
     }
   }
   const out = [];
-  for (let i = 0; i < globs.length; i += UNION_GROUP) {
-    const group = globs.slice(i, i + UNION_GROUP);
+  const unions = (group) => {
+    if (group.length === 0) return;
     if (group.length === 1) {
       out.push(compileUnion(group, group[0].text));
-      continue;
+      return;
     }
     try {
       out.push(compileUnion(group, group.map((g) => g.text).join(", ")));
     } catch (e) {
       if (!(e instanceof PatternTooLarge)) throw e;
-      for (const g of group) out.push(compileUnion([g], g.text));
+      const half = group.length >> 1;
+      unions(group.slice(0, half));
+      unions(group.slice(half));
     }
-  }
+  };
+  unions(globs);
   if (bad) out.push(bad);
   return out;
 }

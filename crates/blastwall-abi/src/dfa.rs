@@ -321,16 +321,13 @@ pub fn glob_param_dfa(pattern: &str) -> Result<Dfa, DfaError> {
     }
 }
 
-/// How many globs of a list are joined into one table at most.
-const UNION_GROUP: usize = 4;
-
 /// Compile the globs of a parameter's value into few tables that keep its meaning.
 ///
 /// The interpreter tries the patterns in order, answers *match* at the first that matches and
 /// fails at the first invalid one it reaches. So the valid patterns before the first invalid one
-/// become tables of up to four patterns each (their union; one table each when a union would
-/// exceed [`MAX_STATES`]), followed by the invalid one; patterns after it are never reached. A walker
-/// tries the tables in order, as for a list of single patterns.
+/// become one table (their union), split in halves while a union would exceed the limits,
+/// followed by the invalid one; patterns after it are never reached. A walker tries the tables
+/// in order, as for a list of single patterns, so a list usually costs one walk per subject.
 pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
     let mut globs = Vec::new();
     let mut invalid = None;
@@ -343,26 +340,35 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
             }
         }
     }
-    // Unions of many unanchored globs can grow large while being determinised, so patterns
-    // are joined a few at a time; a group whose union is still too large stays split.
     let mut out = Vec::new();
-    for group in globs.chunks(UNION_GROUP) {
-        match group {
-            [] => {}
-            [one] => out.push(glob_dfa(one)?),
-            many => match union_dfa(many) {
-                Ok(d) => out.push(d),
-                Err(DfaError::TooLarge { .. }) => {
-                    for g in many {
-                        out.push(glob_dfa(g)?);
-                    }
-                }
-                Err(e) => return Err(e),
-            },
-        }
-    }
+    union_tables(&globs, &mut out)?;
     out.extend(invalid);
     Ok(out)
+}
+
+/// Pushes tables for the union of `globs`: one table, or when that is too large the tables of
+/// each half, recursively (so at most `log2(globs.len())` deep). A single glob that is too
+/// large is an error.
+fn union_tables(globs: &[Glob], out: &mut Vec<Dfa>) -> Result<(), DfaError> {
+    match globs {
+        [] => Ok(()),
+        [one] => {
+            out.push(glob_dfa(one)?);
+            Ok(())
+        }
+        many => match union_dfa(many) {
+            Ok(d) => {
+                out.push(d);
+                Ok(())
+            }
+            Err(DfaError::TooLarge { .. }) => {
+                let (a, b) = many.split_at(many.len() / 2);
+                union_tables(a, out)?;
+                union_tables(b, out)
+            }
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// Compile a regular expression (`regex` crate syntax; it matches when the pattern occurs
@@ -915,6 +921,33 @@ mod list_tests {
     }
 
     #[test]
+    fn a_list_too_large_for_one_table_is_halved() {
+        // Each needs about 2^11 states alone, and no two fit in one table together.
+        let pats = ["*a??????????", "*b??????????", "*c??????????", "docs/**"];
+        let dfas = glob_list_dfas(&pats).unwrap_or_default();
+        // The four together are too large, so are the halves' first, [a, b]; [c, docs] fits.
+        assert_eq!(
+            dfas.len(),
+            3,
+            "{:?}",
+            dfas.iter().map(Dfa::state_count).collect::<Vec<_>>()
+        );
+        let globs: Vec<Glob> = pats.iter().filter_map(|p| Glob::new(p).ok()).collect();
+        for path in [
+            "x/a1234567890",
+            "b1234567890",
+            "y/z/c1234567890",
+            "docs/x",
+            "x/a123456789",
+            "c123456789",
+        ] {
+            let want = globs.iter().any(|g| g.matches(path));
+            let got = dfas.iter().any(|d| d.is_match(path));
+            assert_eq!(got, want, "{path}");
+        }
+    }
+
+    #[test]
     fn an_invalid_glob_ends_the_list() {
         let dfas = glob_list_dfas(&["docs/**", "src/[x", "never/**"]).unwrap_or_default();
         assert_eq!(dfas.len(), 2);
@@ -1129,7 +1162,7 @@ mod tests {
                     "{name}"
                 );
             }
-            for group in globs.chunks(UNION_GROUP) {
+            for group in globs.chunks(4) {
                 assert_eq!(union_dfa(group), regex_union_dfa(group), "{name}");
             }
             // Larger unions, which `regex-automata` often gives up on (its automaton goes on
