@@ -462,6 +462,31 @@ fn case(lo: u8, hi: u8, delta: i32) -> Asm {
     let x = a.i32_local();
     let start = a.i32_local();
     a.get(0).len().set(n);
+    // Most strings are already in the wanted case (logins, owners): when no byte needs
+    // changing, the string itself is the answer, and nothing is allocated or copied.
+    let in_range = |a: &mut Asm| {
+        a.get(x)
+            .i32c(i32::from(lo))
+            .i(I32GeU)
+            .get(x)
+            .i32c(i32::from(hi))
+            .i(I32LeU)
+            .i(I32And);
+    };
+    let found = a.block();
+    let scan = a.loop_();
+    a.get(i).get(n).i(I32GeU);
+    a.if_();
+    a.get(0).i(Return);
+    a.end();
+    a.get(0).ptr().get(i).i(I32Add).load8(0).set(x);
+    in_range(&mut a);
+    a.br_if(found);
+    a.get(i).i32c(1).i(I32Add).set(i);
+    a.br(scan);
+    a.end();
+    a.end();
+    a.i32c(0).set(i);
     a.i(GlobalGet(G_HP)).set(start);
     a.get(0).call(P_PUT);
     let b = a.block();
@@ -469,13 +494,7 @@ fn case(lo: u8, hi: u8, delta: i32) -> Asm {
     a.get(i).get(n).i(I32GeU);
     a.br_if(b);
     a.get(start).get(i).i(I32Add).load8(0).set(x);
-    a.get(x)
-        .i32c(i32::from(lo))
-        .i(I32GeU)
-        .get(x)
-        .i32c(i32::from(hi))
-        .i(I32LeU)
-        .i(I32And);
+    in_range(&mut a);
     a.if_();
     a.get(start)
         .get(i)
