@@ -13,6 +13,10 @@ export const MAX_PATTERN_LEN = 4096;
 export const MAX_STATES = 10000;
 /** The most states the unminimised automaton may have before the pattern is refused. */
 const MAX_EXPLORED = 2 * MAX_STATES;
+/** How many globs of a list are joined into one table at most (as the Rust host). */
+const UNION_GROUP = 16;
+/** The most unminimised states a union of several globs may reach before it is halved. */
+const MAX_UNION_EXPLORED = 2000;
 
 const KIND_GLOB = 1;
 
@@ -353,7 +357,7 @@ const MATCH = 1;
  * Compile globs (already parsed) into one table matching their union; `label` names them in
  * the error when the table would be too large.
  */
-function compileUnion(globs, label) {
+function compileUnion(globs, label, limit = MAX_EXPLORED) {
   const nfa = new Nfa();
   const start = nfa.state();
   const accepts = new Set();
@@ -402,7 +406,7 @@ function compileUnion(globs, label) {
     const key = set.join(",");
     let id = ids.get(key);
     if (id === undefined) {
-      if (ids.size >= MAX_EXPLORED) throw new PatternTooLarge(label);
+      if (ids.size >= limit) throw new PatternTooLarge(label);
       id = ids.size + 2;
       ids.set(key, id);
       sets.push(set);
@@ -537,8 +541,9 @@ function invalid(text) {
 
 /**
  * Compile the patterns of a parameter's value into few tables that keep its meaning, as the
- * Rust host does: the valid patterns before the first invalid one as one union, split in halves
- * while a union is too large, then the invalid one; later patterns are never reached. Throws
+ * Rust host does: the valid patterns before the first invalid one in unions of up to sixteen,
+ * split in halves while a union is too large (past 2,000 unminimised states), then the invalid
+ * one; later patterns are never reached. Throws
  * `PatternTooLarge` (its message: the pattern) when one pattern alone is.
  * @param {string[]} patterns
  */
@@ -562,7 +567,7 @@ export function compileGlobList(patterns) {
       return;
     }
     try {
-      out.push(compileUnion(group, group.map((g) => g.text).join(", ")));
+      out.push(compileUnion(group, group.map((g) => g.text).join(", "), MAX_UNION_EXPLORED));
     } catch (e) {
       if (!(e instanceof PatternTooLarge)) throw e;
       const half = group.length >> 1;
@@ -570,7 +575,7 @@ export function compileGlobList(patterns) {
       unions(group.slice(half));
     }
   };
-  unions(globs);
+  for (let i = 0; i < globs.length; i += UNION_GROUP) unions(globs.slice(i, i + UNION_GROUP));
   if (bad) out.push(bad);
   return out;
 }

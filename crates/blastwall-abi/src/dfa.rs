@@ -292,6 +292,11 @@ pub fn glob_dfa(glob: &Glob) -> Result<Dfa, DfaError> {
 /// The table of the union of `globs`, built without a regular expression ([`nfa`]); an error
 /// names the globs as written, separated by `, `.
 fn union_dfa(globs: &[Glob]) -> Result<Dfa, DfaError> {
+    union_dfa_within(globs, MAX_EXPLORED)
+}
+
+/// [`union_dfa`], refused as too large past `limit` unminimised states.
+fn union_dfa_within(globs: &[Glob], limit: usize) -> Result<Dfa, DfaError> {
     let too_large = || DfaError::TooLarge {
         pattern: globs
             .iter()
@@ -300,7 +305,7 @@ fn union_dfa(globs: &[Glob]) -> Result<Dfa, DfaError> {
             .join(", "),
     };
     let (nfa, start) = nfa::Nfa::union(globs);
-    let raw = nfa::determinise(&nfa, start).map_err(|nfa::TooLarge| too_large())?;
+    let raw = nfa::determinise(&nfa, start, limit).map_err(|nfa::TooLarge| too_large())?;
     let table = raw.minimise();
     if table.nstates as usize > MAX_STATES {
         return Err(too_large());
@@ -325,9 +330,10 @@ pub fn glob_param_dfa(pattern: &str) -> Result<Dfa, DfaError> {
 ///
 /// The interpreter tries the patterns in order, answers *match* at the first that matches and
 /// fails at the first invalid one it reaches. So the valid patterns before the first invalid one
-/// become one table (their union), split in halves while a union would exceed the limits,
-/// followed by the invalid one; patterns after it are never reached. A walker tries the tables
-/// in order, as for a list of single patterns, so a list usually costs one walk per subject.
+/// become tables of up to [`UNION_GROUP`] patterns each (their union), split in halves while a
+/// union passes [`MAX_UNION_EXPLORED`] unminimised states, followed by the invalid one;
+/// patterns after it are never reached. A walker tries the tables in order, as for a list of
+/// single patterns, so a list of a few dozen patterns costs a few walks per subject.
 pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
     let mut globs = Vec::new();
     let mut invalid = None;
@@ -341,10 +347,24 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
         }
     }
     let mut out = Vec::new();
-    union_tables(&globs, &mut out)?;
+    for group in globs.chunks(UNION_GROUP) {
+        union_tables(group, &mut out)?;
+    }
     out.extend(invalid);
     Ok(out)
 }
+
+/// How many globs of a list are joined into one table at most. The shipped lists have up to
+/// 42 globs (two tables at this size); much larger unions rarely fit the state limit, and a
+/// union that does not fit costs a failed subset construction before it is halved, so for a
+/// list of hundreds of globs the attempts would cost seconds.
+const UNION_GROUP: usize = 16;
+
+/// The most unminimised states a union of several globs may reach before it is halved. Far
+/// below [`MAX_EXPLORED`], which still bounds a single glob: a union that grows this large
+/// saves little over its halves at decision time, and giving up early keeps a failed attempt
+/// cheap (the shipped lists' unions reach a few hundred).
+const MAX_UNION_EXPLORED: usize = 2_000;
 
 /// Pushes tables for the union of `globs`: one table, or when that is too large the tables of
 /// each half, recursively (so at most `log2(globs.len())` deep). A single glob that is too
@@ -356,7 +376,7 @@ fn union_tables(globs: &[Glob], out: &mut Vec<Dfa>) -> Result<(), DfaError> {
             out.push(glob_dfa(one)?);
             Ok(())
         }
-        many => match union_dfa(many) {
+        many => match union_dfa_within(many, MAX_UNION_EXPLORED) {
             Ok(d) => {
                 out.push(d);
                 Ok(())
@@ -922,22 +942,30 @@ mod list_tests {
 
     #[test]
     fn a_list_too_large_for_one_table_is_halved() {
-        // Each needs about 2^11 states alone, and no two fit in one table together.
-        let pats = ["*a??????????", "*b??????????", "*c??????????", "docs/**"];
+        // Each of the first three needs about 2^11 states alone: too many to join with
+        // anything, while a union may not pass MAX_UNION_EXPLORED.
+        let pats = [
+            "*a??????????",
+            "*b??????????",
+            "*c??????????",
+            "docs/**",
+            "*.md",
+        ];
         let dfas = glob_list_dfas(&pats).unwrap_or_default();
-        // The four together are too large, so are the halves' first, [a, b]; [c, docs] fits.
-        assert_eq!(
-            dfas.len(),
-            3,
-            "{:?}",
-            dfas.iter().map(Dfa::state_count).collect::<Vec<_>>()
-        );
+        // [a, b] and [c, docs, md] are halved again; [docs, md] fits.
+        let sizes: Vec<u32> = dfas.iter().map(Dfa::state_count).collect();
+        assert_eq!(sizes.len(), 4, "{sizes:?}");
+        // Lists longer than UNION_GROUP are cut into groups first.
+        let many: Vec<String> = (0..40).map(|i| format!("d{i}/**")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(glob_list_dfas(&many).map(|d| d.len()), Ok(3));
         let globs: Vec<Glob> = pats.iter().filter_map(|p| Glob::new(p).ok()).collect();
         for path in [
             "x/a1234567890",
             "b1234567890",
             "y/z/c1234567890",
             "docs/x",
+            "a/b.md",
             "x/a123456789",
             "c123456789",
         ] {

@@ -293,8 +293,10 @@ fn utf8_sequences(lo: u32, hi: u32) -> Vec<Vec<Bytes>> {
 /// The automaton from `start`, determinised by subset construction: state 0 is dead, state 1
 /// is every set that contains a universal state, and the other sets follow in the order they
 /// are found. Byte classes are the contiguous ranges of bytes that no edge tells apart,
-/// numbered in increasing byte order as [`Raw::minimise`] expects.
-pub(super) fn determinise(nfa: &Nfa, start: u32) -> Result<Raw, TooLarge> {
+/// numbered in increasing byte order as [`Raw::minimise`] expects. More than `limit` sets
+/// (at most [`MAX_EXPLORED`]) is [`TooLarge`].
+pub(super) fn determinise(nfa: &Nfa, start: u32, limit: usize) -> Result<Raw, TooLarge> {
+    let limit = limit.min(MAX_EXPLORED);
     let mut cut = [false; 257];
     for (lo, hi, _) in nfa.states.iter().flat_map(|s| &s.edges) {
         for at in [usize::from(*lo), usize::from(*hi) + 1] {
@@ -331,7 +333,7 @@ pub(super) fn determinise(nfa: &Nfa, start: u32) -> Result<Raw, TooLarge> {
         if let Some(&id) = ids.get(set) {
             return Ok(id);
         }
-        if ids.len() >= MAX_EXPLORED {
+        if ids.len() >= limit {
             return Err(TooLarge);
         }
         let id = (ids.len() + 2) as u32;
