@@ -565,8 +565,10 @@ export class Encoder {
       dv.setUint32(12, t.start, true);
       b.set(t.classes, 16);
       let at = 272;
+      // Successors as row byte offsets, bit 0 set for the matching state (docs/abi.md).
+      const row = 4 * t.nclasses;
       for (const v of t.next) {
-        dv.setUint32(at, v, true);
+        dv.setUint32(at, ((v * row) | t.accept[v]) >>> 0, true);
         at += 4;
       }
       for (const v of t.eoi) {

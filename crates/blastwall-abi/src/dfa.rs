@@ -330,8 +330,8 @@ pub fn glob_param_dfa(pattern: &str) -> Result<Dfa, DfaError> {
 ///
 /// The interpreter tries the patterns in order, answers *match* at the first that matches and
 /// fails at the first invalid one it reaches. So the valid patterns before the first invalid one
-/// become tables of up to [`UNION_GROUP`] patterns each (their union), split in halves while a
-/// union passes [`MAX_UNION_EXPLORED`] unminimised states, followed by the invalid one;
+/// become tables of up to 16 patterns each (their union), split in halves while a union
+/// passes 2,000 unminimised states, followed by the invalid one;
 /// patterns after it are never reached. A walker tries the tables in order, as for a list of
 /// single patterns, so a list of a few dozen patterns costs a few walks per subject.
 pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
@@ -502,7 +502,14 @@ impl Dfa {
             }
             DfaKind::Glob | DfaKind::Regex => {
                 out.extend_from_slice(&self.classes);
-                self.next.iter().for_each(|&v| push(out, v));
+                // Each successor as the byte offset of its row, with bit 0 set when it is the
+                // matching state (docs/abi.md): the walk then needs no multiplication and no
+                // second load per byte.
+                let row = 4 * self.nclasses;
+                self.next.iter().for_each(|&t| {
+                    let matching = self.accept.get(t as usize) == Some(&1);
+                    push(out, t.wrapping_mul(row) | u32::from(matching));
+                });
                 self.eoi.iter().for_each(|&v| push(out, v));
                 out.extend_from_slice(&self.accept);
             }

@@ -28,7 +28,7 @@ fn reads(fields: &[(&'static str, &str)]) -> Reads {
 
 fn meta(layout: Layout, params: Vec<ParamMeta>, graph: bool) -> Metadata {
     Metadata {
-        abi: 1,
+        abi: blastwall_abi::layout::ABI_VERSION,
         compiler: "0.1.0".into(),
         digest: String::new(),
         graph,

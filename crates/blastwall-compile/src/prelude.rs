@@ -714,22 +714,27 @@ fn dfa() -> Asm {
     a.u32_addr(eoi, ns).set(acc);
     a.get(s).ptr().set(base);
     a.get(s).len().set(n);
+    // The walk keeps `row`, the byte offset of the current state's row in `next`; an entry is
+    // the successor's row offset with bit 0 set when the successor is matching.
+    let row = a.i32_local();
+    a.get(st).get(nc).i(I32Mul).i32c(2).i(I32Shl).set(row);
     // feed(byte on stack): state transition, early answers.
     let feed = |a: &mut Asm| {
         let b = a.i32_local();
+        let e = a.i32_local();
         a.set(b);
-        a.get(next);
-        a.get(st).get(nc).i(I32Mul);
+        a.get(next).get(row).i(I32Add);
         a.get(d).get(b).i(I32Add).load8(16);
-        a.i(I32Add).i32c(2).i(I32Shl).i(I32Add).load32(0).set(st);
-        a.get(acc).get(st).i(I32Add).load8(0);
+        a.i32c(2).i(I32Shl).i(I32Add).load32(0).tee(e);
+        a.i32c(1).i(I32And);
         a.if_();
         a.i32c(1).i(Return);
         a.end();
-        a.get(st).i(I32Eqz);
+        a.get(e).i(I32Eqz);
         a.if_();
         a.i32c(0).i(Return);
         a.end();
+        a.get(e).set(row);
     };
     a.get(kind).i32c(1).i(I32Eq);
     a.if_();
@@ -803,6 +808,8 @@ fn dfa() -> Asm {
         a.end();
     }
     a.end();
+    // The state number of `row`, once, for the end-of-input step.
+    a.get(row).get(nc).i32c(2).i(I32Shl).i(I32DivU).set(st);
     a.u32_at(eoi, st).set(st);
     a.get(acc).get(st).i(I32Add).load8(0);
     a
