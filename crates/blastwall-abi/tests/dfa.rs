@@ -82,7 +82,7 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
             let offset = (e & !1) as usize;
             let t = offset / row.max(1);
             let flag = u8::try_from(e & 1)?;
-            if offset % row.max(1) != 0 || t >= s || accept.get(t) != Some(&flag) {
+            if !offset.is_multiple_of(row.max(1)) || t >= s || accept.get(t) != Some(&flag) {
                 return Err(format!("bad entry {e:#x} (c={c}, s={s})").into());
             }
             Ok(t as u32)
@@ -744,7 +744,7 @@ fn layout_byte_by_byte() -> Result {
     assert_eq!(words(272, 12), [
         0, 0, 0, // dead
         0, 0, 2 * 12, // start: `a` goes on (rows are 3 classes × 4 bytes)
-        0, 3 * 12 | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
+        0, (3 * 12) | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
         37, 37, 37, // matching
     ]);
     assert_eq!(words(272 + 48, 4), [0, 0, 3, 3]);
@@ -757,7 +757,7 @@ fn layout_byte_by_byte() -> Result {
     let mut out = Vec::new();
     assert_eq!(dfa.encode_into(&mut out, 8), 8);
     assert_eq!(words_of(&out, 0, 4), [2, 2, 3, 1]);
-    assert_eq!(words_of(&out, 272, 6), [0, 0, 8, 2 * 8 | 1, 17, 17]);
+    assert_eq!(words_of(&out, 272, 6), [0, 0, 8, (2 * 8) | 1, 17, 17]);
     assert_eq!(words_of(&out, 272 + 24, 3), [0, 0, 2]);
     assert_eq!(out.get(272 + 36..), Some(&[0, 0, 1][..]));
 
