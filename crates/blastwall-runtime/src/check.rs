@@ -140,7 +140,13 @@ pub(crate) fn metadata(json: &[u8]) -> Result<Metadata, LoadError> {
             })
         }
     };
-    match serde_json::from_slice::<Metadata>(json) {
+    // Checking the whole text's UTF-8 at once and parsing a `str` is faster than having the
+    // parser check every string it meets, and loading a module parses tens of kilobytes.
+    let parsed = match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str::<Metadata>(text),
+        Err(_) => serde_json::from_slice::<Metadata>(json),
+    };
+    match parsed {
         Ok(meta) => check(u64::from(meta.abi)).map(|()| meta),
         Err(error) => {
             // Metadata of another ABI version may have another shape: report its version
