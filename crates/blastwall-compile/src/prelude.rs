@@ -486,7 +486,7 @@ fn case(lo: u8, hi: u8, delta: i32) -> Asm {
     a.br(scan);
     a.end();
     a.end();
-    a.i32c(0).set(i);
+    // Copy the string, then change its bytes from `i`, the first that needs it.
     a.i(GlobalGet(G_HP)).set(start);
     a.get(0).call(P_PUT);
     let b = a.block();
