@@ -543,8 +543,8 @@ function invalid(text) {
  * Compile the patterns of a parameter's value into few tables that keep its meaning, as the
  * Rust host does: the valid patterns before the first invalid one in unions of up to sixteen,
  * split in halves while a union is too large (past 2,000 unminimised states), then the invalid
- * one; later patterns are never reached. Throws
- * `PatternTooLarge` (its message: the pattern) when one pattern alone is.
+ * one; later patterns are never reached. Throws `PatternTooLarge` (its message: the pattern)
+ * when one pattern alone is.
  * @param {string[]} patterns
  */
 export function compileGlobList(patterns) {
