@@ -1,6 +1,7 @@
 //! Getting to the first decision: compiling the shipped rules from source to wasm (≤ 50 ms),
 //! loading a precompiled artifact, and loading it plus instantiating plus deciding once on a
-//! typical change (≤ 200 µs). See `benches/README.md`.
+//! typical change (≤ 200 µs) — from bytes in memory, and from a file, memory-mapped. See
+//! `benches/README.md`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -60,6 +61,27 @@ fn load(c: &mut Criterion) {
             assert_eq!(decision.outcome, expected.outcome);
             // The policy keeps the instance for the next decision; freeing it is not part of
             // this one.
+            (module, policy, decision)
+        })
+    });
+
+    // The artifact as a proxy or the cache finds it: a file, read through the page cache (the
+    // file was just written, as it is after a deploy or a first load).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipped.bwc");
+    std::fs::write(&path, &artifact).unwrap();
+    // SAFETY: the file is this bench's own and nothing writes it while modules live.
+    #[allow(unsafe_code)]
+    let from_file = || unsafe { engine.load_precompiled_file(black_box(&path)) }.unwrap();
+    g.bench_function("load_precompiled_file", |b| {
+        b.iter_with_large_drop(from_file)
+    });
+    g.bench_function("first_decision_file", |b| {
+        b.iter_with_large_drop(|| {
+            let module = from_file();
+            let policy = module.policy();
+            let decision = policy.evaluate_json(black_box(&json)).unwrap();
+            assert_eq!(decision.outcome, expected.outcome);
             (module, policy, decision)
         })
     });

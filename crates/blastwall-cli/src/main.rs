@@ -332,7 +332,12 @@ fn module_file(paths: &[PathBuf]) -> Result<Option<Vec<u8>>, Failure> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
-    let is_module = bytes.starts_with(b"\0asm") || bytes.starts_with(b"\0bwmod");
+    // A precompiled artifact ends with its magic (format 3) or starts with it (older formats,
+    // which loading refuses by their version); one cut short still starts like compiled code.
+    let is_module = bytes.starts_with(b"\0asm")
+        || bytes.ends_with(b"\0bwmod\r\n")
+        || bytes.starts_with(b"\0bwmod")
+        || bytes.starts_with(b"\x7fELF");
     let is_binary = bytes.iter().take(512).any(|b| *b == 0);
     if is_module {
         Ok(Some(bytes))

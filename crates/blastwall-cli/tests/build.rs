@@ -101,6 +101,15 @@ fn built_modules_decide_like_their_sources() {
         assert_eq!(eval(&wasm, &f), from_source, "{facts}");
         assert_eq!(eval(&cwasm, &f), from_source, "{facts}");
     }
+
+    // A precompiled artifact cut short has lost its trailer, but is still recognised as one.
+    let artifact = std::fs::read(&cwasm).unwrap();
+    let cut = write(dir.path(), "cut.cwasm", &artifact[..artifact.len() - 10]);
+    let facts = write(dir.path(), "facts.json", b"{}");
+    let o = run(&["eval".as_ref(), s(&cut), "--input".as_ref(), s(&facts)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("truncated"), "{err}");
 }
 
 #[test]

@@ -1,23 +1,31 @@
-//! The precompiled artifact: our header around wasmtime's serialized module. The cache stores
-//! the same format, so both are checked by the same code before wasmtime sees them.
+//! The precompiled artifact: wasmtime's serialized module followed by our metadata and a
+//! trailer. The cache stores the same format, so both are checked by the same code before
+//! wasmtime sees them.
 //!
-//! Layout, little-endian:
+//! Layout, little-endian, with `n` the length of wasmtime's module, `m` that of the metadata
+//! and `t = n + m` the offset of the trailer:
 //!
 //! | offset | bytes | field |
 //! |---|---|---|
-//! | 0 | 8 | magic `\0bwmod\r\n` |
-//! | 8 | 4 | artifact format version ([`FORMAT`]) |
-//! | 12 | 4 | the module's ABI version |
-//! | 16 | 32 | the engine fingerprint: sha256 of wasmtime's compatibility hash |
-//! | 48 | 32 | sha256 of the original wasm bytes |
-//! | 80 | 4 | CRC-32 (ISO-HDLC, as zlib and PNG) of everything after the header (offset 84 to the end) |
-//! | 84 | 4 | length `m` of the metadata JSON |
-//! | 88 | m | the metadata JSON, as in the module's `blastwall` section |
-//! | 88 + m | 8 | length `n` of wasmtime's serialized module |
-//! | 96 + m | n | wasmtime's serialized module; the artifact ends here |
+//! | 0 | n | wasmtime's serialized module (an ELF file) |
+//! | n | m | the metadata JSON, as in the module's `blastwall` section |
+//! | t | 4 | artifact format version ([`FORMAT`]) |
+//! | t + 4 | 4 | the module's ABI version |
+//! | t + 8 | 32 | the engine fingerprint: sha256 of wasmtime's compatibility hash |
+//! | t + 40 | 32 | sha256 of the original wasm bytes |
+//! | t + 72 | 4 | `m` |
+//! | t + 76 | 8 | `n` |
+//! | t + 84 | 4 | CRC-32 (ISO-HDLC, as zlib and PNG) of everything before it (offset 0 to t + 84) |
+//! | t + 88 | 8 | magic `\0bwmod\r\n`; the artifact ends here |
+//!
+//! wasmtime's module comes first so that a file holding an artifact can be memory-mapped and
+//! its code run where it lies, without a copy (`Engine::load_precompiled_file`); wasmtime
+//! ignores the bytes after its module. Format 2 put an 84-byte header first, which made every
+//! load copy the code into fresh pages — about 100 µs of a first decision.
 //!
 //! The magic starts with a NUL and ends with CR LF, so that text tools and line-ending
-//! conversions mangle it visibly (as PNG's signature does).
+//! conversions mangle it visibly (as PNG's signature does). Format 2 artifacts began with it;
+//! they are recognised and refused by their version.
 //!
 //! The checksum is there to catch accidents (a torn write, a flipped bit, a file cut short by
 //! a full disk), not forgery: anyone who can write the artifact can write a matching checksum,
@@ -26,17 +34,26 @@
 //! several gigabytes per second; format 1 used a sha256, which cost a fifth of loading a
 //! module.
 
+use std::io::{Read, Seek, SeekFrom};
+
 use sha2::{Digest, Sha256};
 
 use crate::err::LoadError;
 
-/// The first bytes of every artifact.
+/// The last bytes of every artifact (and the first of format 1 and 2 artifacts).
 const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
 
-/// The artifact format version this runtime writes and reads.
-pub(crate) const FORMAT: u32 = 2;
+/// The first bytes of an ELF file, which wasmtime's serialized modules are.
+const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
-const HEADER: usize = 84;
+/// The artifact format version this runtime writes and reads.
+pub(crate) const FORMAT: u32 = 3;
+
+/// Bytes of the trailer.
+const TRAILER: usize = 96;
+
+/// Offset of the checksum in the trailer; it covers everything before it.
+const CRC_AT: usize = 84;
 
 /// A SHA-256 digest.
 pub(crate) type Hash = [u8; 32];
@@ -51,30 +68,40 @@ pub(crate) struct Parts<'a> {
     pub(crate) compiled: &'a [u8],
 }
 
+/// What the trailer says, checked except for the checksum.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trailer {
+    pub(crate) abi: u32,
+    pub(crate) wasm_sha: Hash,
+    /// Length of the metadata JSON.
+    m: usize,
+    /// Length of wasmtime's module.
+    n: usize,
+    crc: u32,
+}
+
 pub(crate) fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
 /// Writes an artifact.
 pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
-    let mut body = Vec::with_capacity(12 + parts.metadata_json.len() + parts.compiled.len());
-    // Lengths beyond u32/u64 cannot occur for data held in memory; saturating keeps the
-    // function total, and the reader would then refuse the artifact as truncated.
-    let m = u32::try_from(parts.metadata_json.len()).unwrap_or(u32::MAX);
-    body.extend_from_slice(&m.to_le_bytes());
-    body.extend_from_slice(parts.metadata_json);
-    let n = u64::try_from(parts.compiled.len()).unwrap_or(u64::MAX);
-    body.extend_from_slice(&n.to_le_bytes());
-    body.extend_from_slice(parts.compiled);
-
-    let mut out = Vec::with_capacity(HEADER + body.len());
-    out.extend_from_slice(&MAGIC);
+    let mut out = Vec::with_capacity(parts.compiled.len() + parts.metadata_json.len() + TRAILER);
+    out.extend_from_slice(parts.compiled);
+    out.extend_from_slice(parts.metadata_json);
     out.extend_from_slice(&FORMAT.to_le_bytes());
     out.extend_from_slice(&parts.abi.to_le_bytes());
     out.extend_from_slice(&parts.engine);
     out.extend_from_slice(&parts.wasm_sha);
-    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    out.extend_from_slice(&body);
+    // Lengths beyond u32/u64 cannot occur for data held in memory; saturating keeps the
+    // function total, and the reader would then refuse the artifact as truncated.
+    let m = u32::try_from(parts.metadata_json.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&m.to_le_bytes());
+    let n = u64::try_from(parts.compiled.len()).unwrap_or(u64::MAX);
+    out.extend_from_slice(&n.to_le_bytes());
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&MAGIC);
     out
 }
 
@@ -107,60 +134,153 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Reads and checks an artifact: magic, format version, engine fingerprint and checksum. The
-/// ABI version is returned, not checked, so the caller reports it like a module's.
-pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, LoadError> {
-    let mut r = Reader { rest: bytes };
-    let magic: [u8; 8] = r.array("it is shorter than the magic bytes").map_err(|_| {
-        if MAGIC.starts_with(bytes) && !bytes.is_empty() {
-            LoadError::Truncated("it ends inside the magic bytes")
-        } else {
-            LoadError::NotAnArtifact
-        }
-    })?;
-    if magic != MAGIC {
-        return Err(LoadError::NotAnArtifact);
+/// Why a file of `len` bytes that starts with `head` and ends with `tail` (its last
+/// [`TRAILER`] bytes, or all of it when shorter) is not an artifact, if it is not.
+fn refuse(head: &[u8], tail: &[u8], len: u64) -> Option<LoadError> {
+    if len >= TRAILER as u64 && tail.ends_with(&MAGIC) {
+        return None;
     }
-    let format = r.u32("it ends inside the header")?;
+    // An artifact of format 1 or 2: the magic, then its version.
+    if let Some(version) = head.strip_prefix(&MAGIC).and_then(|r| r.get(..4)) {
+        let found = u32::from_le_bytes(version.try_into().unwrap_or([0; 4]));
+        return Some(LoadError::ArtifactVersion {
+            found,
+            expected: FORMAT,
+        });
+    }
+    Some(if head.starts_with(&ELF_MAGIC) {
+        LoadError::Truncated("it does not end with the artifact trailer")
+    } else {
+        LoadError::NotAnArtifact
+    })
+}
+
+/// Reads and checks a trailer: magic, format version, engine fingerprint, and that the lengths
+/// add up to `len`. The ABI version is returned, not checked, so the caller reports it like a
+/// module's; the checksum is the caller's to compare.
+fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, LoadError> {
+    let mut r = Reader { rest: bytes };
+    let format = r.u32("it ends inside the trailer")?;
     if format != FORMAT {
         return Err(LoadError::ArtifactVersion {
             found: format,
             expected: FORMAT,
         });
     }
-    let abi = r.u32("it ends inside the header")?;
-    let fingerprint: Hash = r.array("it ends inside the header")?;
-    let wasm_sha: Hash = r.array("it ends inside the header")?;
-    let checksum = r.u32("it ends inside the header")?;
+    let abi = r.u32("it ends inside the trailer")?;
+    let fingerprint: Hash = r.array("it ends inside the trailer")?;
+    let wasm_sha: Hash = r.array("it ends inside the trailer")?;
+    let m = r.u32("it ends inside the trailer")?;
+    let n = r.u64("it ends inside the trailer")?;
+    let crc = r.u32("it ends inside the trailer")?;
     if fingerprint != *engine {
         return Err(LoadError::ArtifactEngine);
     }
-    // The structure is read before the checksum is compared, so that a cut-off file is
-    // reported as truncated rather than as corrupt.
-    let body = r.rest;
-    let m = r.u32("it ends before the metadata")?;
-    let metadata_json = r.take(m as usize, "it ends inside the metadata")?;
-    let n = r.u64("it ends before the compiled code")?;
-    let n = usize::try_from(n).map_err(|_| LoadError::Truncated("its code length is too large"))?;
-    let compiled = r.take(n, "it ends inside the compiled code")?;
-    if !r.rest.is_empty() {
-        return Err(LoadError::Truncated("it has bytes after the compiled code"));
+    if u64::from(m)
+        .checked_add(n)
+        .and_then(|s| s.checked_add(TRAILER as u64))
+        != Some(len)
+    {
+        return Err(LoadError::Truncated(
+            "its parts do not add up to its length (cut short, or bytes added)",
+        ));
     }
-    if crc32fast::hash(body) != checksum {
+    let too_large = || LoadError::Truncated("it is too large for this machine");
+    Ok(Trailer {
+        abi,
+        wasm_sha,
+        m: usize::try_from(m).map_err(|_| too_large())?,
+        n: usize::try_from(n).map_err(|_| too_large())?,
+        crc,
+    })
+}
+
+/// Reads and checks an artifact held in memory: its trailer, then its checksum.
+pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, LoadError> {
+    let at = bytes.len().saturating_sub(TRAILER);
+    let (body, tail) = bytes.split_at(at);
+    if let Some(e) = refuse(bytes, tail, bytes.len() as u64) {
+        return Err(e);
+    }
+    let tail: &[u8; TRAILER] = tail
+        .try_into()
+        .map_err(|_| LoadError::Truncated("it ends inside the trailer"))?;
+    let t = trailer(tail, bytes.len() as u64, engine)?;
+    // `trailer` checked that n + m is the length of `body`.
+    let (compiled, metadata_json) = body.split_at(t.n.min(body.len()));
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(body);
+    crc.update(tail.get(..CRC_AT).unwrap_or_default());
+    if crc.finalize() != t.crc {
         return Err(LoadError::Corrupt);
     }
+    let fingerprint = *engine;
     Ok(Parts {
-        abi,
+        abi: t.abi,
         engine: fingerprint,
-        wasm_sha,
+        wasm_sha: t.wasm_sha,
         metadata_json,
         compiled,
+    })
+}
+
+/// An artifact file's trailer and metadata, read and checked (checksum included) without
+/// reading its code into memory.
+#[derive(Debug)]
+pub(crate) struct FileParts {
+    pub(crate) trailer: Trailer,
+    pub(crate) metadata_json: Vec<u8>,
+}
+
+/// Reads and checks the artifact in `file`: its trailer, then its checksum over the whole
+/// file, which is streamed through a small buffer so that only the metadata is kept.
+pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileParts, LoadError> {
+    let io = |e: std::io::Error| LoadError::Read(e.to_string());
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 12];
+    let head_len = usize::try_from(len.min(12)).unwrap_or(12);
+    let head = head.get_mut(..head_len).unwrap_or_default();
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.read_exact(head).map_err(io)?;
+    let mut tail = [0u8; TRAILER];
+    let tail_len = usize::try_from(len.min(TRAILER as u64)).unwrap_or(TRAILER);
+    file.seek(SeekFrom::Start(len - tail_len as u64))
+        .map_err(io)?;
+    file.read_exact(tail.get_mut(..tail_len).unwrap_or_default())
+        .map_err(io)?;
+    if let Some(e) = refuse(head, tail.get(..tail_len).unwrap_or_default(), len) {
+        return Err(e);
+    }
+    let t = trailer(&tail, len, engine)?;
+
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut left = t.n;
+    while left > 0 {
+        let chunk = buffer.get_mut(..left.min(64 * 1024)).unwrap_or_default();
+        file.read_exact(chunk).map_err(io)?;
+        crc.update(chunk);
+        left -= chunk.len();
+    }
+    let mut metadata_json = vec![0u8; t.m];
+    file.read_exact(&mut metadata_json).map_err(io)?;
+    crc.update(&metadata_json);
+    crc.update(tail.get(..CRC_AT).unwrap_or_default());
+    if crc.finalize() != t.crc {
+        return Err(LoadError::Corrupt);
+    }
+    Ok(FileParts {
+        trailer: t,
+        metadata_json,
     })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
 
     fn sample() -> Vec<u8> {
@@ -169,38 +289,105 @@ mod tests {
             engine: [7; 32],
             wasm_sha: [9; 32],
             metadata_json: b"{}",
-            compiled: b"code",
+            compiled: b"\x7fELF code",
         })
     }
 
+    /// `read_file` on a temporary file holding `bytes`.
+    fn read_via_file(bytes: &[u8], engine: &Hash) -> Result<FileParts, LoadError> {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        read_file(&file, engine)
+    }
+
     #[test]
-    fn round_trips() {
+    fn round_trips_in_memory_and_from_a_file() {
         let bytes = sample();
         let parts = read(&bytes, &[7; 32]).unwrap();
         assert_eq!(parts.abi, 1);
         assert_eq!(parts.wasm_sha, [9; 32]);
         assert_eq!(parts.metadata_json, b"{}");
-        assert_eq!(parts.compiled, b"code");
+        assert_eq!(parts.compiled, b"\x7fELF code");
+        assert!(
+            bytes.starts_with(b"\x7fELF code"),
+            "wasmtime's module comes first"
+        );
+
+        let file = read_via_file(&bytes, &[7; 32]).unwrap();
+        assert_eq!(file.trailer.abi, 1);
+        assert_eq!(file.trailer.wasm_sha, [9; 32]);
+        assert_eq!(file.metadata_json, b"{}");
     }
 
     #[test]
-    fn refuses_every_truncation_and_other_engines() {
+    fn refuses_every_truncation_flip_and_other_engines() {
         let bytes = sample();
         for n in 0..bytes.len() {
             assert!(read(&bytes[..n], &[7; 32]).is_err(), "prefix of {n} bytes");
+            assert!(
+                read_via_file(&bytes[..n], &[7; 32]).is_err(),
+                "file of {n} bytes"
+            );
         }
+        // Cut short, an artifact loses its trailer but still starts like wasmtime's module.
+        let cut = read(&bytes[..bytes.len() - 1], &[7; 32]).unwrap_err();
+        assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x10;
+            assert!(read(&flipped, &[7; 32]).is_err(), "flip at {i}");
+            assert!(
+                read_via_file(&flipped, &[7; 32]).is_err(),
+                "flip at {i} in a file"
+            );
+        }
+        let mut flipped = bytes.clone();
+        flipped[2] ^= 1;
+        assert!(matches!(read(&flipped, &[7; 32]), Err(LoadError::Corrupt)));
+        assert!(matches!(
+            read_via_file(&flipped, &[7; 32]),
+            Err(LoadError::Corrupt)
+        ));
+        let mut longer = bytes.clone();
+        longer.insert(3, 0);
+        assert!(matches!(
+            read(&longer, &[7; 32]),
+            Err(LoadError::Truncated(_))
+        ));
+
         assert!(matches!(
             read(&bytes, &[8; 32]),
+            Err(LoadError::ArtifactEngine)
+        ));
+        assert!(matches!(
+            read_via_file(&bytes, &[8; 32]),
             Err(LoadError::ArtifactEngine)
         ));
         assert!(matches!(
             read(b"\0asm\x01\0\0\0", &[7; 32]),
             Err(LoadError::NotAnArtifact)
         ));
-        let mut flipped = bytes.clone();
-        if let Some(last) = flipped.last_mut() {
-            *last ^= 1;
+        assert!(matches!(read(b"", &[7; 32]), Err(LoadError::NotAnArtifact)));
+    }
+
+    #[test]
+    fn older_formats_are_refused_by_their_version() {
+        let mut old = b"\0bwmod\r\n\x02\0\0\0\x01\0\0\0".to_vec();
+        old.resize(200, 0);
+        for e in [
+            read(&old, &[7; 32]).unwrap_err(),
+            read_via_file(&old, &[7; 32]).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    e,
+                    LoadError::ArtifactVersion {
+                        found: 2,
+                        expected: FORMAT
+                    }
+                ),
+                "{e:?}"
+            );
         }
-        assert!(matches!(read(&flipped, &[7; 32]), Err(LoadError::Corrupt)));
     }
 }

@@ -37,12 +37,13 @@ impl Cache {
         name
     }
 
-    /// The cached artifact named `key`, when there is one and the directory can be trusted.
-    pub(crate) fn read(&self, key: &str) -> Option<Vec<u8>> {
+    /// The cached artifact named `key`, opened, when there is one and the directory can be
+    /// trusted.
+    pub(crate) fn open(&self, key: &str) -> Option<fs::File> {
         if !trusted(&self.dir) {
             return None;
         }
-        fs::read(self.dir.join(key)).ok()
+        fs::File::open(self.dir.join(key)).ok()
     }
 
     /// Stores `artifact` as `key`. Failures are ignored: the cache only saves compile time.

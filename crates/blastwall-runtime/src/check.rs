@@ -128,8 +128,12 @@ pub(crate) fn interface<'a>(
     Ok(())
 }
 
-/// Reads the metadata JSON and checks its ABI version.
-pub(crate) fn metadata(json: &[u8]) -> Result<Metadata, LoadError> {
+/// Reads the metadata JSON and checks its ABI version. The docs of rules and parameters are
+/// checked but left out ([`Metadata::from_json_without_docs`]); [`Module::metadata`] parses
+/// them from the text when asked.
+///
+/// [`Module::metadata`]: crate::Module::metadata
+pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
     let check = |abi: u64| {
         if abi == u64::from(ABI_VERSION) {
             Ok(())
@@ -141,17 +145,25 @@ pub(crate) fn metadata(json: &[u8]) -> Result<Metadata, LoadError> {
         }
     };
     // Checking the whole text's UTF-8 at once and parsing a `str` is faster than having the
-    // parser check every string it meets, and loading a module parses tens of kilobytes.
-    let parsed = match std::str::from_utf8(json) {
-        Ok(text) => serde_json::from_str::<Metadata>(text),
-        Err(_) => serde_json::from_slice::<Metadata>(json),
+    // parser check every string it meets, and loading a module parses tens of kilobytes. Text
+    // that is not UTF-8 is not JSON; the byte parser says where.
+    let (parsed, text) = match String::from_utf8(json) {
+        Ok(text) => (Metadata::from_json_without_docs(&text), text),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let parsed = serde_json::from_slice::<Metadata>(&bytes);
+            (parsed, String::from_utf8_lossy(&bytes).into_owned())
+        }
     };
     match parsed {
-        Ok(meta) => check(u64::from(meta.abi)).map(|()| meta),
+        Ok(metadata) => {
+            check(u64::from(metadata.abi))?;
+            Ok(LoadedMetadata { metadata, text })
+        }
         Err(error) => {
             // Metadata of another ABI version may have another shape: report its version
             // rather than the shape this runtime expected.
-            let abi = serde_json::from_slice::<serde_json::Value>(json)
+            let abi = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("abi").and_then(serde_json::Value::as_u64));
             if let Some(abi) = abi {
@@ -162,13 +174,21 @@ pub(crate) fn metadata(json: &[u8]) -> Result<Metadata, LoadError> {
     }
 }
 
+/// A module's metadata as loaded: parsed without the docs, and the text they are parsed from
+/// when asked.
+#[derive(Debug)]
+pub(crate) struct LoadedMetadata {
+    /// The metadata, its docs left out.
+    pub(crate) metadata: Metadata,
+    /// The metadata JSON as stored in the module.
+    pub(crate) text: String,
+}
+
 /// What a checked wasm module carries that the runtime keeps.
 #[derive(Debug)]
 pub(crate) struct Checked {
-    /// The metadata JSON as stored in the module.
-    pub(crate) metadata_json: Vec<u8>,
     /// The metadata.
-    pub(crate) metadata: Metadata,
+    pub(crate) metadata: LoadedMetadata,
 }
 
 /// Validates `wasm` and checks the interface and metadata (docs/abi.md, "The module").
@@ -252,12 +272,8 @@ pub(crate) fn module(wasm: &[u8]) -> Result<Checked, LoadError> {
         imports.iter().map(|(m, n)| (m.as_str(), n.as_str())),
         &exports,
     )?;
-    let metadata_json = meta.ok_or(LoadError::NoMetadata)?;
-    let metadata = metadata(&metadata_json)?;
-    Ok(Checked {
-        metadata_json,
-        metadata,
-    })
+    let metadata = metadata(meta.ok_or(LoadError::NoMetadata)?)?;
+    Ok(Checked { metadata })
 }
 
 fn val(t: ValType) -> Val {

@@ -60,7 +60,9 @@ pub enum LoadError {
     #[error("cannot compile the module: {0}")]
     Compile(String),
     /// The bytes are not a blastwall precompiled artifact.
-    #[error("not a blastwall precompiled module (its first bytes are not the artifact magic)")]
+    #[error(
+        "not a blastwall precompiled module (it neither ends with the artifact trailer nor starts like compiled code)"
+    )]
     NotAnArtifact,
     /// The artifact ends early or has trailing bytes.
     #[error("the precompiled module is truncated or malformed: {0}")]
@@ -86,6 +88,9 @@ pub enum LoadError {
     /// wasmtime refused the compiled code.
     #[error("wasmtime cannot load the precompiled module: {0}")]
     Deserialize(String),
+    /// The precompiled module's file could not be read.
+    #[error("cannot read the precompiled module: {0}")]
+    Read(String),
 }
 
 /// A decision that could not be made. After any variant but [`EvalError::Facts`] the instance

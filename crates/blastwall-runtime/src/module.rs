@@ -1,10 +1,11 @@
 //! [`Module`]: a checked, compiled policy module and its metadata.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use blastwall_abi::layout::Metadata;
 
 use crate::abi::Encoder;
+use crate::check::LoadedMetadata;
 use crate::engine::Engine;
 use crate::err::LoadError;
 use crate::policy::Policy;
@@ -31,7 +32,12 @@ pub struct Module {
 struct ModuleInner {
     engine: Engine,
     compiled: wasmtime::Module,
-    metadata: Metadata,
+    /// The metadata without the docs: all that deciding needs.
+    core: Metadata,
+    /// The metadata JSON, for the docs.
+    text: String,
+    /// The metadata with the docs, parsed from `text` when first asked for.
+    full: OnceLock<Metadata>,
     encoder: Encoder,
     from_cache: bool,
 }
@@ -39,8 +45,8 @@ struct ModuleInner {
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module")
-            .field("digest", &self.inner.metadata.digest)
-            .field("rules", &self.inner.metadata.rules.len())
+            .field("digest", &self.inner.core.digest)
+            .field("rules", &self.inner.core.rules.len())
             .field("from_cache", &self.inner.from_cache)
             .finish_non_exhaustive()
     }
@@ -50,24 +56,39 @@ impl Module {
     pub(crate) fn new(
         engine: Engine,
         compiled: wasmtime::Module,
-        metadata: Metadata,
+        metadata: LoadedMetadata,
         from_cache: bool,
     ) -> Result<Module, LoadError> {
+        let LoadedMetadata { metadata, text } = metadata;
         let encoder = Encoder::new(&metadata).map_err(LoadError::Layout)?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine,
                 compiled,
-                metadata,
+                core: metadata,
+                text,
+                full: OnceLock::new(),
                 encoder,
                 from_cache,
             }),
         })
     }
 
-    /// The module's metadata: its rules, parameters and input layout.
+    /// The module's metadata: its rules, parameters and input layout, with their docs.
+    ///
+    /// Loading a module leaves the docs out, since deciding never reads them; the first call
+    /// parses them (tens of microseconds for the shipped rules).
     pub fn metadata(&self) -> &Metadata {
-        &self.inner.metadata
+        self.inner.full.get_or_init(|| {
+            // The text parsed when the module was loaded, docs checked, so this cannot fail;
+            // if it somehow did, the metadata without docs is still the module's.
+            serde_json::from_str(&self.inner.text).unwrap_or_else(|_| self.inner.core.clone())
+        })
+    }
+
+    /// The metadata without the docs, which is all that encoding and decoding need.
+    pub(crate) fn core_metadata(&self) -> &Metadata {
+        &self.inner.core
     }
 
     /// Whether [`Engine::load`] took the compiled code from the cache directory instead of

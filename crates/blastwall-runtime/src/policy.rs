@@ -500,7 +500,7 @@ impl Slot {
         let findings = decode_findings(
             self.memory.data(&self.store),
             result.cast_unsigned(),
-            policy.module.metadata(),
+            policy.module.core_metadata(),
         )
         .map_err(EvalError::Decode)?;
         Ok(combine(findings, context))

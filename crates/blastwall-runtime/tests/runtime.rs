@@ -408,15 +408,96 @@ fn broken_artifacts_are_refused() {
     assert!(matches!(wasm, LoadError::NotAnArtifact), "{wasm:?}");
     assert!(matches!(err(b""), LoadError::NotAnArtifact));
 
+    // The trailer: format version, ABI version, then the engine fingerprint.
+    let trailer = artifact.len() - 96;
     let mut other_engine = artifact.clone();
-    other_engine[20] ^= 1;
+    other_engine[trailer + 8] ^= 1;
     let e = err(&other_engine);
     assert!(e.to_string().contains("precompile it again"), "{e}");
 
-    let mut future = artifact;
-    future[8] = 9;
+    let mut future = artifact.clone();
+    future[trailer] = 9;
     let e = err(&future);
     assert!(e.to_string().contains("format version 9"), "{e}");
+
+    // An artifact of format 2 put its header first and the compiled code last.
+    let mut old = b"\0bwmod\r\n\x02\0\0\0".to_vec();
+    old.extend_from_slice(&artifact[..trailer]);
+    let e = err(&old);
+    assert!(e.to_string().contains("format version 2"), "{e}");
+
+    // wasmtime's own serialization, without our trailer.
+    let plain = err(&artifact[..trailer]);
+    assert!(matches!(plain, LoadError::Truncated(_)), "{plain:?}");
+}
+
+/// The artifact in a file, loaded memory-mapped.
+fn load_file(engine: &Engine, bytes: &[u8]) -> Result<Module, LoadError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.bwc");
+    std::fs::write(&path, bytes).unwrap();
+    // SAFETY: the file is this test's own, and nothing writes it while the module lives.
+    #[allow(unsafe_code)]
+    let loaded = unsafe { engine.load_precompiled_file(&path) };
+    loaded
+}
+
+#[test]
+fn artifacts_load_from_files_as_from_bytes() {
+    let engine = engine();
+    let wasm = deny_module();
+    let artifact = engine.precompile(&wasm).unwrap();
+    let from_file = load_file(&engine, &artifact).unwrap();
+    let from_bytes = engine.load_precompiled(&artifact).unwrap();
+    assert_eq!(from_file.metadata(), from_bytes.metadata());
+    assert_eq!(
+        decisions(&from_file.policy()),
+        decisions(&from_bytes.policy())
+    );
+    assert_eq!(
+        from_file.policy().evaluate_json(&json!({})).unwrap(),
+        from_bytes.policy().evaluate_json(&json!({})).unwrap()
+    );
+    // The module outlives the directory its file was in: the mapping keeps the contents.
+    let policy = from_file.policy();
+    drop(from_file);
+    assert_eq!(
+        policy.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Deny
+    );
+}
+
+#[test]
+fn broken_artifact_files_are_refused() {
+    let engine = engine();
+    let artifact = engine.precompile(&allow_module()).unwrap();
+    let err = |bytes: &[u8]| load_file(&engine, bytes).unwrap_err();
+
+    let mut flipped = artifact.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    assert!(matches!(err(&flipped), LoadError::Corrupt));
+    let mut flipped = artifact.clone();
+    flipped[0] ^= 0x40;
+    assert!(matches!(err(&flipped), LoadError::Corrupt));
+
+    let cut = err(&artifact[..artifact.len() - 10]);
+    assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
+    assert!(matches!(err(&artifact[..5]), LoadError::Truncated(_)));
+    assert!(matches!(err(&allow_module()), LoadError::NotAnArtifact));
+    assert!(matches!(err(b""), LoadError::NotAnArtifact));
+
+    let trailer = artifact.len() - 96;
+    let mut other_engine = artifact.clone();
+    other_engine[trailer + 8] ^= 1;
+    assert!(matches!(err(&other_engine), LoadError::ArtifactEngine));
+
+    let missing = tempfile::tempdir().unwrap().path().join("gone.bwc");
+    // SAFETY: there is no file to change.
+    #[allow(unsafe_code)]
+    let e = unsafe { engine.load_precompiled_file(&missing) }.unwrap_err();
+    assert!(matches!(e, LoadError::Read(_)), "{e:?}");
+    assert!(e.to_string().contains("cannot read"), "{e}");
 }
 
 fn cache_engine(dir: &std::path::Path) -> Engine {
