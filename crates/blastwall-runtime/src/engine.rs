@@ -67,7 +67,9 @@ pub struct EngineConfig {
     /// Where to keep compiled modules between runs, keyed by the module's hash and the engine
     /// configuration; `None` compiles every load. The directory is created when missing. It
     /// must be writable only by the user running blastwall: what it holds is loaded as native
-    /// code (see [`Engine::load`]).
+    /// code (see [`Engine::load`]). Cached modules are memory-mapped from their files: delete
+    /// files there freely, but never truncate or rewrite one in place while a process may be
+    /// using it.
     pub cache_dir: Option<PathBuf>,
 }
 
