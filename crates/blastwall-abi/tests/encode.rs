@@ -553,3 +553,55 @@ fn bad_layouts_are_refused() {
     assert!(Encoder::new(&meta(Layout::new(&Reads::new()), glob_int, false)).is_err());
     let _ = ParamType::Int;
 }
+
+proptest::proptest! {
+    /// The graph index orders nodes by their names' bytes, stably, and resolves each
+    /// dependency to the first node of that name — for names that share long prefixes, differ
+    /// only in their last bytes or by trailing NULs, and repeat.
+    #[test]
+    fn graph_index_orders_and_resolves_names_by_their_bytes(
+        picks in proptest::collection::vec((0usize..6, 0usize..4, "[ab\u{0}é]{0,3}"), 1..24),
+        deps in proptest::collection::vec(proptest::collection::vec(0usize..30, 0..4), 24),
+    ) {
+        let stems = ["", "a", "svc-", "payments-service-", "payments-service-api", "zz"];
+        let tails = ["", "\u{0}", "1", "10"];
+        let names: Vec<String> = picks
+            .iter()
+            .map(|(s, t, extra)| format!("{}{}{extra}", stems[*s], tails[*t]))
+            .collect();
+        let nodes: Vec<serde_json::Value> = names
+            .iter()
+            .zip(&deps)
+            .map(|(name, d)| {
+                let on: Vec<String> = d
+                    .iter()
+                    .map(|j| names.get(*j).cloned().unwrap_or_else(|| format!("ghost{j}")))
+                    .collect();
+                json!({"name": name, "depends_on": on})
+            })
+            .collect();
+        let layout = Layout::new(&reads(&[("Node", "tier")]));
+        let enc = Encoder::new(&meta(layout, Vec::new(), true)).unwrap();
+        let out = enc.encode_json(&json!({"topology": {"nodes": nodes}}), BASE, 0).unwrap();
+        let m = Mem { bytes: &out.bytes, base: BASE };
+        let g = m.header(5);
+        let n = names.len() as u64;
+
+        let mut expected: Vec<u32> = (0..names.len() as u32).collect();
+        expected.sort_by(|a, b| names[*a as usize].as_bytes().cmp(names[*b as usize].as_bytes()));
+        proptest::prop_assert_eq!(m.u32s(m.slot(g, 1), n), expected);
+
+        let first = |target: &str| names.iter().position(|x| x == target).map(|i| i as u32);
+        let fwd: Vec<u32> = names
+            .iter()
+            .zip(&deps)
+            .flat_map(|(_, d)| {
+                d.iter()
+                    .filter_map(|j| first(&names.get(*j).cloned().unwrap_or_else(|| format!("ghost{j}"))))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let fwd_start = m.u32s(m.slot(g, 2), n + 1);
+        proptest::prop_assert_eq!(m.u32s(m.slot(g, 3), u64::from(fwd_start[names.len()])), fwd);
+    }
+}
