@@ -907,27 +907,23 @@ impl Encoder {
         let Some(change) = change else {
             return CombineContext::new("", "", Vec::new(), overrides);
         };
-        let author = change
-            .get("author")
+        let author = entry(change, "author")
             .and_then(J::as_str)
             .unwrap_or(&self.defaults.author);
-        let initiator = change
-            .get("ai")
-            .and_then(|ai| ai.get("initiator"))
+        let initiator = entry(change, "ai")
+            .and_then(|ai| member(ai, "initiator"))
             .and_then(J::as_str)
             .unwrap_or("");
-        let approvals = change
-            .get("approvals")
+        let approvals = entry(change, "approvals")
             .and_then(J::as_array)
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .filter_map(|a| {
-                let by = a.get("by")?.as_str()?.to_string();
-                let stale = a
-                    .get("stale")
+                let by = member(a, "by")?.as_str()?.to_string();
+                let stale = member(a, "stale")
                     .and_then(J::as_bool)
                     .unwrap_or(self.defaults.stale);
-                let teams = match a.get("teams").and_then(J::as_array) {
+                let teams = match member(a, "teams").and_then(J::as_array) {
                     Some(t) => t
                         .iter()
                         .filter_map(|s| s.as_str().map(String::from))
@@ -942,13 +938,12 @@ impl Encoder {
     /// The graph index of a validated topology (`docs/abi.md`, "Topology"); returns its
     /// address.
     fn graph_index(&self, out: &mut Out, topology: &J) -> u32 {
-        let nodes = topology
-            .get("nodes")
+        let nodes = member(topology, "nodes")
             .and_then(J::as_array)
             .map_or(self.defaults.nodes.as_slice(), Vec::as_slice);
         let names: Vec<&str> = nodes
             .iter()
-            .map(|n| n.get("name").and_then(J::as_str).unwrap_or(""))
+            .map(|n| member(n, "name").and_then(J::as_str).unwrap_or(""))
             .collect();
         let name = |i: u32| names.get(i as usize).copied().unwrap_or("");
         let n = nodes.len() as u32;
@@ -986,7 +981,7 @@ impl Encoder {
         let mut rev_count = vec![0u32; nodes.len() + 1];
         fwd_start.push(0);
         for node in nodes {
-            let deps = node.get("depends_on").and_then(J::as_array);
+            let deps = member(node, "depends_on").and_then(J::as_array);
             let targets: Box<dyn Iterator<Item = &str>> = match deps {
                 Some(d) => Box::new(d.iter().filter_map(J::as_str)),
                 None => Box::new(self.defaults.depends_on.iter().map(String::as_str)),
@@ -1166,6 +1161,22 @@ fn convert(
         ),
         ShapeMeta::Optional(s) => Shp::Optional(Box::new(convert(s, index, enums)?)),
     })
+}
+
+/// `v`'s member `key`, when `v` is an object; see [`entry`].
+fn member<'v>(v: &'v J, key: &str) -> Option<&'v J> {
+    v.as_object().and_then(|m| entry(m, key))
+}
+
+/// `m`'s member `key`: found by comparing keys in the small objects facts are made of, where
+/// hashing the key (serde_json's maps keep their order, with a SipHash index) costs more than
+/// a few comparisons, and by the index in larger ones.
+fn entry<'v>(m: &'v Map<String, J>, key: &str) -> Option<&'v J> {
+    if m.len() <= 8 {
+        m.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        m.get(key)
+    }
 }
 
 /// The first 16 bytes of `name` as a big-endian number, zero-padded. Two keys compare as the
