@@ -214,10 +214,9 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
     if crc.finalize() != t.crc {
         return Err(LoadError::Corrupt);
     }
-    let fingerprint = *engine;
     Ok(Parts {
         abi: t.abi,
-        engine: fingerprint,
+        engine: *engine,
         wasm_sha: t.wasm_sha,
         metadata_json,
         compiled,
