@@ -323,7 +323,16 @@ impl Engine {
     /// ```
     #[allow(unsafe_code)]
     pub unsafe fn load_precompiled_file(&self, path: &Path) -> Result<Module, LoadError> {
-        let file = std::fs::File::open(path).map_err(|e| LoadError::Read(e.to_string()))?;
+        // Only a regular file can be mapped; a FIFO would also block `open` until a writer
+        // came.
+        let read = |e: std::io::Error| LoadError::Read(format!("`{}`: {e}", path.display()));
+        if !std::fs::metadata(path).map_err(read)?.is_file() {
+            return Err(LoadError::Read(format!(
+                "`{}` is not a regular file",
+                path.display()
+            )));
+        }
+        let file = std::fs::File::open(path).map_err(read)?;
         let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
         let metadata = check_metadata(parts.trailer.abi, parts.metadata_json)?;
         // SAFETY: the caller vouches for the file's origin and that it does not change while

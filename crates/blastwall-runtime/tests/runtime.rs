@@ -498,6 +498,12 @@ fn broken_artifact_files_are_refused() {
     let e = unsafe { engine.load_precompiled_file(&missing) }.unwrap_err();
     assert!(matches!(e, LoadError::Read(_)), "{e:?}");
     assert!(e.to_string().contains("cannot read"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY: a directory is refused before anything is mapped.
+    #[allow(unsafe_code)]
+    let e = unsafe { engine.load_precompiled_file(dir.path()) }.unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
 fn cache_engine(dir: &std::path::Path) -> Engine {
