@@ -55,6 +55,11 @@ const TRAILER: usize = 96;
 /// Offset of the checksum in the trailer; it covers everything before it.
 const CRC_AT: usize = 84;
 
+/// Bytes of the buffer a file's code is streamed through for its checksum: small enough for
+/// the allocator to reuse heap pages rather than map fresh ones, large enough that the reads
+/// are few.
+const CHUNK: usize = 64 * 1024;
+
 /// A SHA-256 digest.
 pub(crate) type Hash = [u8; 32];
 
@@ -254,10 +259,10 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
 
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut crc = crc32fast::Hasher::new();
-    let mut buffer = vec![0u8; 64 * 1024];
+    let mut buffer = vec![0u8; CHUNK];
     let mut left = t.n;
     while left > 0 {
-        let chunk = buffer.get_mut(..left.min(64 * 1024)).unwrap_or_default();
+        let chunk = buffer.get_mut(..left.min(CHUNK)).unwrap_or_default();
         file.read_exact(chunk).map_err(io)?;
         crc.update(chunk);
         left -= chunk.len();
