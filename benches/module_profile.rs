@@ -14,7 +14,13 @@
 //! Scenarios: `shipped` (the shipped rules on the typical change of `benches/shipped.rs`),
 //! `decide` (`benches/peers/decide.bw` on the `decide` bench's facts; needs `--features
 //! peers`) and `blast N` (the walk of `benches/blast.rs` on the typed topology of N nodes, without the
-//! listing). `nofuel` as the last argument turns fuel metering off, to measure its cost.
+//! listing). The engine is set up as the runtime's default: epoch interruption on (its
+//! deadline far away), fuel metering off. `fuel` as the last argument turns fuel metering on
+//! and `noepoch` epoch interruption off, to measure what each costs.
+//!
+//! With `BLASTWALL_DUMP=NAME` in the environment it also writes the machine code of the
+//! function so named (as in the perf map: `dfa`, `lower`, `rule NAME`…) to
+//! `/tmp/blastwall-NAME.bin`, for `objdump -D -b binary -m i386:x86-64`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -154,7 +160,8 @@ fn main() {
         // `cargo bench` runs every bench target; this one only runs when asked.
         return;
     }
-    let fuel = args.last().map(String::as_str) != Some("nofuel");
+    let last = args.last().map(String::as_str);
+    let (fuel, epoch) = (last == Some("fuel"), last != Some("noepoch"));
     let ((wasm, names), facts, seconds) = match args[0].as_str() {
         "shipped" => (shipped_wasm(), typical::typical_change(), &args.get(1)),
         #[cfg(feature = "peers")]
@@ -183,6 +190,7 @@ fn main() {
     let mut config = wasmtime::Config::new();
     config
         .consume_fuel(fuel)
+        .epoch_interruption(epoch)
         .cranelift_opt_level(wasmtime::OptLevel::Speed);
     let engine = wasmtime::Engine::new(&config).unwrap();
     let module = wasmtime::Module::new(&engine, &wasm).unwrap();
@@ -199,6 +207,10 @@ fn main() {
                 .unwrap_or_else(|| format!("cmp[{k}]")),
         };
         map.push_str(&format!("{:x} {:x} {name}\n", text + f.offset, f.len));
+        if std::env::var("BLASTWALL_DUMP").ok().as_deref() == Some(name.as_str()) {
+            let code = &module.text()[f.offset..f.offset + f.len];
+            std::fs::write(format!("/tmp/blastwall-{name}.bin"), code).unwrap();
+        }
     }
     let path = format!("/tmp/perf-{}.map", std::process::id());
     std::fs::File::create(&path)
@@ -207,6 +219,10 @@ fn main() {
         .unwrap();
 
     let mut store = wasmtime::Store::new(&engine, ());
+    if epoch {
+        // Far enough that nothing ticks it: what is measured is the checks' cost.
+        store.set_epoch_deadline(u64::MAX / 2);
+    }
     let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
     let input = instance
         .get_typed_func::<i32, i32>(&mut store, "bw_input")
@@ -236,8 +252,9 @@ fn main() {
     }
     let per = start.elapsed().as_nanos() as f64 / decisions as f64;
     eprintln!(
-        "{decisions} decisions, {per:.0} ns each (fuel {}), {} input bytes; functions in {path}",
+        "{decisions} decisions, {per:.0} ns each (fuel {}, epoch {}), {} input bytes; functions in {path}",
         if fuel { "on" } else { "off" },
+        if epoch { "on" } else { "off" },
         bytes.len()
     );
 }
