@@ -302,6 +302,70 @@ fn unusual_paths_match_after_normalisation_in_both_hosts() {
 }
 
 #[test]
+fn case_mapping_of_long_strings_agrees_with_ascii_folding() {
+    // The module scans eight bytes at a time for a byte to change: put one (or a byte next to
+    // a letter's range, or a non-ASCII letter) at every position of strings around the word
+    // size, and check both hosts against Rust's ASCII folding.
+    let both = Both::new(vec![blastwall_check::SourceFile {
+        path: "fold.bw".into(),
+        text: r#"
+rule folds {
+    level advisory
+    when some c in action.commands: true
+    warn "{c.env}:{lower(c.program)}|{upper(c.program)}"
+}
+"#
+        .into(),
+    }]);
+    let mut checked = 0;
+    for len in [1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 33] {
+        for odd in [
+            'A', 'Z', 'a', 'z', '@', '[', '`', '{', 'É', 'é', '\u{c1}', '\u{fa}',
+        ] {
+            let subjects: Vec<String> = (0..len)
+                .flat_map(|at| {
+                    let put = |fill: char| -> String {
+                        (0..len).map(|k| if k == at { odd } else { fill }).collect()
+                    };
+                    [put('m'), put('M')]
+                })
+                .collect();
+            // A rule reports at most 20 findings, so 20 subjects per decision.
+            for batch in subjects.chunks(20) {
+                let commands: Vec<serde_json::Value> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| serde_json::json!({"program": s, "env": k.to_string()}))
+                    .collect();
+                let facts = serde_json::json!({"action": {"commands": commands}});
+                let (expected, actual) = both.decide(&facts);
+                assert_eq!(expected, actual, "length {len}, {odd}");
+                let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
+                let messages: Vec<&str> = d["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["message"].as_str().unwrap())
+                    .collect();
+                let wanted: Vec<String> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| {
+                        format!("{k}:{}|{}", s.to_ascii_lowercase(), s.to_ascii_uppercase())
+                    })
+                    .collect();
+                assert_eq!(messages, wanted, "length {len}, {odd}");
+            }
+            checked += subjects.len();
+        }
+    }
+    assert_eq!(
+        checked,
+        2 * 12 * (1 + 7 + 8 + 9 + 15 + 16 + 17 + 23 + 24 + 25 + 33)
+    );
+}
+
+#[test]
 fn case_insensitive_comparisons_agree() {
     let both = Both::new(vec![blastwall_check::SourceFile {
         path: "case.bw".into(),

@@ -473,6 +473,42 @@ fn case(lo: u8, hi: u8, delta: i32) -> Asm {
             .i(I32LeU)
             .i(I32And);
     };
+    // Eight bytes at a time while none is in range, then byte by byte from there. Per byte
+    // `b` of the word: with `t = b & 0x7f`, `t + (0x80 - lo)` has its top bit set when `t >=
+    // lo`, and `t + (0x7f - hi)` has it clear when `t <= hi` (neither sum carries into the
+    // next byte); `b`'s own top bit must be clear. The test is exact, but only the byte loop
+    // decides: a word that tests positive just hands over to it.
+    let w = a.i64_local();
+    let t = a.i64_local();
+    let ones = 0x0101_0101_0101_0101_u64;
+    let words = a.block();
+    let word = a.loop_();
+    a.get(i).i32c(8).i(I32Add).get(n).i(I32GtU);
+    a.br_if(words);
+    a.get(0).ptr().get(i).i(I32Add).load64(0).set(w);
+    a.get(w).i64c(0x7f7f_7f7f_7f7f_7f7f).i(I64And).set(t);
+    a.get(t)
+        .i64c((ones * u64::from(0x80 - lo)) as i64)
+        .i(I64Add)
+        .get(t)
+        .i64c((ones * u64::from(0x7f - hi)) as i64)
+        .i(I64Add)
+        .i64c(-1)
+        .i(I64Xor)
+        .i(I64And)
+        .get(w)
+        .i64c(-1)
+        .i(I64Xor)
+        .i(I64And)
+        .i64c((ones * 0x80) as i64)
+        .i(I64And)
+        .i(I64Eqz)
+        .i(I32Eqz);
+    a.br_if(words);
+    a.get(i).i32c(8).i(I32Add).set(i);
+    a.br(word);
+    a.end();
+    a.end();
     let found = a.block();
     let scan = a.loop_();
     a.get(i).get(n).i(I32GeU);
