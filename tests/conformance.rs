@@ -366,6 +366,60 @@ rule folds {
 }
 
 #[test]
+fn membership_in_a_lower_cased_comprehension_agrees() {
+    // `lower(x) in [lower(t) for t in …]` is compiled as a loop that compares without building
+    // the list, and stops at the first match; with a filter, and with a map that is not a bare
+    // `lower` (which takes the general path), both hosts must still agree.
+    let both = Both::new(vec![blastwall_check::SourceFile {
+        path: "member.bw".into(),
+        text: r#"
+rule plain {
+    level advisory
+    when some a in change.approvals: lower(change.author) in [lower(t) for t in a.teams]
+    warn "plain {a.by}"
+}
+rule filtered {
+    level advisory
+    when some a in change.approvals: lower(change.author) in [lower(t) for t in a.teams where t != "@Skip"]
+    warn "filtered {a.by}"
+}
+rule prefixed {
+    level advisory
+    when some a in change.approvals: lower(change.author) in [lower("@" + t) for t in a.teams]
+    warn "prefixed {a.by}"
+}
+"#
+        .into(),
+    }]);
+    let cases: [(&str, &[&str], &[&str]); 7] = [
+        ("Bob", &["x", "BOB"], &["plain", "filtered"]),
+        ("bob", &[], &[]),
+        ("@skip", &["@Skip"], &["plain"]),
+        ("@skip", &["@Skip", "@SKIP"], &["plain", "filtered"]),
+        ("@Bob", &["bob"], &["prefixed"]),
+        (
+            "ÉMILE",
+            &["émile", "Émile", "ÉMILE"],
+            &["plain", "filtered"],
+        ),
+        ("", &[""], &["plain", "filtered"]),
+    ];
+    for (author, teams, fired) in cases {
+        let facts = serde_json::json!({"change": {"author": author, "approvals": [{"by": "x", "teams": teams}]}});
+        let (expected, actual) = both.decide(&facts);
+        assert_eq!(expected, actual, "{author} in {teams:?}");
+        let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
+        let rules: Vec<&str> = d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules, fired, "{author} in {teams:?}");
+    }
+}
+
+#[test]
 fn case_insensitive_comparisons_agree() {
     let both = Both::new(vec![blastwall_check::SourceFile {
         path: "case.bw".into(),

@@ -1214,6 +1214,39 @@ impl<'p> Gen<'p> {
                     }
                 }
             }
+            ExprKind::In(a, b) if lowered(a).is_some() && lowered_comprehension(b).is_some() => {
+                // `lower(x) in [lower(m) for v in over where f]` compares element by element,
+                // without building the list or any lower-cased string, and stops at the first
+                // match: skipping the rest changes nothing, since neither `m` nor `f` can fail.
+                let (x, (slot, over, m, filter)) = (
+                    lowered(a).ok_or_else(|| internal("lower"))?,
+                    lowered_comprehension(b).ok_or_else(|| internal("comprehension"))?,
+                );
+                self.expr(cx, x)?;
+                let x = cx.a.zero_i64();
+                cx.a.set(x);
+                self.expr(cx, over)?;
+                let xs = cx.a.zero_i64();
+                cx.a.set(xs);
+                let i = cx.a.zero_i32();
+                let r = cx.a.zero_i32();
+                let var = cx.local(slot)?;
+                let (done, next) = cx.each_head(xs, i, var);
+                cx.a.get(i).i32c(1).i(I::I32Add).set(i);
+                if let Some(f) = filter {
+                    self.cond(cx, f)?;
+                    cx.a.i(I::I32Eqz);
+                    cx.a.br_if(next);
+                }
+                cx.a.get(x);
+                self.expr(cx, m)?;
+                cx.a.call(P_STR_EQ_ASCII_CI).tee(r);
+                cx.a.br_if(done);
+                cx.a.br(next);
+                cx.a.end();
+                cx.a.end();
+                cx.a.get(r);
+            }
             ExprKind::In(a, b) => {
                 let elem = b.ty.element().cloned().unwrap_or(Type::Any);
                 let ty = common(&a.ty, &elem);
@@ -1640,6 +1673,24 @@ fn lowered(e: &Expr) -> Option<&Expr> {
         ExprKind::Builtin(Builtin::Lower, args) => args.first(),
         _ => None,
     }
+}
+
+/// `(slot, over, m, filter)` when `e` is `[lower(m) for slot in over where filter]` and
+/// neither `m` nor `filter` can fail.
+fn lowered_comprehension(e: &Expr) -> Option<(usize, &Expr, &Expr, Option<&Expr>)> {
+    let ExprKind::Comprehension {
+        slot,
+        over,
+        map: Some(map),
+        filter,
+    } = &e.kind
+    else {
+        return None;
+    };
+    let m = lowered(map)?;
+    let filter = filter.as_deref();
+    (crate::memo::infallible(map) && filter.is_none_or(crate::memo::infallible))
+        .then_some((*slot, &**over, m, filter))
 }
 
 /// The operands of `and` / `or` in the order to test them: the cheaper first when neither
