@@ -55,6 +55,9 @@ pub use blastwall_runtime::{
     EncodedFacts, Engine, EngineConfig, EvalLimits, Module, Policy as Compiled, Session,
 };
 
+#[doc(hidden)]
+pub mod fuzz;
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
