@@ -2,8 +2,9 @@
 //!
 //! It runs one bench's module in a bare wasmtime instance configured as `blastwall-runtime`
 //! configures its engine, makes decisions in a loop for the given number of seconds, and
-//! writes `/tmp/perf-PID.map` so that `perf report` names the module's functions (the
-//! prelude's by name, `policy[N]` for the policy's own, `export[N]` for the entry points):
+//! writes `/tmp/perf-PID.map` so that `perf report` names the module's functions, by the
+//! names the compiler writes in the module's `name` section (`dfa`, `fn NAME`, `rule NAME`,
+//! `eq TYPE`, `bw_evaluate`…):
 //!
 //! ```sh
 //! cargo bench --no-run --bench module_profile
@@ -33,78 +34,16 @@ mod typical;
 #[cfg(feature = "peers")]
 mod peers;
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-/// The prelude's functions, in the order `blastwall-compile`'s `prelude::emit` adds them.
-const PRELUDE: [&str; 23] = [
-    "alloc",
-    "ensure",
-    "put",
-    "put_int",
-    "finish",
-    "str_eq",
-    "str_cmp",
-    "i64_cmp",
-    "concat",
-    "starts_with",
-    "ends_with",
-    "contains",
-    "len",
-    "lower",
-    "upper",
-    "trim",
-    "split",
-    "dfa",
-    "sort",
-    "setop",
-    "walk",
-    "box",
-    "put_byte",
-];
-
-/// The module, and a name for each function index the policy adds after the prelude: its
-/// functions come first, in order; its rules are the functions `bw_evaluate` calls, in rule
-/// order; the rest are comparison helpers made on demand.
-fn build(sources: Vec<blastwall_check::SourceFile>) -> (Vec<u8>, BTreeMap<u32, String>) {
+/// The module of `sources`.
+fn build(sources: Vec<blastwall_check::SourceFile>) -> Vec<u8> {
     let policy = blastwall_check::check(sources).policy.unwrap();
-    let wasm = blastwall_compile::compile(&policy).unwrap();
-    let mut names = BTreeMap::new();
-    for (k, f) in policy.fns.iter().enumerate() {
-        names.insert((PRELUDE.len() + k) as u32, format!("fn {}", f.name));
-    }
-    let mut evaluate = None;
-    let mut bodies = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
-        match payload.unwrap() {
-            wasmparser::Payload::ExportSection(exports) => {
-                for e in exports {
-                    let e = e.unwrap();
-                    if e.name == "bw_evaluate" {
-                        evaluate = Some(e.index);
-                    }
-                }
-            }
-            wasmparser::Payload::CodeSectionEntry(body) => bodies.push(body),
-            _ => {}
-        }
-    }
-    let body = &bodies[evaluate.unwrap() as usize];
-    let mut ops = body.get_operators_reader().unwrap();
-    let mut rules = policy.rules.iter();
-    while !ops.eof() {
-        if let wasmparser::Operator::Call { function_index } = ops.read().unwrap()
-            && function_index as usize >= PRELUDE.len()
-            && let Some(r) = rules.next()
-        {
-            names.insert(function_index, format!("rule {}", r.name));
-        }
-    }
-    (wasm, names)
+    blastwall_compile::compile(&policy).unwrap()
 }
 
-fn shipped_wasm() -> (Vec<u8>, BTreeMap<u32, String>) {
+fn shipped_wasm() -> Vec<u8> {
     build(
         blastwall::embedded_rules()
             .into_iter()
@@ -116,7 +55,7 @@ fn shipped_wasm() -> (Vec<u8>, BTreeMap<u32, String>) {
     )
 }
 
-fn blast_wasm() -> (Vec<u8>, BTreeMap<u32, String>) {
+fn blast_wasm() -> Vec<u8> {
     let text = "rule reaches_anything {\n    when count(dependents(topology, change.services, depth: 5)) > 0\n    warn \"x\"\n}\n";
     build(vec![blastwall_check::SourceFile {
         path: "blast.bw".into(),
@@ -162,7 +101,7 @@ fn main() {
     }
     let last = args.last().map(String::as_str);
     let (fuel, epoch) = (last == Some("fuel"), last != Some("noepoch"));
-    let ((wasm, names), facts, seconds) = match args[0].as_str() {
+    let (wasm, facts, seconds) = match args[0].as_str() {
         "shipped" => (shipped_wasm(), typical::typical_change(), &args.get(1)),
         #[cfg(feature = "peers")]
         "decide" => (
@@ -196,16 +135,8 @@ fn main() {
     let module = wasmtime::Module::new(&engine, &wasm).unwrap();
     let text = module.text().as_ptr() as usize;
     let mut map = String::new();
-    let count = module.functions().len();
     for (k, f) in module.functions().enumerate() {
-        let name = match PRELUDE.get(k) {
-            Some(p) => (*p).to_string(),
-            None if k + 4 >= count => format!("export[{}]", k + 4 - count),
-            None => names
-                .get(&(k as u32))
-                .cloned()
-                .unwrap_or_else(|| format!("cmp[{k}]")),
-        };
+        let name = f.name.clone().unwrap_or_else(|| format!("function[{k}]"));
         map.push_str(&format!("{:x} {:x} {name}\n", text + f.offset, f.len));
         if std::env::var("BLASTWALL_DUMP").ok().as_deref() == Some(name.as_str()) {
             let code = &module.text()[f.offset..f.offset + f.len];

@@ -151,6 +151,7 @@ impl<'p> Gen<'p> {
                 None => {
                     let params = vec![I64; f.params.len()];
                     let i = self.out.declare(&params, &[I64]);
+                    self.out.name(i, format!("fn {}", f.name));
                     seen.insert(key, i);
                     self.defined.push(self.fn_index.len());
                     i
@@ -289,7 +290,9 @@ impl<'p> Gen<'p> {
         cx.a.i32c(0).i(I::Return);
         cx.a.end();
         cx.a.i32c(1);
-        Ok(self.out.add_func(&[], &[I32], cx.a.finish()))
+        let i = self.out.add_func(&[], &[I32], cx.a.finish());
+        self.out.name(i, format!("rule {}", rule.name));
+        Ok(i)
     }
 
     /// Enumerate the solutions of the conjunction `goals`, calling `solution` for each.
@@ -1429,6 +1432,7 @@ impl<'p> Gen<'p> {
             return Ok(*f);
         }
         let idx = self.out.declare(&[I64, I64], &[I32]);
+        self.out.name(idx, key.clone());
         self.cmp_fns.insert(key, idx);
         let mut a = Asm::new(2);
         a.get(0).get(1).i(I::I64Eq);
@@ -1524,6 +1528,7 @@ impl<'p> Gen<'p> {
             return Ok(*f);
         }
         let idx = self.out.declare(&[I64, I64], &[I32]);
+        self.out.name(idx, format!("cmp {key}"));
         self.cmp_fns.insert(key, idx);
         let mut a = Asm::new(2);
         match ty {

@@ -1,11 +1,11 @@
 //! Assembling the module: types, functions, globals, data, exports, the metadata section.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use wasm_encoder::{
     CodeSection, ConstExpr, CustomSection, DataSection, ElementSection, Elements, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, MemorySection, MemoryType,
-    Module, RefType, TableSection, TableType, TypeSection, ValType,
+    Module, NameMap, NameSection, RefType, TableSection, TableType, TypeSection, ValType,
 };
 
 /// The heap pointer (next free byte).
@@ -43,6 +43,8 @@ pub const DATA_BASE: u32 = 8;
 pub struct Out {
     types: Vec<(Vec<ValType>, Vec<ValType>)>,
     funcs: Vec<(u32, Option<Function>)>,
+    /// Function names for the `name` section (profilers, backtraces), by function index.
+    names: BTreeMap<u32, String>,
     data: Vec<u8>,
     strings: HashMap<String, i64>,
 }
@@ -52,6 +54,7 @@ impl Out {
         let mut out = Out {
             types: Vec::new(),
             funcs: Vec::new(),
+            names: BTreeMap::new(),
             data: Vec::new(),
             strings: HashMap::new(),
         };
@@ -79,6 +82,12 @@ impl Out {
         if let Some(slot) = self.funcs.get_mut(index as usize) {
             slot.1 = Some(f);
         }
+    }
+
+    /// Name function `index` in the module's `name` section; the first name given stays (a
+    /// body shared by functions written alike keeps the first one's name).
+    pub fn name(&mut self, index: u32, name: impl Into<String>) {
+        self.names.entry(index).or_insert_with(|| name.into());
     }
 
     pub fn add_func(&mut self, params: &[ValType], results: &[ValType], f: Function) -> u32 {
@@ -122,7 +131,10 @@ impl Out {
     }
 
     /// The finished module bytes.
-    pub fn finish(self, exports: &[(&str, u32)], metadata: &[u8]) -> Vec<u8> {
+    pub fn finish(mut self, exports: &[(&str, u32)], metadata: &[u8]) -> Vec<u8> {
+        for (name, f) in exports {
+            self.name(*f, *name);
+        }
         let mut module = Module::new();
         let mut types = TypeSection::new();
         for (p, r) in &self.types {
@@ -203,6 +215,14 @@ impl Out {
             self.data.iter().copied(),
         );
         module.section(&data);
+        let mut functions = NameMap::new();
+        for (index, name) in &self.names {
+            functions.append(*index, name);
+        }
+        let mut names = NameSection::new();
+        names.functions(&functions);
+        module.section(&names);
+        // The metadata stays the last section, as modules before the name section had it.
         module.section(&CustomSection {
             name: std::borrow::Cow::Borrowed(blastwall_abi::layout::METADATA_SECTION),
             data: std::borrow::Cow::Borrowed(metadata),

@@ -53,33 +53,46 @@ const I32: ValType = ValType::I32;
 const I64: ValType = ValType::I64;
 
 pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
-    let f = |out: &mut Out, params: &[ValType], results: &[ValType], asm: Asm| {
-        out.add_func(params, results, asm.finish());
+    let f = |out: &mut Out, name: &str, params: &[ValType], results: &[ValType], asm: Asm| {
+        let i = out.add_func(params, results, asm.finish());
+        out.name(i, name);
     };
-    f(out, &[I32], &[I32], alloc());
-    f(out, &[I32], &[], ensure());
-    f(out, &[I64], &[], put());
-    f(out, &[I64], &[], put_int());
-    f(out, &[I32], &[I64], finish());
-    f(out, &[I64, I64], &[I32], str_eq());
-    f(out, &[I64, I64], &[I32], str_cmp());
-    f(out, &[I64, I64], &[I32], i64_cmp());
-    f(out, &[I64, I64], &[I64], concat());
-    f(out, &[I64, I64], &[I32], starts_ends(false));
-    f(out, &[I64, I64], &[I32], starts_ends(true));
-    f(out, &[I64, I64], &[I32], contains());
-    f(out, &[I64], &[I64], len_chars());
-    f(out, &[I64], &[I64], case(b'A', b'Z', 32));
-    f(out, &[I64], &[I64], case(b'a', b'z', -32));
-    f(out, &[I64], &[I64], trim());
-    f(out, &[I64, I64], &[I64], split());
-    f(out, &[I32, I64], &[I32], dfa());
-    f(out, &[I64, I32], &[I64], sort());
-    f(out, &[I64, I64, I32, I32], &[I64], setop());
-    f(out, &[I64, I64, I32], &[I64], walk(graph, topology_prefix));
-    f(out, &[I64], &[I64], boxed());
-    f(out, &[I32], &[], put_byte());
-    f(out, &[I64, I64], &[I32], str_eq_ascii_ci());
+    f(out, "alloc", &[I32], &[I32], alloc());
+    f(out, "ensure", &[I32], &[], ensure());
+    f(out, "put", &[I64], &[], put());
+    f(out, "put_int", &[I64], &[], put_int());
+    f(out, "finish", &[I32], &[I64], finish());
+    f(out, "str_eq", &[I64, I64], &[I32], str_eq());
+    f(out, "str_cmp", &[I64, I64], &[I32], str_cmp());
+    f(out, "i64_cmp", &[I64, I64], &[I32], i64_cmp());
+    f(out, "concat", &[I64, I64], &[I64], concat());
+    f(out, "starts_with", &[I64, I64], &[I32], starts_ends(false));
+    f(out, "ends_with", &[I64, I64], &[I32], starts_ends(true));
+    f(out, "contains", &[I64, I64], &[I32], contains());
+    f(out, "len", &[I64], &[I64], len_chars());
+    f(out, "lower", &[I64], &[I64], case(b'A', b'Z', 32));
+    f(out, "upper", &[I64], &[I64], case(b'a', b'z', -32));
+    f(out, "trim", &[I64], &[I64], trim());
+    f(out, "split", &[I64, I64], &[I64], split());
+    f(out, "dfa", &[I32, I64], &[I32], dfa());
+    f(out, "sort", &[I64, I32], &[I64], sort());
+    f(out, "setop", &[I64, I64, I32, I32], &[I64], setop());
+    f(
+        out,
+        "walk",
+        &[I64, I64, I32],
+        &[I64],
+        walk(graph, topology_prefix),
+    );
+    f(out, "box", &[I64], &[I64], boxed());
+    f(out, "put_byte", &[I32], &[], put_byte());
+    f(
+        out,
+        "str_eq_ascii_ci",
+        &[I64, I64],
+        &[I32],
+        str_eq_ascii_ci(),
+    );
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.

@@ -98,6 +98,43 @@ fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
 }
 
 #[test]
+fn the_name_section_names_every_function() {
+    let checked = blastwall_check::check(sources_in(&root().join("rules")));
+    let policy = checked.policy.expect("the shipped rules check");
+    let wasm = blastwall_compile::compile(&policy).expect("they compile");
+    let mut functions = 0;
+    let mut names = std::collections::BTreeMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        match payload.expect("the module parses") {
+            wasmparser::Payload::FunctionSection(s) => functions = s.count(),
+            wasmparser::Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(reader) = c.as_known() {
+                    for sub in reader {
+                        if let wasmparser::Name::Function(map) = sub.expect("a name subsection") {
+                            for n in map {
+                                let n = n.expect("a function name");
+                                names.insert(n.index, n.name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Every function has a name, and the exports, the walker and every rule are found by it.
+    assert_eq!(names.len() as u32, functions, "{names:?}");
+    let named = |n: &str| names.values().any(|v| v == n);
+    for n in ["bw_evaluate", "bw_input", "dfa", "lower", "str_eq_ascii_ci"] {
+        assert!(named(n), "{n} in {names:?}");
+    }
+    for rule in &policy.rules {
+        assert!(named(&format!("rule {}", rule.name)), "rule {}", rule.name);
+    }
+    assert!(named("fn approves_as"), "{names:?}");
+}
+
+#[test]
 fn compiling_twice_gives_the_same_bytes() {
     // Patterns are built on several threads; the module must not depend on their timing.
     let checked = blastwall_check::check(sources_in(&root().join("rules")));
