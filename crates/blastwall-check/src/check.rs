@@ -296,6 +296,7 @@ impl Checker {
                     default,
                     doc: p.docs.clone(),
                     loc: self.loc(p.span),
+                    glob: false,
                 });
             }
         }
@@ -1425,6 +1426,11 @@ impl Checker {
                             "a glob must be a string literal, a list of them, or a parameter (`config.name`): patterns are compiled when the policy is built",
                             r.span,
                         ));
+                    }
+                    if let ExprKind::Param(i) = p.kind
+                        && let Some(param) = self.params.get_mut(i)
+                    {
+                        param.glob = true;
                     }
                     GlobRef::Dynamic(Box::new(p))
                 };

@@ -62,6 +62,9 @@ pub struct Param {
     pub doc: Vec<String>,
     /// Where it is declared.
     pub loc: Loc,
+    /// Whether it is used as a glob pattern (`x matches config.name`): a host compiles its
+    /// patterns, and refuses a config whose patterns cannot be compiled (docs/abi.md).
+    pub glob: bool,
 }
 
 /// A helper function.

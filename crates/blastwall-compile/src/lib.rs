@@ -105,7 +105,7 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
         let addr = d.encode_into(g.out.data_mut(), module::DATA_BASE);
         g.regex_addr.push(addr);
     }
-    let default_config = default_config(&mut g, &analysis)?;
+    let default_config = default_config(&mut g)?;
 
     g.declare_fns();
     g.define_fns()?;
@@ -243,10 +243,7 @@ fn validate(bytes: &[u8]) -> Result<(), CompileError> {
 
 /// Encode the parameters' defaults (and their compiled patterns) into the data segment;
 /// returns the config record's address.
-fn default_config(
-    g: &mut codegen::Gen<'_>,
-    analysis: &reads::Analysis,
-) -> Result<u32, CompileError> {
+fn default_config(g: &mut codegen::Gen<'_>) -> Result<u32, CompileError> {
     let policy = g.policy;
     let mut values = Vec::new();
     for p in &policy.params {
@@ -255,11 +252,7 @@ fn default_config(
     // Building the automata is most of a build's time: the parameters' lists are built on
     // every core, then placed in order.
     let mut lists: Vec<(usize, Vec<String>)> = Vec::new();
-    for &pi in &analysis.glob_params {
-        let p = policy
-            .params
-            .get(pi)
-            .ok_or_else(|| CompileError::Internal("param".into()))?;
+    for (pi, p) in policy.params.iter().enumerate().filter(|(_, p)| p.glob) {
         let patterns: Vec<String> = match &p.default {
             serde_json::Value::String(s) => vec![s.clone()],
             serde_json::Value::Array(items) => items

@@ -63,13 +63,12 @@ pub fn metadata(policy: &Policy, layout: &Layout, analysis: &Analysis) -> Metada
     let params = policy
         .params
         .iter()
-        .enumerate()
-        .map(|(i, p)| ParamMeta {
+        .map(|p| ParamMeta {
             name: p.name.clone(),
             ty: param_type(&p.ty),
             default: p.default.clone(),
             doc: p.doc.clone(),
-            glob: analysis.glob_params.contains(&i),
+            glob: p.glob,
         })
         .collect();
     let mut hash = Sha256::new();

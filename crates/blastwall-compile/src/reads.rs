@@ -1,6 +1,4 @@
-//! What a policy reads: the fields to encode, the parameters used as globs, the graph.
-
-use std::collections::BTreeSet;
+//! What a policy reads: the fields to encode, and whether it walks the graph.
 
 use blastwall_abi::layout::Reads;
 use blastwall_abi::schema::{self, Record, Shape};
@@ -12,8 +10,6 @@ use blastwall_check::ty::Type;
 pub struct Analysis {
     /// Fields read, by record type name and schema index.
     pub reads: Reads,
-    /// Parameters matched against as globs, in parameter order.
-    pub glob_params: BTreeSet<usize>,
     /// Whether a graph builtin is used.
     pub graph: bool,
 }
@@ -121,9 +117,6 @@ impl Analysis {
             ExprKind::Glob(a, g) => {
                 self.expr(a);
                 if let GlobRef::Dynamic(p) = g {
-                    if let ExprKind::Param(i) = p.kind {
-                        self.glob_params.insert(i);
-                    }
                     self.expr(p);
                 }
             }
