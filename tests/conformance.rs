@@ -281,6 +281,37 @@ proptest! {
 }
 
 #[test]
+fn a_config_glob_too_large_to_compile_is_refused_by_both_hosts() {
+    // A host compiles a glob parameter's patterns when they are given, and refuses a list it
+    // cannot compile (docs/abi.md, Patterns); the interpreter must refuse the same facts.
+    let too_large = format!("*a{}", "?".repeat(14));
+    let cases = [
+        (serde_json::json!([too_large]), true),
+        (serde_json::json!(["a/**", too_large]), true),
+        // A union with `**` would be small whatever else it holds; the pattern is refused
+        // all the same, so that no host's grouping decides.
+        (serde_json::json!(["**", too_large]), true),
+        // Patterns after an invalid one are dropped, and never compiled.
+        (serde_json::json!(["[z-a]", too_large]), false),
+    ];
+    for (pats, refused) in cases {
+        let facts = serde_json::json!({
+            "change": {"files": [{"path": "a/b"}]},
+            "config": {"pats": pats},
+        });
+        let (expected, actual) = globs().decide(&facts);
+        assert_eq!(expected, actual, "{pats}");
+        assert_eq!(actual.starts_with("refused: "), refused, "{pats}: {actual}");
+        if refused {
+            assert!(
+                actual.contains("`config.pats`") && actual.contains("larger than the limit"),
+                "{actual}"
+            );
+        }
+    }
+}
+
+#[test]
 fn unusual_paths_match_after_normalisation_in_both_hosts() {
     let facts = serde_json::json!({"change": {"files": [
         {"path": "./a//x/b"}, {"path": "/a/./b/"}, {"path": "."}, {"path": "x/../y"}, {"path": "éa"},

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { compileGlobList, parseGlob, walk } from "../src/glob.js";
+import { PatternTooLarge, compileGlobList, parseGlob, walk } from "../src/glob.js";
 
 const utf8 = new TextEncoder();
 
@@ -332,6 +332,18 @@ test("lists: unions of sixteen, halved while too large, and an invalid pattern e
   const tables = compileGlobList(["docs/**", "src/[x", "never/**"]);
   assert.equal(tables.length, 2);
   assert.deepEqual(tables[1], { kind: 0, text: "invalid glob `src/[x`: unclosed `[` in glob `src/[x`" });
+});
+
+test("a pattern too large alone is refused whatever it is grouped with", () => {
+  const big = `*a${"?".repeat(14)}`;
+  const refused = (list) =>
+    assert.throws(() => compileGlobList(list), (e) => e instanceof PatternTooLarge && e.message === big, JSON.stringify(list));
+  refused([big]);
+  refused(["a/**", big]);
+  // The union with `**` would match every path in a few states; it is refused all the same.
+  refused(["**", big]);
+  // After an invalid pattern nothing is compiled.
+  assert.equal(compileGlobList(["[z-a]", big]).length, 1);
 });
 
 test("a class never matches `/`, even when one of its ranges spans it", () => {

@@ -378,6 +378,13 @@ fn union_tables(globs: &[Glob], out: &mut Vec<Dfa>) -> Result<(), DfaError> {
         }
         many => match union_dfa_within(many, MAX_UNION_EXPLORED) {
             Ok(d) => {
+                // A union stops following its other globs once one of them matches whatever
+                // follows, so a glob too large on its own may sit in a small union (`**`
+                // beside it). Whether a list is refused must not depend on how it is grouped
+                // (docs/abi.md, Patterns): each glob is held to the limit by itself.
+                for one in many {
+                    glob_dfa(one)?;
+                }
                 out.push(d);
                 Ok(())
             }
@@ -956,6 +963,24 @@ mod list_tests {
             let got = dfas.iter().any(|d| d.is_match(path));
             assert_eq!(got, want, "{path}");
         }
+    }
+
+    #[test]
+    fn a_glob_too_large_alone_is_refused_in_any_union() {
+        let big = format!("*a{}", "?".repeat(14));
+        let too_large = |pats: &[&str]| matches!(glob_list_dfas(pats), Err(DfaError::TooLarge { pattern }) if pattern == big);
+        assert!(too_large(&[&big]));
+        assert!(too_large(&["a/**", &big]));
+        // The union alone would be a few states: `**` matches every path.
+        let union: Vec<Glob> = ["**", big.as_str()]
+            .iter()
+            .filter_map(|p| Glob::new(p).ok())
+            .collect();
+        assert_eq!(union.len(), 2);
+        assert!(union_dfa_within(&union, MAX_UNION_EXPLORED).is_ok());
+        assert!(too_large(&["**", &big]));
+        // Nothing after an invalid pattern is compiled.
+        assert_eq!(glob_list_dfas(&["[z-a]", &big]).map(|d| d.len()), Ok(1));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Run-time values and the loading of fact documents into them.
 
 use blastwall_abi::facts_error::{json_kind as kind, similar};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
+use std::sync::Mutex;
 
 use blastwall_abi::schema::{self, Default as FieldDefault, DocKind, Record, Shape};
 use blastwall_check::Policy;
@@ -185,8 +187,51 @@ impl Facts {
                 *slot = loaded;
             }
         }
+        // A host compiles the patterns of every glob parameter given, after checking the
+        // values, in parameter order, and refuses a list it cannot compile (a glob whose table
+        // would pass the state limit: docs/abi.md, Patterns). The same refusal here keeps the
+        // interpreter's answer the module's.
+        for p in policy.params.iter().filter(|p| p.glob) {
+            let patterns: Vec<&str> = match members.get(&p.name) {
+                Some(serde_json::Value::String(s)) => vec![s.as_str()],
+                Some(serde_json::Value::Array(items)) => {
+                    items.iter().filter_map(serde_json::Value::as_str).collect()
+                }
+                _ => continue,
+            };
+            check_glob_list(&patterns)
+                .map_err(|e| FactsError::at(&format!("config.{}", p.name), e))?;
+        }
         Ok(())
     }
+}
+
+/// Whether a host can compile `patterns` as a glob parameter's list (the error text when it
+/// cannot). Results are remembered for the process: a config usually comes again with every
+/// decision (`blastwall replay` passes the repository's with each commit), and compiling a
+/// list takes up to milliseconds.
+fn check_glob_list(patterns: &[&str]) -> Result<(), String> {
+    /// Lists checked so far; cleared when it holds this many.
+    const KEPT: usize = 256;
+    static CHECKED: Mutex<BTreeMap<Vec<String>, Result<(), String>>> = Mutex::new(BTreeMap::new());
+    let key: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
+    let lock = || {
+        CHECKED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(known) = lock().get(&key) {
+        return known.clone();
+    }
+    let result = blastwall_abi::dfa::glob_list_dfas(patterns)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let mut checked = lock();
+    if checked.len() >= KEPT {
+        checked.clear();
+    }
+    checked.insert(key, result.clone());
+    result
 }
 
 fn load_overrides(value: &serde_json::Value) -> Result<Vec<OverrideFact>, FactsError> {
