@@ -242,7 +242,6 @@ fn blast(c: &mut Criterion) {
         let ix = Index::new(&graph);
         let mut session = policy.session().unwrap();
         let encoded = session.encode(&json).unwrap();
-        drop(json);
 
         let decision = session.evaluate_encoded(&encoded).unwrap();
         assert_eq!(decision.findings.len(), 1);
@@ -252,6 +251,29 @@ fn blast(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("module", n), &encoded, |b, encoded| {
             b.iter(|| session.evaluate_encoded(black_box(encoded)).unwrap())
         });
+        // The topology kept in the instance (`Policy::with_topology`): each decision copies
+        // only the change.
+        let resident = policy.with_topology(&json["topology"]).unwrap();
+        let mut resident_session = resident.session().unwrap();
+        let change_only = resident_session
+            .encode(&json!({"change": json["change"]}))
+            .unwrap();
+        assert_eq!(
+            resident_session.evaluate_encoded(&change_only).unwrap(),
+            decision
+        );
+        g.bench_with_input(
+            BenchmarkId::new("module_resident", n),
+            &change_only,
+            |b, encoded| {
+                b.iter(|| {
+                    resident_session
+                        .evaluate_encoded(black_box(encoded))
+                        .unwrap()
+                })
+            },
+        );
+        drop(json);
         g.bench_with_input(BenchmarkId::new("native", n), &ix, |b, ix| {
             b.iter(|| dependents(black_box(ix), &[&graph.names[0]], DEPTH).len())
         });

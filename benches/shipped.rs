@@ -54,6 +54,22 @@ fn shipped(c: &mut Criterion) {
     g.bench_function("module_json", |b| {
         b.iter(|| session.evaluate_json(black_box(&json)).unwrap())
     });
+    // The topology kept in the instance (`Policy::with_topology`), as a proxy deciding many
+    // changes against one service graph would: the facts carry the change only.
+    let resident = policy.with_topology(&json["topology"]).unwrap();
+    let mut resident_session = resident.session().unwrap();
+    let change_only = serde_json::json!({"change": json["change"]});
+    assert_eq!(
+        resident_session.evaluate_json(&change_only).unwrap(),
+        decision
+    );
+    g.bench_function("module_json_resident_topology", |b| {
+        b.iter(|| {
+            resident_session
+                .evaluate_json(black_box(&change_only))
+                .unwrap()
+        })
+    });
     g.bench_function("interp", |b| b.iter(|| interp.evaluate(black_box(&facts))));
     g.finish();
 }

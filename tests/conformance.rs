@@ -193,6 +193,99 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// A topology kept in the instances' reserved memory (`Policy::with_topology`) decides as
+    /// the same topology carried by the facts, and a topology in the facts replaces it.
+    #[test]
+    fn a_resident_topology_decides_as_one_in_the_facts(
+        facts in common::arb::facts(),
+        other in common::arb::record(&blastwall_abi::schema::TOPOLOGY, 0),
+    ) {
+        let both = shipped();
+        let serde_json::Value::Object(mut rest) = facts.clone() else {
+            panic!("facts are an object");
+        };
+        let resident = rest.remove("topology").unwrap_or_else(|| other.clone());
+        let policy = both.module.with_topology(&resident).unwrap();
+        let rest = serde_json::Value::Object(rest);
+        let mut full = rest.clone();
+        full["topology"] = resident.clone();
+        let (expected, _) = both.decide(&full);
+        let actual = match policy.evaluate_json(&rest) {
+            Ok(d) => d.to_json_pretty(),
+            Err(e) => format!("error: {e}"),
+        };
+        prop_assert_eq!(&expected, &actual, "facts: {}", full);
+        // The same through a session's encoded facts.
+        let mut session = policy.session().unwrap();
+        let encoded = session.encode(&rest).unwrap();
+        let again = session.evaluate_encoded(&encoded).unwrap().to_json_pretty();
+        prop_assert_eq!(&expected, &again);
+        // The facts' own topology wins over the resident one.
+        let mut mine = rest.clone();
+        mine["topology"] = other.clone();
+        let (expected, _) = both.decide(&mine);
+        let actual = match policy.evaluate_json(&mine) {
+            Ok(d) => d.to_json_pretty(),
+            Err(e) => format!("error: {e}"),
+        };
+        prop_assert_eq!(expected, actual, "facts: {}", mine);
+    }
+}
+
+#[test]
+fn a_resident_topology_is_checked_when_it_is_set() {
+    let both = shipped();
+    let bad = serde_json::json!({"nodes": [{"name": "a", "tier": "one"}]});
+    let err = both.module.with_topology(&bad).unwrap_err().to_string();
+    assert!(err.contains("topology.nodes[0].tier"), "{err}");
+    let unknown = serde_json::json!({"nodes": [], "edges": []});
+    let err = both.module.with_topology(&unknown).unwrap_err().to_string();
+    assert!(err.contains("edges"), "{err}");
+    // Parameters and a topology are kept together, whichever is set first.
+    let topology = serde_json::json!({"nodes": [
+        {"name": "svc-0", "tier": 1, "owner": "@org/a"},
+        {"name": "svc-1", "tier": 3, "owner": "@org/b", "depends_on": ["svc-0"]},
+    ]});
+    let config = serde_json::json!({"blast_depth": 1, "critical_tier": 3});
+    let config = config.as_object().unwrap();
+    let facts = serde_json::json!({"change": {"services": ["svc-0"]}});
+    let mut full = facts.clone();
+    full["topology"] = topology.clone();
+    full["config"] = serde_json::Value::Object(config.clone());
+    let (expected, _) = both.decide(&full);
+    assert!(expected.contains("blast_radius_review"), "{expected}");
+    for policy in [
+        both.module
+            .with_config(config)
+            .unwrap()
+            .with_topology(&topology)
+            .unwrap(),
+        both.module
+            .with_topology(&topology)
+            .unwrap()
+            .with_config(config)
+            .unwrap(),
+    ] {
+        // Decisions in a row reuse the instance, and the module must leave the resident
+        // topology as it found it.
+        for _ in 0..3 {
+            assert_eq!(
+                policy.evaluate_json(&facts).unwrap().to_json_pretty(),
+                expected
+            );
+        }
+        let mut session = policy.session().unwrap();
+        let encoded = session.encode(&facts).unwrap();
+        for _ in 0..3 {
+            let d = session.evaluate_encoded(&encoded).unwrap();
+            assert_eq!(d.to_json_pretty(), expected);
+        }
+    }
+}
+
 /// The random facts reach the rules: many decisions have findings, and most rules fire on some
 /// of them (otherwise agreeing on them would prove little).
 #[test]

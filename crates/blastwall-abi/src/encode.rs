@@ -91,6 +91,30 @@ pub struct Encoded {
     pub context: CombineContext,
 }
 
+/// What a host keeps in reserved memory (from `bw_reserve`) across decisions, by address; 0
+/// for what it does not keep. Every decision's header points at these unless its facts give
+/// their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reserved {
+    /// The config record ([`Encoder::encode_config`]); 0: the module's defaults.
+    pub config: u32,
+    /// The topology document ([`Encoder::encode_topology`]); 0: no topology.
+    pub topology: u32,
+    /// The topology's graph index; 0 when the module needs none.
+    pub graph: u32,
+}
+
+/// A topology encoded once for reserved memory ([`Encoder::encode_topology`]).
+#[derive(Debug, Clone)]
+pub struct EncodedTopology {
+    /// The encoding, to be copied to the address it was made for.
+    pub bytes: Vec<u8>,
+    /// The topology record's address.
+    pub topology: u32,
+    /// The graph index's address (0 when the module needs none).
+    pub graph: u32,
+}
+
 /// Encodes facts for one compiled policy.
 #[derive(Debug)]
 pub struct Encoder {
@@ -552,10 +576,26 @@ impl Encoder {
         base: u32,
         config_addr: u32,
     ) -> Result<Encoded, FactsError> {
-        self.encode(facts, base, config_addr).map_err(|e| *e)
+        let reserved = Reserved {
+            config: config_addr,
+            ..Reserved::default()
+        };
+        self.encode(facts, base, reserved).map_err(|e| *e)
     }
 
-    fn encode(&self, facts: &J, base: u32, config_addr: u32) -> Result<Encoded, Failed> {
+    /// [`Encoder::encode_json`] for a host that keeps documents in reserved memory: the
+    /// header points at `reserved`'s config record and topology unless the facts have a
+    /// `config` or a `topology` member, which is then encoded into this input.
+    pub fn encode_json_reserved(
+        &self,
+        facts: &J,
+        base: u32,
+        reserved: Reserved,
+    ) -> Result<Encoded, FactsError> {
+        self.encode(facts, base, reserved).map_err(|e| *e)
+    }
+
+    fn encode(&self, facts: &J, base: u32, reserved: Reserved) -> Result<Encoded, Failed> {
         let J::Object(top) = facts else {
             return Err(Box::new(FactsError::at(
                 "",
@@ -573,7 +613,9 @@ impl Encoder {
             base,
         };
         out.buf.resize(HEADER_LEN as usize, 0);
-        out.put32(16, config_addr);
+        out.put32(12, reserved.topology);
+        out.put32(16, reserved.config);
+        out.put32(20, reserved.graph);
         let mut overrides = Vec::new();
         let mut change = None;
         for (key, value) in top {
@@ -599,8 +641,12 @@ impl Encoder {
                     out.put32(doc * 4, addr as u32);
                     if doc == 0 {
                         change = value.as_object();
-                    } else if doc == 3 && self.graph {
-                        let addr = self.graph_index(&mut out, value);
+                    } else if doc == 3 {
+                        let addr = if self.graph {
+                            self.graph_index(&mut out, value)
+                        } else {
+                            0
+                        };
                         out.put32(20, addr);
                     }
                 }
@@ -628,6 +674,37 @@ impl Encoder {
         };
         self.config(&mut out, config).map_err(|e| *e)?;
         out.finish().map_err(|e| *e)
+    }
+
+    /// Encode `topology` (the `topology` document, with its graph index when the module walks
+    /// the graph) at address `base`, which must be 8-byte aligned: a host that decides many
+    /// times against one topology encodes it once into memory from `bw_reserve` and passes its
+    /// addresses to every [`Encoder::encode_json_reserved`]. The length does not depend on
+    /// `base`.
+    pub fn encode_topology(&self, topology: &J, base: u32) -> Result<EncodedTopology, FactsError> {
+        if !base.is_multiple_of(SLOT) {
+            return Err(not_aligned(base));
+        }
+        let mut out = Out {
+            buf: Vec::new(),
+            base,
+        };
+        let rec = self.docs.get(3).copied().unwrap_or(usize::MAX);
+        let path = Path::Key(&Path::Root, "topology");
+        let addr = self
+            .record(&mut out, rec, topology, path, true)
+            .map_err(|e| *e)?;
+        let graph = if self.graph {
+            self.graph_index(&mut out, topology)
+        } else {
+            0
+        };
+        Ok(EncodedTopology {
+            bytes: out.finish().map_err(|e| *e)?,
+            // A record address fits in 32 bits.
+            topology: addr as u32,
+            graph,
+        })
     }
 
     /// The config record: one slot per parameter, then one list of compiled patterns per

@@ -141,4 +141,8 @@ pub enum EvalError {
         /// The session's input address.
         base: u32,
     },
+    /// Facts encoded by a session of another policy (not this one or a clone of it): their
+    /// header points into that policy's reserved memory, its parameters and topology.
+    #[error("the facts were encoded by a session of another policy; encode them with this one")]
+    WrongPolicy,
 }

@@ -37,7 +37,7 @@ mod policy;
 mod abi {
     pub use blastwall_abi::combine::{CombineContext, combine};
     pub use blastwall_abi::decode::{DecodeError, decode_findings};
-    pub use blastwall_abi::encode::{Encoded, Encoder, LayoutError};
+    pub use blastwall_abi::encode::{Encoded, EncodedTopology, Encoder, LayoutError, Reserved};
     pub use blastwall_abi::facts_error::FactsError;
 }
 

@@ -13,7 +13,9 @@ use blastwall_abi::decision::Decision;
 use blastwall_abi::layout::ABI_VERSION;
 use wasmtime::{Instance, Memory, ResourceLimiter, Store, Trap, TypedFunc};
 
-use crate::abi::{CombineContext, Encoded, FactsError, combine, decode_findings};
+use crate::abi::{
+    CombineContext, Encoded, EncodedTopology, FactsError, Reserved, combine, decode_findings,
+};
 use crate::engine::EvalLimits;
 use crate::err::EvalError;
 use crate::module::Module;
@@ -38,8 +40,12 @@ pub struct Policy {
 }
 
 struct PolicyInner {
+    /// Tells policies apart for [`EncodedFacts`], whose headers point into their reserved
+    /// memory; unique in the process.
+    id: u64,
     module: Module,
     config: Option<Config>,
+    topology: Option<Topology>,
     limits: EvalLimits,
     idle: Mutex<Vec<Slot>>,
     max_idle: usize,
@@ -60,15 +66,55 @@ struct Placed {
     bytes: Vec<u8>,
 }
 
+impl Config {
+    /// The same parameters, not yet placed (a policy made from this one places its own).
+    fn unplaced(&self) -> Config {
+        Config {
+            map: self.map.clone(),
+            len: self.len,
+            placed: OnceLock::new(),
+        }
+    }
+}
+
+/// A topology set by the host, encoded into reserved memory of every instance (after the
+/// parameters), so that decisions need not carry it.
+struct Topology {
+    value: Arc<serde_json::Value>,
+    /// The encoded length, which does not depend on the address.
+    len: u32,
+    /// The encoding at the address `bw_reserve` returns, made by the first instance.
+    placed: OnceLock<PlacedTopology>,
+}
+
+struct PlacedTopology {
+    addr: u32,
+    encoded: EncodedTopology,
+}
+
+impl Topology {
+    fn unplaced(&self) -> Topology {
+        Topology {
+            value: Arc::clone(&self.value),
+            len: self.len,
+            placed: OnceLock::new(),
+        }
+    }
+}
+
 impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
             .field("module", &self.inner.module)
             .field("config", &self.inner.config.as_ref().map(|c| &c.map))
+            .field("topology", &self.inner.topology.as_ref().map(|t| t.len))
             .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
     }
 }
+
+/// The next [`PolicyInner::id`].
+static NEXT_POLICY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How many idle instances a policy keeps: idle instances keep their memory, and a few per core
 /// is all concurrent callers use. Asked once per process, since reading the core count (cgroup
@@ -82,16 +128,18 @@ fn max_idle() -> usize {
 
 impl Policy {
     pub(crate) fn new(module: Module) -> Policy {
-        Policy::build(module, None)
+        Policy::build(module, None, None)
     }
 
-    fn build(module: Module, config: Option<Config>) -> Policy {
+    fn build(module: Module, config: Option<Config>, topology: Option<Topology>) -> Policy {
         let limits = module.engine().limits();
         let max_idle = max_idle();
         Policy {
             inner: Arc::new(PolicyInner {
+                id: NEXT_POLICY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 module,
                 config,
+                topology,
                 limits,
                 idle: Mutex::new(Vec::new()),
                 max_idle,
@@ -115,6 +163,28 @@ impl Policy {
             self.inner.module.clone(),
             Some(Config {
                 map: config.clone(),
+                len,
+                placed: OnceLock::new(),
+            }),
+            self.inner.topology.as_ref().map(Topology::unplaced),
+        ))
+    }
+
+    /// This policy with `topology` (the `topology` document: `{"nodes": […]}`) kept in every
+    /// instance's reserved memory, for decisions whose facts have no `topology` of their own.
+    /// It is checked and encoded once, with its graph index, instead of with every decision:
+    /// for a host that decides many changes against one service graph, most of encoding a
+    /// typical change was the topology, and a large one is copied into the instance each
+    /// time. Facts with a `topology` member still use theirs.
+    pub fn with_topology(&self, topology: &serde_json::Value) -> Result<Policy, FactsError> {
+        let probe = self.inner.module.encoder().encode_topology(topology, 0)?;
+        let len = u32::try_from(probe.bytes.len())
+            .map_err(|_| FactsError::at("topology", "the topology is too large".into()))?;
+        Ok(Policy::build(
+            self.inner.module.clone(),
+            self.inner.config.as_ref().map(Config::unplaced),
+            Some(Topology {
+                value: Arc::new(topology.clone()),
                 len,
                 placed: OnceLock::new(),
             }),
@@ -155,19 +225,28 @@ impl Policy {
         })
     }
 
-    fn config_addr(&self) -> u32 {
-        self.inner
+    /// What the instances keep in reserved memory, by address (placed by the first instance,
+    /// which every encoding waits for: a session or a decision takes an instance first).
+    fn reserved(&self) -> Reserved {
+        let config = self
+            .inner
             .config
             .as_ref()
             .and_then(|c| c.placed.get())
-            .map_or(0, |p| p.addr)
+            .map_or(0, |p| p.addr);
+        let topology = self.inner.topology.as_ref().and_then(|t| t.placed.get());
+        Reserved {
+            config,
+            topology: topology.map_or(0, |t| t.encoded.topology),
+            graph: topology.map_or(0, |t| t.encoded.graph),
+        }
     }
 
     fn encode(&self, facts: &serde_json::Value, base: u32) -> Result<Encoded, FactsError> {
         self.inner
             .module
             .encoder()
-            .encode_json(facts, base, self.config_addr())
+            .encode_json_reserved(facts, base, self.reserved())
     }
 
     fn take(&self) -> Result<Slot, EvalError> {
@@ -205,6 +284,8 @@ impl Policy {
 #[derive(Debug)]
 pub struct EncodedFacts {
     base: u32,
+    /// The policy (and its clones) whose sessions may decide on these facts.
+    policy: u64,
     encoded: Encoded,
 }
 
@@ -265,6 +346,7 @@ impl Session {
     pub fn encode(&self, facts: &serde_json::Value) -> Result<EncodedFacts, FactsError> {
         Ok(EncodedFacts {
             base: self.base,
+            policy: self.policy.inner.id,
             encoded: self.policy.encode(facts, self.base)?,
         })
     }
@@ -289,6 +371,9 @@ impl Session {
                 encoded: facts.base,
                 base: self.base,
             });
+        }
+        if facts.policy != self.policy.inner.id {
+            return Err(EvalError::WrongPolicy);
         }
         let mut slot = match self.slot.take() {
             Some(slot) => slot,
@@ -447,6 +532,25 @@ impl Slot {
                 .write(&mut store, addr as usize, &placed.bytes)
                 .map_err(|_| out_of_bounds("bw_reserve", addr, placed.bytes.len()))?;
         }
+        if let Some(topology) = &policy.topology {
+            let size = i32::try_from(topology.len)
+                .map_err(|_| EvalError::Protocol("the topology is too large".into()))?;
+            let addr = reserve
+                .call(&mut store, size)
+                .map_err(|e| trapped(e, &store))?
+                .cast_unsigned();
+            let placed = place_topology(topology, policy, addr)?;
+            if placed.addr != addr {
+                return Err(EvalError::Protocol(format!(
+                    "`bw_reserve` returned {addr} in a fresh instance, {} in the first",
+                    placed.addr
+                )));
+            }
+            let bytes = &placed.encoded.bytes;
+            memory
+                .write(&mut store, addr as usize, bytes)
+                .map_err(|_| out_of_bounds("bw_reserve", addr, bytes.len()))?;
+        }
 
         let base = input
             .call(&mut store, 0)
@@ -555,4 +659,31 @@ fn failure(
         Some(trap) => EvalError::Trap(trap.to_string()),
         None => other(error.to_string()),
     }
+}
+
+/// The topology encoded at `addr`, made once per policy.
+fn place_topology<'a>(
+    topology: &'a Topology,
+    policy: &PolicyInner,
+    addr: u32,
+) -> Result<&'a PlacedTopology, EvalError> {
+    if let Some(placed) = topology.placed.get() {
+        return Ok(placed);
+    }
+    let encoded = policy
+        .module
+        .encoder()
+        .encode_topology(&topology.value, addr)?;
+    if encoded.bytes.len() != topology.len as usize {
+        return Err(EvalError::Protocol(format!(
+            "the topology encodes to {} bytes at address {addr} but {} at 0",
+            encoded.bytes.len(),
+            topology.len
+        )));
+    }
+    let _ = topology.placed.set(PlacedTopology { addr, encoded });
+    topology
+        .placed
+        .get()
+        .ok_or_else(|| EvalError::Protocol("the topology was not stored".into()))
 }

@@ -634,6 +634,19 @@ fn parameters_are_encoded_once_into_reserved_memory() {
     let facts = defaults.session().unwrap().encode(&json!({})).unwrap();
     let err = one.evaluate_encoded(&facts).unwrap_err();
     assert!(matches!(err, EvalError::WrongBase { .. }), "{err:?}");
+    // Parameters of the same size sit at the same address, so the input address matches, but
+    // the facts were encoded for the other policy's parameters: refused, not decided.
+    let facts = lax.session().unwrap().encode(&json!({})).unwrap();
+    let err = one.evaluate_encoded(&facts).unwrap_err();
+    assert!(matches!(err, EvalError::WrongPolicy), "{err:?}");
+    // A clone of the policy shares its instances' memory: its sessions' facts fit.
+    let facts = strict
+        .clone()
+        .session()
+        .unwrap()
+        .encode(&json!({}))
+        .unwrap();
+    assert_eq!(one.evaluate_encoded(&facts).unwrap().outcome, Outcome::Deny);
 }
 
 #[test]
