@@ -448,7 +448,9 @@ export class Encoder {
       this.path = [key];
       if (key === "config") {
         if (!isObject(value)) throw this.fail(`expected an object, found ${kind(value)}`);
-        out.dv.setUint32(16, this.config(value), true);
+        // Encoding may grow the buffer and replace `out.dv`: the address is found first.
+        const addr = this.config(value);
+        out.dv.setUint32(16, addr, true);
       } else if (key === "overrides") {
         overrides = this.overrides(value);
       } else {
@@ -463,7 +465,10 @@ export class Encoder {
         const addr = this.record(this.docs[doc], value, true, -1);
         out.dv.setUint32(doc * 4, addr, true);
         if (doc === 0) change = value;
-        else if (doc === 3 && this.graph) out.dv.setUint32(20, this.graphIndex(value), true);
+        else if (doc === 3 && this.graph) {
+          const graph = this.graphIndex(value);
+          out.dv.setUint32(20, graph, true);
+        }
       }
     }
     this.path = [];

@@ -69,3 +69,30 @@ test("the shipped rules decide as the Rust host does", { skip: !process.env.BLAS
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a decision does not depend on when the encoder's buffer grows", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {
+  // The first encoding of a fresh policy grows its buffer somewhere; an address written while
+  // the buffer was being replaced was once lost (the graph index's, a `config` after the
+  // topology's). Every size of topology, with and without a config after it, must decide on
+  // the first call as on the second.
+  const module = await WebAssembly.compile(moduleBytes("shipped"));
+  let compared = 0;
+  for (let n = 1; n <= 120; n += 1) {
+    const nodes = Array.from({ length: n }, (_, i) => ({
+      name: `service-number-${i}`,
+      tier: 1 + (i % 3),
+      owner: `@org/team-${i % 5}`,
+      depends_on: i === 0 ? [] : [`service-number-${i - 1}`],
+    }));
+    for (const facts of [
+      { change: { services: ["service-number-0"] }, topology: { nodes } },
+      { change: { services: ["service-number-0"] }, topology: { nodes }, config: { blast_depth: 2, max_dependents: 1 } },
+    ]) {
+      const policy = await Policy.load(module);
+      const first = policy.evaluate(facts);
+      assert.deepEqual(first, policy.evaluate(facts), `${n} nodes, ${Object.keys(facts)}`);
+      compared += 1;
+    }
+  }
+  assert.equal(compared, 240);
+});
