@@ -70,6 +70,9 @@ export interface Metadata {
 export interface LoadOptions {
   /** Parameter values instead of the defaults compiled into the module; checked and encoded once. */
   config?: Record<string, FactValue>;
+  /** A topology document kept in the instance for facts that have no `topology` of their own;
+   * checked and encoded once, with its graph index. */
+  topology?: Record<string, FactValue | undefined>;
 }
 
 /** A module that cannot be loaded: not WebAssembly, not a policy module, another ABI version. */

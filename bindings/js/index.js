@@ -104,21 +104,27 @@ export class Policy {
   #config;
   /** The config record's bytes and address, once placed in the first instance. */
   #placed = null;
+  #topology;
+  /** The topology's bytes and addresses, once placed in the first instance. */
+  #placedTopology = null;
   #instance = null;
 
   /** @private Use `Policy.load`. */
-  constructor(module, metadata, encoder, config) {
+  constructor(module, metadata, encoder, config, topology) {
     this.#module = module;
     this.metadata = metadata;
     this.#encoder = encoder;
     this.#config = config;
+    this.#topology = topology;
   }
 
   /**
    * Load a module written by `blastwall build`.
    * @param {Uint8Array | ArrayBuffer | WebAssembly.Module} source
-   * @param {{config?: Record<string, unknown>}} [options] parameter values instead of the
-   *   defaults compiled into the module (checked and encoded once)
+   * @param {{config?: Record<string, unknown>, topology?: Record<string, unknown>}} [options]
+   *   `config`: parameter values instead of the defaults compiled into the module;
+   *   `topology`: a topology document kept in the instance for facts that have none of their
+   *   own. Each is checked and encoded once, into the instance's reserved memory.
    * @returns {Promise<Policy>}
    */
   static async load(source, options = {}) {
@@ -150,7 +156,12 @@ export class Policy {
       const probe = encoder.encodeConfig(options.config, 0);
       config = { values: options.config, len: probe.length };
     }
-    const policy = new Policy(module, metadata, encoder, config);
+    let topology = null;
+    if (options.topology !== undefined) {
+      const probe = encoder.encodeTopology(options.topology, 0);
+      topology = { value: options.topology, len: probe.bytes.length };
+    }
+    const policy = new Policy(module, metadata, encoder, config, topology);
     // Make the first instance now, so that a module that traps at once fails to load.
     policy.#instantiate();
     return policy;
@@ -163,8 +174,12 @@ export class Policy {
    */
   evaluate(facts) {
     const inst = this.#instance ?? this.#instantiate();
-    const configAddr = this.#placed ? this.#placed.addr : 0;
-    const { bytes, context } = this.#encoder.encode(facts, inst.base, configAddr);
+    const reserved = {
+      config: this.#placed ? this.#placed.addr : 0,
+      topology: this.#placedTopology ? this.#placedTopology.topology : 0,
+      graph: this.#placedTopology ? this.#placedTopology.graph : 0,
+    };
+    const { bytes, context } = this.#encoder.encode(facts, inst.base, reserved);
     let findings;
     try {
       const addr = inst.input(bytes.length) >>> 0;
@@ -228,6 +243,29 @@ export class Policy {
           throw new EvalError(`\`bw_reserve\` returned ${addr}, but ${this.#placed.bytes.length} bytes there do not fit in memory`);
         }
         memory.set(this.#placed.bytes, addr);
+      }
+      if (this.#topology) {
+        // After the parameters, in every instance: the same address each time.
+        const addr = x.bw_reserve(this.#topology.len) >>> 0;
+        if (!this.#placedTopology) {
+          const placed = this.#encoder.encodeTopology(this.#topology.value, addr);
+          if (placed.bytes.length !== this.#topology.len) {
+            throw new EvalError(
+              `the topology encodes to ${placed.bytes.length} bytes at address ${addr} but ${this.#topology.len} at 0`,
+            );
+          }
+          this.#placedTopology = { addr, ...placed };
+        } else if (this.#placedTopology.addr !== addr) {
+          throw new EvalError(
+            `\`bw_reserve\` returned ${addr} in a fresh instance, ${this.#placedTopology.addr} in the first`,
+          );
+        }
+        const memory = new Uint8Array(x.memory.buffer);
+        const bytes = this.#placedTopology.bytes;
+        if (addr + bytes.length > memory.length) {
+          throw new EvalError(`\`bw_reserve\` returned ${addr}, but ${bytes.length} bytes there do not fit in memory`);
+        }
+        memory.set(bytes, addr);
       }
       inst.base = x.bw_input(0) >>> 0;
       if (inst.base % 8 !== 0) throw new EvalError(`\`bw_input\` returned ${inst.base}, which is not 8-byte aligned`);

@@ -428,19 +428,23 @@ export class Encoder {
   }
 
   /**
-   * Encode `facts` as the input at address `base` (8-byte aligned). The header's config
-   * address is `configAddr` unless the facts have a `config` member, whose record is then
-   * encoded into this input. Returns the bytes (valid until the next call) and the context
-   * combining needs.
+   * Encode `facts` as the input at address `base` (8-byte aligned). `reserved` holds what
+   * the host keeps in reserved memory, by address (0 for what it does not keep): `config`,
+   * the config record's, and `topology` and `graph`, a topology's and its graph index's. The
+   * header points at them unless the facts have a `config` or a `topology` member, which is
+   * then encoded into this input. Returns the bytes (valid until the next call) and the
+   * context combining needs.
    */
-  encode(facts, base, configAddr) {
+  encode(facts, base, reserved = {}) {
     this.path = [];
     if (!isObject(facts)) throw new FactsError("", `facts must be a JSON object, found ${kind(facts)}`);
     if (this.defaultError) throw this.defaultError;
     const out = this.out;
     out.reset(base);
     out.reserve(HEADER_LEN / 8);
-    out.dv.setUint32(16, configAddr, true);
+    out.dv.setUint32(12, reserved.topology ?? 0, true);
+    out.dv.setUint32(16, reserved.config ?? 0, true);
+    out.dv.setUint32(20, reserved.graph ?? 0, true);
     let overrides = [];
     let change = null;
     for (const key of members(facts)) {
@@ -465,8 +469,8 @@ export class Encoder {
         const addr = this.record(this.docs[doc], value, true, -1);
         out.dv.setUint32(doc * 4, addr, true);
         if (doc === 0) change = value;
-        else if (doc === 3 && this.graph) {
-          const graph = this.graphIndex(value);
+        else if (doc === 3) {
+          const graph = this.graph ? this.graphIndex(value) : 0;
           out.dv.setUint32(20, graph, true);
         }
       }
@@ -474,6 +478,22 @@ export class Encoder {
     this.path = [];
     const context = this.context(change, overrides);
     return { bytes: out.finish(), context };
+  }
+
+  /**
+   * Encode a topology document, with its graph index when the module walks the graph, at
+   * `base` (8-byte aligned), for reserved memory. Returns a copy of the bytes and the
+   * addresses of the record and the index (0 when there is none); the length does not
+   * depend on `base`.
+   */
+  encodeTopology(topology, base) {
+    this.path = ["topology"];
+    const out = this.out;
+    out.reset(base);
+    const addr = this.record(this.docs[3], topology, true, -1);
+    const graph = this.graph ? this.graphIndex(topology) : 0;
+    this.path = [];
+    return { bytes: out.finish().slice(), topology: addr, graph };
   }
 
   /** Encode a config record (parameter name → value) at `base`; returns a copy of the bytes. */

@@ -70,6 +70,29 @@ test("the shipped rules decide as the Rust host does", { skip: !process.env.BLAS
   }
 });
 
+test("a topology kept in the instance decides as one in the facts", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {
+  const facts = typicalChange();
+  const { topology, ...rest } = facts;
+  const plain = await Policy.load(moduleBytes("shipped"));
+  const resident = await Policy.load(moduleBytes("shipped"), { topology });
+  const want = plain.evaluate(facts);
+  assert.ok(want.findings.some((f) => f.rule === "blast_radius_review"), JSON.stringify(want));
+  // Repeatedly, on the same instance: the module leaves the kept topology as it found it.
+  for (let i = 0; i < 3; i++) assert.deepEqual(resident.evaluate(rest), want);
+  // The facts' own topology replaces the kept one.
+  const lone = { nodes: [{ name: "svc-3", tier: 3, owner: "@org/x" }] };
+  assert.deepEqual(resident.evaluate({ ...rest, topology: lone }), plain.evaluate({ ...rest, topology: lone }));
+  // With parameters too, both in reserved memory.
+  const config = { blast_depth: 1 };
+  const both = await Policy.load(moduleBytes("shipped"), { config, topology });
+  assert.deepEqual(both.evaluate(rest), plain.evaluate({ ...facts, config }));
+  // A topology that does not fit the schema is refused when the policy is loaded.
+  await assert.rejects(
+    Policy.load(moduleBytes("shipped"), { topology: { nodes: [{ name: "a", tier: "one" }] } }),
+    (e) => e.path === "topology.nodes[0].tier",
+  );
+});
+
 test("a decision does not depend on when the encoder's buffer grows", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {
   // The first encoding of a fresh policy grows its buffer somewhere; an address written while
   // the buffer was being replaced was once lost (the graph index's, a `config` after the
