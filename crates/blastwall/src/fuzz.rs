@@ -39,7 +39,10 @@ fn answer(r: Result<crate::Decision, Error>) -> String {
 /// Decide on arbitrary bytes read as JSON facts with the shipped rules, in the reference
 /// interpreter and in the compiled module. Bytes that are not JSON are skipped; for the rest,
 /// both must make the same decision or refuse the facts with the same message, and neither
-/// may panic or fail otherwise. A broken property panics: that is how a fuzzer learns of it.
+/// may panic or fail otherwise. When the facts hold a topology the module accepts, the module
+/// also decides with that topology kept in its instance (`with_topology`) and the rest of the
+/// facts, and must decide the same again. A broken property panics: that is how a fuzzer
+/// learns of it.
 pub fn check_facts(data: &[u8]) {
     let Ok(facts) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
@@ -49,5 +52,24 @@ pub fn check_facts(data: &[u8]) {
     let module = answer(compiled.evaluate_json(&facts).map_err(Error::Run));
     if interp != module {
         panic!("the hosts disagree on {facts}\ninterpreter: {interp}\nmodule: {module}");
+    }
+    let serde_json::Value::Object(members) = &facts else {
+        return;
+    };
+    let Some(topology) = members.get("topology") else {
+        return;
+    };
+    // A topology refused here is refused with the facts too (compared above).
+    let Ok(resident) = compiled.with_topology(topology) else {
+        return;
+    };
+    let mut rest = members.clone();
+    rest.remove("topology");
+    let rest = serde_json::Value::Object(rest);
+    let kept = answer(resident.evaluate_json(&rest).map_err(Error::Run));
+    // The topology is valid, so facts refused with it are refused for the same first bad
+    // member without it.
+    if kept != module {
+        panic!("a kept topology decides otherwise on {facts}\nin the facts: {module}\nkept: {kept}");
     }
 }
