@@ -332,6 +332,17 @@ fn random_facts_make_most_shipped_rules_fire() {
     );
 }
 
+/// One field of each finding of a decision given as JSON (`Both::decide`'s text).
+fn findings_field(decision: &str, field: &str) -> Vec<String> {
+    let d: serde_json::Value = serde_json::from_str(decision).unwrap();
+    d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[field].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn globs() -> &'static Both {
     static GLOBS: OnceLock<Both> = OnceLock::new();
     GLOBS.get_or_init(|| {
@@ -411,13 +422,7 @@ fn unusual_paths_match_after_normalisation_in_both_hosts() {
     ]}});
     let (expected, actual) = globs().decide(&facts);
     assert_eq!(expected, actual);
-    let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
-    let messages: Vec<&str> = d["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["message"].as_str().unwrap())
-        .collect();
+    let messages = findings_field(&actual, "message");
     assert_eq!(
         messages,
         ["./a//x/b", "/a/./b/", "éa", "./a//x/b", "x/../y"],
@@ -464,13 +469,7 @@ rule folds {
                 let facts = serde_json::json!({"action": {"commands": commands}});
                 let (expected, actual) = both.decide(&facts);
                 assert_eq!(expected, actual, "length {len}, {odd}");
-                let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
-                let messages: Vec<&str> = d["findings"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f["message"].as_str().unwrap())
-                    .collect();
+                let messages = findings_field(&actual, "message");
                 let wanted: Vec<String> = batch
                     .iter()
                     .enumerate()
@@ -532,13 +531,7 @@ rule prefixed {
         let facts = serde_json::json!({"change": {"author": author, "approvals": [{"by": "x", "teams": teams}]}});
         let (expected, actual) = both.decide(&facts);
         assert_eq!(expected, actual, "{author} in {teams:?}");
-        let d: serde_json::Value = serde_json::from_str(&actual).unwrap();
-        let rules: Vec<&str> = d["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap())
-            .collect();
+        let rules = findings_field(&actual, "rule");
         assert_eq!(rules, fired, "{author} in {teams:?}");
     }
 }

@@ -56,11 +56,17 @@ fn shipped_rules_and_cases_compile() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-#[test]
-fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
+/// The shipped rules, checked, and their module.
+fn shipped() -> (blastwall_check::Policy, Vec<u8>) {
     let checked = blastwall_check::check(sources_in(&root().join("rules")));
     let policy = checked.policy.expect("the shipped rules check");
     let wasm = blastwall_compile::compile(&policy).expect("they compile");
+    (policy, wasm)
+}
+
+#[test]
+fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
+    let (policy, wasm) = shipped();
     let mut imports = 0;
     let mut metadata = None;
     let mut exports = Vec::new();
@@ -99,9 +105,7 @@ fn the_shipped_rules_module_imports_nothing_and_carries_its_metadata() {
 
 #[test]
 fn the_name_section_names_every_function() {
-    let checked = blastwall_check::check(sources_in(&root().join("rules")));
-    let policy = checked.policy.expect("the shipped rules check");
-    let wasm = blastwall_compile::compile(&policy).expect("they compile");
+    let (policy, wasm) = shipped();
     let mut functions = 0;
     let mut names = std::collections::BTreeMap::new();
     for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
@@ -137,9 +141,7 @@ fn the_name_section_names_every_function() {
 #[test]
 fn compiling_twice_gives_the_same_bytes() {
     // Patterns are built on several threads; the module must not depend on their timing.
-    let checked = blastwall_check::check(sources_in(&root().join("rules")));
-    let policy = checked.policy.expect("the shipped rules check");
-    let a = blastwall_compile::compile(&policy).expect("they compile");
+    let (policy, a) = shipped();
     let b = blastwall_compile::compile(&policy).expect("they compile again");
     assert!(a == b, "two builds of the same policy differ");
 }

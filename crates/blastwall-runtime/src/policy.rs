@@ -44,16 +44,16 @@ struct PolicyInner {
     /// memory; unique in the process.
     id: u64,
     module: Module,
-    config: Option<Config>,
-    topology: Option<Topology>,
+    config: Option<Kept>,
+    topology: Option<Kept>,
     limits: EvalLimits,
     idle: Mutex<Vec<Slot>>,
     max_idle: usize,
 }
 
-/// Parameters set by the host, encoded into reserved memory of every instance.
-struct Config {
-    map: serde_json::Map<String, serde_json::Value>,
+/// What the host keeps in every instance's reserved memory: parameters or a topology.
+struct Kept {
+    what: Keep,
     /// The encoded length, which does not depend on the address.
     len: u32,
     /// The encoding at the address `bw_reserve` returns, made by the first instance; every
@@ -61,43 +61,107 @@ struct Config {
     placed: OnceLock<Placed>,
 }
 
+enum Keep {
+    /// Parameter values (`with_config`).
+    Config(serde_json::Map<String, serde_json::Value>),
+    /// A topology document (`with_topology`), after the parameters.
+    Topology(Arc<serde_json::Value>),
+}
+
 struct Placed {
     addr: u32,
     bytes: Vec<u8>,
+    /// For a topology, the addresses of its record and of its graph index (0 for none).
+    topology: u32,
+    graph: u32,
 }
 
-impl Config {
-    /// The same parameters, not yet placed (a policy made from this one places its own).
-    fn unplaced(&self) -> Config {
-        Config {
-            map: self.map.clone(),
+impl Kept {
+    /// Checks and measures `what` by encoding it at address 0.
+    fn new(what: Keep, encoder: &crate::abi::Encoder) -> Result<Kept, FactsError> {
+        let len = Kept::encode(&what, encoder, 0)?.bytes.len();
+        let len = u32::try_from(len)
+            .map_err(|_| FactsError::at(what.member(), format!("{} too large", what.name())))?;
+        Ok(Kept {
+            what,
+            len,
+            placed: OnceLock::new(),
+        })
+    }
+
+    fn encode(what: &Keep, encoder: &crate::abi::Encoder, addr: u32) -> Result<Placed, FactsError> {
+        Ok(match what {
+            Keep::Config(map) => Placed {
+                addr,
+                bytes: encoder.encode_config(map, addr)?,
+                topology: 0,
+                graph: 0,
+            },
+            Keep::Topology(value) => {
+                let EncodedTopology {
+                    bytes,
+                    topology,
+                    graph,
+                } = encoder.encode_topology(value, addr)?;
+                Placed {
+                    addr,
+                    bytes,
+                    topology,
+                    graph,
+                }
+            }
+        })
+    }
+
+    /// The same, not yet placed (a policy made from this one places its own).
+    fn unplaced(&self) -> Kept {
+        Kept {
+            what: match &self.what {
+                Keep::Config(map) => Keep::Config(map.clone()),
+                Keep::Topology(value) => Keep::Topology(Arc::clone(value)),
+            },
             len: self.len,
             placed: OnceLock::new(),
         }
     }
+
+    /// The encoding at `addr`, made once per policy.
+    fn place(&self, policy: &PolicyInner, addr: u32) -> Result<&Placed, EvalError> {
+        if let Some(placed) = self.placed.get() {
+            return Ok(placed);
+        }
+        let placed = Kept::encode(&self.what, policy.module.encoder(), addr)?;
+        if placed.bytes.len() != self.len as usize {
+            return Err(EvalError::Protocol(format!(
+                "`{}` encodes to {} bytes at address {addr} but {} at 0",
+                self.what.member(),
+                placed.bytes.len(),
+                self.len
+            )));
+        }
+        // Two threads making their first instances at once both encode, for the same
+        // address; whichever is stored first is used by both.
+        let _ = self.placed.set(placed);
+        self.placed
+            .get()
+            .ok_or_else(|| EvalError::Protocol(format!("{} not stored", self.what.name())))
+    }
 }
 
-/// A topology set by the host, encoded into reserved memory of every instance (after the
-/// parameters), so that decisions need not carry it.
-struct Topology {
-    value: Arc<serde_json::Value>,
-    /// The encoded length, which does not depend on the address.
-    len: u32,
-    /// The encoding at the address `bw_reserve` returns, made by the first instance.
-    placed: OnceLock<PlacedTopology>,
-}
+impl Keep {
+    /// What it is, as the subject of an error: `the parameters are`, `the topology is`.
+    fn name(&self) -> &'static str {
+        match self {
+            Keep::Config(_) => "the parameters are",
+            Keep::Topology(_) => "the topology is",
+        }
+    }
 
-struct PlacedTopology {
-    addr: u32,
-    encoded: EncodedTopology,
-}
-
-impl Topology {
-    fn unplaced(&self) -> Topology {
-        Topology {
-            value: Arc::clone(&self.value),
-            len: self.len,
-            placed: OnceLock::new(),
+    /// The facts member it stands for.
+    fn member(&self) -> &'static str {
+        match self {
+            Keep::Config(_) => "config",
+            Keep::Topology(_) => "topology",
         }
     }
 }
@@ -106,7 +170,7 @@ impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
             .field("module", &self.inner.module)
-            .field("config", &self.inner.config.as_ref().map(|c| &c.map))
+            .field("config", &self.inner.config.as_ref().map(|c| c.len))
             .field("topology", &self.inner.topology.as_ref().map(|t| t.len))
             .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
@@ -131,7 +195,7 @@ impl Policy {
         Policy::build(module, None, None)
     }
 
-    fn build(module: Module, config: Option<Config>, topology: Option<Topology>) -> Policy {
+    fn build(module: Module, config: Option<Kept>, topology: Option<Kept>) -> Policy {
         let limits = module.engine().limits();
         let max_idle = max_idle();
         Policy {
@@ -156,17 +220,11 @@ impl Policy {
     ) -> Result<Policy, FactsError> {
         // Encoding at address 0 checks the values and measures them; the encoding at the
         // instance's real address is made when the first instance reserves it.
-        let probe = self.inner.module.encoder().encode_config(config, 0)?;
-        let len = u32::try_from(probe.len())
-            .map_err(|_| FactsError::at("config", "the parameters are too large".into()))?;
+        let config = Kept::new(Keep::Config(config.clone()), self.inner.module.encoder())?;
         Ok(Policy::build(
             self.inner.module.clone(),
-            Some(Config {
-                map: config.clone(),
-                len,
-                placed: OnceLock::new(),
-            }),
-            self.inner.topology.as_ref().map(Topology::unplaced),
+            Some(config),
+            self.inner.topology.as_ref().map(Kept::unplaced),
         ))
     }
 
@@ -177,17 +235,14 @@ impl Policy {
     /// typical change was the topology, and a large one is copied into the instance each
     /// time. Facts with a `topology` member still use theirs.
     pub fn with_topology(&self, topology: &serde_json::Value) -> Result<Policy, FactsError> {
-        let probe = self.inner.module.encoder().encode_topology(topology, 0)?;
-        let len = u32::try_from(probe.bytes.len())
-            .map_err(|_| FactsError::at("topology", "the topology is too large".into()))?;
+        let topology = Kept::new(
+            Keep::Topology(Arc::new(topology.clone())),
+            self.inner.module.encoder(),
+        )?;
         Ok(Policy::build(
             self.inner.module.clone(),
-            self.inner.config.as_ref().map(Config::unplaced),
-            Some(Topology {
-                value: Arc::new(topology.clone()),
-                len,
-                placed: OnceLock::new(),
-            }),
+            self.inner.config.as_ref().map(Kept::unplaced),
+            Some(topology),
         ))
     }
 
@@ -237,8 +292,8 @@ impl Policy {
         let topology = self.inner.topology.as_ref().and_then(|t| t.placed.get());
         Reserved {
             config,
-            topology: topology.map_or(0, |t| t.encoded.topology),
-            graph: topology.map_or(0, |t| t.encoded.graph),
+            topology: topology.map_or(0, |t| t.topology),
+            graph: topology.map_or(0, |t| t.graph),
         }
     }
 
@@ -514,14 +569,16 @@ impl Slot {
             )));
         }
 
-        if let Some(config) = &policy.config {
-            let size = i32::try_from(config.len)
-                .map_err(|_| EvalError::Protocol("the parameters are too large".into()))?;
+        // Parameters first, then the topology: every instance reserves them in this order and
+        // so gets the same addresses.
+        for kept in [&policy.config, &policy.topology].into_iter().flatten() {
+            let size = i32::try_from(kept.len)
+                .map_err(|_| EvalError::Protocol(format!("{} too large", kept.what.name())))?;
             let addr = reserve
                 .call(&mut store, size)
                 .map_err(|e| trapped(e, &store))?
                 .cast_unsigned();
-            let placed = place(config, policy, addr)?;
+            let placed = kept.place(policy, addr)?;
             if placed.addr != addr {
                 return Err(EvalError::Protocol(format!(
                     "`bw_reserve` returned {addr} in a fresh instance, {} in the first",
@@ -531,25 +588,6 @@ impl Slot {
             memory
                 .write(&mut store, addr as usize, &placed.bytes)
                 .map_err(|_| out_of_bounds("bw_reserve", addr, placed.bytes.len()))?;
-        }
-        if let Some(topology) = &policy.topology {
-            let size = i32::try_from(topology.len)
-                .map_err(|_| EvalError::Protocol("the topology is too large".into()))?;
-            let addr = reserve
-                .call(&mut store, size)
-                .map_err(|e| trapped(e, &store))?
-                .cast_unsigned();
-            let placed = place_topology(topology, policy, addr)?;
-            if placed.addr != addr {
-                return Err(EvalError::Protocol(format!(
-                    "`bw_reserve` returned {addr} in a fresh instance, {} in the first",
-                    placed.addr
-                )));
-            }
-            let bytes = &placed.encoded.bytes;
-            memory
-                .write(&mut store, addr as usize, bytes)
-                .map_err(|_| out_of_bounds("bw_reserve", addr, bytes.len()))?;
         }
 
         let base = input
@@ -611,28 +649,6 @@ impl Slot {
     }
 }
 
-/// The parameters encoded at `addr`, made once per policy.
-fn place<'a>(config: &'a Config, policy: &PolicyInner, addr: u32) -> Result<&'a Placed, EvalError> {
-    if let Some(placed) = config.placed.get() {
-        return Ok(placed);
-    }
-    let bytes = policy.module.encoder().encode_config(&config.map, addr)?;
-    if bytes.len() != config.len as usize {
-        return Err(EvalError::Protocol(format!(
-            "the parameters encode to {} bytes at address {addr} but {} at 0",
-            bytes.len(),
-            config.len
-        )));
-    }
-    // Two threads making their first instances at once both encode, for the same address;
-    // whichever is stored first is used by both.
-    let _ = config.placed.set(Placed { addr, bytes });
-    config
-        .placed
-        .get()
-        .ok_or_else(|| EvalError::Protocol("the parameters were not stored".into()))
-}
-
 fn out_of_bounds(func: &str, addr: u32, len: usize) -> EvalError {
     EvalError::Protocol(format!(
         "`{func}` returned {addr}, but {len} bytes there do not fit in memory"
@@ -659,31 +675,4 @@ fn failure(
         Some(trap) => EvalError::Trap(trap.to_string()),
         None => other(error.to_string()),
     }
-}
-
-/// The topology encoded at `addr`, made once per policy.
-fn place_topology<'a>(
-    topology: &'a Topology,
-    policy: &PolicyInner,
-    addr: u32,
-) -> Result<&'a PlacedTopology, EvalError> {
-    if let Some(placed) = topology.placed.get() {
-        return Ok(placed);
-    }
-    let encoded = policy
-        .module
-        .encoder()
-        .encode_topology(&topology.value, addr)?;
-    if encoded.bytes.len() != topology.len as usize {
-        return Err(EvalError::Protocol(format!(
-            "the topology encodes to {} bytes at address {addr} but {} at 0",
-            encoded.bytes.len(),
-            topology.len
-        )));
-    }
-    let _ = topology.placed.set(PlacedTopology { addr, encoded });
-    topology
-        .placed
-        .get()
-        .ok_or_else(|| EvalError::Protocol("the topology was not stored".into()))
 }
