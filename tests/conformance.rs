@@ -213,10 +213,7 @@ proptest! {
         let mut full = rest.clone();
         full["topology"] = resident.clone();
         let (expected, _) = both.decide(&full);
-        let actual = match policy.evaluate_json(&rest) {
-            Ok(d) => d.to_json_pretty(),
-            Err(e) => format!("error: {e}"),
-        };
+        let actual = answer(policy.evaluate_json(&rest));
         prop_assert_eq!(&expected, &actual, "facts: {}", full);
         // The same through a session's encoded facts.
         let mut session = policy.session().unwrap();
@@ -227,10 +224,7 @@ proptest! {
         let mut mine = rest.clone();
         mine["topology"] = other.clone();
         let (expected, _) = both.decide(&mine);
-        let actual = match policy.evaluate_json(&mine) {
-            Ok(d) => d.to_json_pretty(),
-            Err(e) => format!("error: {e}"),
-        };
+        let actual = answer(policy.evaluate_json(&mine));
         prop_assert_eq!(expected, actual, "facts: {}", mine);
     }
 }
@@ -341,6 +335,14 @@ fn findings_field(decision: &str, field: &str) -> Vec<String> {
         .iter()
         .map(|f| f[field].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A module's decision as JSON, or its error.
+fn answer(r: Result<blastwall_abi::decision::Decision, blastwall_runtime::EvalError>) -> String {
+    match r {
+        Ok(d) => d.to_json_pretty(),
+        Err(e) => format!("error: {e}"),
+    }
 }
 
 fn globs() -> &'static Both {
