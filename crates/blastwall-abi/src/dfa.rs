@@ -75,8 +75,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::nfa::thompson;
@@ -352,6 +353,35 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
     }
     out.extend(invalid);
     Ok(out)
+}
+
+/// [`glob_list_dfas`], remembered for the process: a host given a `config` with every decision
+/// (a facts file per change, `blastwall replay`'s repository config on every commit) would
+/// otherwise compile the same lists each time, which takes up to milliseconds. Holds the
+/// results of up to 256 lists, and starts afresh when full.
+pub fn glob_list_dfas_shared(patterns: &[&str]) -> Result<Arc<Vec<Dfa>>, DfaError> {
+    /// Lists remembered; cleared when it holds this many.
+    const KEPT: usize = 256;
+    type Lists = BTreeMap<Vec<String>, Result<Arc<Vec<Dfa>>, DfaError>>;
+    static LISTS: Mutex<Lists> = Mutex::new(BTreeMap::new());
+    let lists = || {
+        LISTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let key: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
+    if let Some(known) = lists().get(&key) {
+        return known.clone();
+    }
+    // Compiled without the lock held: another thread may compile the same list meanwhile,
+    // and both results are the same.
+    let result = glob_list_dfas(patterns).map(Arc::new);
+    let mut kept = lists();
+    if kept.len() >= KEPT {
+        kept.clear();
+    }
+    kept.insert(key, result.clone());
+    result
 }
 
 /// How many globs of a list are joined into one table at most. The shipped lists have up to
@@ -963,6 +993,21 @@ mod list_tests {
             let got = dfas.iter().any(|d| d.is_match(path));
             assert_eq!(got, want, "{path}");
         }
+    }
+
+    #[test]
+    fn shared_lists_are_compiled_once_and_mean_the_same() {
+        let pats = ["docs/**", "*.md", "[z-a]"];
+        let first = glob_list_dfas_shared(&pats);
+        let again = glob_list_dfas_shared(&pats);
+        assert!(matches!((&first, &again), (Ok(a), Ok(b)) if Arc::ptr_eq(a, b)));
+        assert_eq!(first.map(|d| (*d).clone()), glob_list_dfas(&pats));
+        let big = format!("*a{}", "?".repeat(14));
+        assert_eq!(
+            glob_list_dfas_shared(&[&big]),
+            glob_list_dfas_shared(&[&big])
+        );
+        assert!(glob_list_dfas_shared(&[&big]).is_err());
     }
 
     #[test]

@@ -749,7 +749,7 @@ impl Encoder {
             let list = match g {
                 Some(v) => {
                     let pats = patterns(&p.name, &p.ty, v).unwrap_or_default();
-                    let compiled = dfa::glob_list_dfas(&pats).map_err(|e| {
+                    let compiled = dfa::glob_list_dfas_shared(&pats).map_err(|e| {
                         FactsError::at(&format!("config.{}", p.name), e.to_string())
                     })?;
                     pattern_list(out, &compiled)

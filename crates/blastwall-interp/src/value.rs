@@ -1,10 +1,8 @@
 //! Run-time values and the loading of fact documents into them.
 
 use blastwall_abi::facts_error::{json_kind as kind, similar};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
-use std::sync::Mutex;
 
 use blastwall_abi::schema::{self, Default as FieldDefault, DocKind, Record, Shape};
 use blastwall_check::Policy;
@@ -207,31 +205,11 @@ impl Facts {
 }
 
 /// Whether a host can compile `patterns` as a glob parameter's list (the error text when it
-/// cannot). Results are remembered for the process: a config usually comes again with every
-/// decision (`blastwall replay` passes the repository's with each commit), and compiling a
-/// list takes up to milliseconds.
+/// cannot), with the host's own function and its process-wide memory of lists.
 fn check_glob_list(patterns: &[&str]) -> Result<(), String> {
-    /// Lists checked so far; cleared when it holds this many.
-    const KEPT: usize = 256;
-    static CHECKED: Mutex<BTreeMap<Vec<String>, Result<(), String>>> = Mutex::new(BTreeMap::new());
-    let key: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
-    let lock = || {
-        CHECKED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    if let Some(known) = lock().get(&key) {
-        return known.clone();
-    }
-    let result = blastwall_abi::dfa::glob_list_dfas(patterns)
+    blastwall_abi::dfa::glob_list_dfas_shared(patterns)
         .map(|_| ())
-        .map_err(|e| e.to_string());
-    let mut checked = lock();
-    if checked.len() >= KEPT {
-        checked.clear();
-    }
-    checked.insert(key, result.clone());
-    result
+        .map_err(|e| e.to_string())
 }
 
 fn load_overrides(value: &serde_json::Value) -> Result<Vec<OverrideFact>, FactsError> {
