@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Per-decision cost of the JS host: the shipped rules' module deciding on the typical change
 // of `benches/typical/mod.rs` (20 files, 3 approvals, a 50-node topology), from a plain object
-// (validate, encode, evaluate, decode, combine) and from JSON text. Compare with the wasmtime
-// host's `shipped/module_json` in docs/performance.md.
+// (validate, encode, evaluate, decode, combine) and from JSON text, and with the topology
+// kept in the instance (`Policy.load(bytes, { topology })`) and the change alone in the facts.
+// Compare with the wasmtime host's `shipped/module_json` and
+// `shipped/module_json_resident_topology` in docs/performance.md.
 //
 //   blastwall build -o rules.wasm && node bindings/js/bench.mjs rules.wasm
 
@@ -35,8 +37,16 @@ function measure(f, n = 2000, rounds = 15) {
   return times[Math.floor(times.length / 2)];
 }
 
+const { topology, ...changeOnly } = facts;
+const kept = await Policy.load(readFileSync(path), { topology });
+if (JSON.stringify(kept.evaluate(changeOnly)) !== JSON.stringify(decision)) {
+  throw new Error("the kept topology should decide as the facts' own");
+}
+
 const obj = measure(() => policy.evaluate(facts));
 const json = measure(() => policy.evaluateJson(text));
+const resident = measure(() => kept.evaluate(changeOnly));
 console.log(`node ${process.version}, outcome ${decision.outcome}, ${decision.findings.length} findings`);
 console.log(`evaluate(object)   ${obj.toFixed(0)} ns/decision`);
 console.log(`evaluateJson(text) ${json.toFixed(0)} ns/decision`);
+console.log(`evaluate(change), topology kept ${resident.toFixed(0)} ns/decision`);
