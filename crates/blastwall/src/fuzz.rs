@@ -70,6 +70,8 @@ pub fn check_facts(data: &[u8]) {
     // The topology is valid, so facts refused with it are refused for the same first bad
     // member without it.
     if kept != module {
-        panic!("a kept topology decides otherwise on {facts}\nin the facts: {module}\nkept: {kept}");
+        panic!(
+            "a kept topology decides otherwise on {facts}\nin the facts: {module}\nkept: {kept}"
+        );
     }
 }
