@@ -635,19 +635,18 @@ impl Encoder {
                     let Some(doc) = DOCUMENTS.iter().position(|d| d == key) else {
                         return Err(unknown_document(key));
                     };
+                    if doc == 3 {
+                        let (addr, graph) = self.topology(&mut out, value, path)?;
+                        out.put32(12, addr);
+                        out.put32(20, graph);
+                        continue;
+                    }
                     let rec = self.docs.get(doc).copied().unwrap_or(usize::MAX);
                     let addr = self.record(&mut out, rec, value, path, true)?;
                     // A record address fits in 32 bits; the high half of its slot is 0.
                     out.put32(doc * 4, addr as u32);
                     if doc == 0 {
                         change = value.as_object();
-                    } else if doc == 3 {
-                        let addr = if self.graph {
-                            self.graph_index(&mut out, value)
-                        } else {
-                            0
-                        };
-                        out.put32(20, addr);
                     }
                 }
             }
@@ -689,22 +688,27 @@ impl Encoder {
             buf: Vec::new(),
             base,
         };
-        let rec = self.docs.get(3).copied().unwrap_or(usize::MAX);
         let path = Path::Key(&Path::Root, "topology");
-        let addr = self
-            .record(&mut out, rec, topology, path, true)
-            .map_err(|e| *e)?;
+        let (topology, graph) = self.topology(&mut out, topology, path).map_err(|e| *e)?;
+        Ok(EncodedTopology {
+            bytes: out.finish().map_err(|e| *e)?,
+            topology,
+            graph,
+        })
+    }
+
+    /// The topology record and, when the module walks the graph, its graph index; returns
+    /// their addresses (the index's 0 when there is none).
+    fn topology(&self, out: &mut Out, value: &J, path: Path<'_>) -> Result<(u32, u32), Failed> {
+        let rec = self.docs.get(3).copied().unwrap_or(usize::MAX);
+        // A record address fits in 32 bits; the high half of its slot is 0.
+        let addr = self.record(out, rec, value, path, true)? as u32;
         let graph = if self.graph {
-            self.graph_index(&mut out, topology)
+            self.graph_index(out, value)
         } else {
             0
         };
-        Ok(EncodedTopology {
-            bytes: out.finish().map_err(|e| *e)?,
-            // A record address fits in 32 bits.
-            topology: addr as u32,
-            graph,
-        })
+        Ok((addr, graph))
     }
 
     /// The config record: one slot per parameter, then one list of compiled patterns per
