@@ -61,9 +61,10 @@ struct Kept {
     placed: OnceLock<Placed>,
 }
 
+#[derive(Clone)]
 enum Keep {
     /// Parameter values (`with_config`).
-    Config(serde_json::Map<String, serde_json::Value>),
+    Config(Arc<serde_json::Map<String, serde_json::Value>>),
     /// A topology document (`with_topology`), after the parameters.
     Topology(Arc<serde_json::Value>),
 }
@@ -116,10 +117,7 @@ impl Kept {
     /// The same, not yet placed (a policy made from this one places its own).
     fn unplaced(&self) -> Kept {
         Kept {
-            what: match &self.what {
-                Keep::Config(map) => Keep::Config(map.clone()),
-                Keep::Topology(value) => Keep::Topology(Arc::clone(value)),
-            },
+            what: self.what.clone(),
             len: self.len,
             placed: OnceLock::new(),
         }
@@ -170,7 +168,13 @@ impl std::fmt::Debug for Policy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policy")
             .field("module", &self.inner.module)
-            .field("config", &self.inner.config.as_ref().map(|c| c.len))
+            .field(
+                "config",
+                &self.inner.config.as_ref().and_then(|c| match &c.what {
+                    Keep::Config(map) => Some(map),
+                    Keep::Topology(_) => None,
+                }),
+            )
             .field("topology", &self.inner.topology.as_ref().map(|t| t.len))
             .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
@@ -220,7 +224,10 @@ impl Policy {
     ) -> Result<Policy, FactsError> {
         // Encoding at address 0 checks the values and measures them; the encoding at the
         // instance's real address is made when the first instance reserves it.
-        let config = Kept::new(Keep::Config(config.clone()), self.inner.module.encoder())?;
+        let config = Kept::new(
+            Keep::Config(Arc::new(config.clone())),
+            self.inner.module.encoder(),
+        )?;
         Ok(Policy::build(
             self.inner.module.clone(),
             Some(config),
