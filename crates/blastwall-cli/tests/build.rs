@@ -191,6 +191,10 @@ fn bad_facts_for_a_module_are_errors_with_exit_3() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(3), "{err}");
         assert!(err.contains(words), "{err}");
+        // The policy's sources, decided by the interpreter, say the same words.
+        let o = run(&["eval".as_ref(), s(&policy), "--input".as_ref(), s(&f)]);
+        assert_eq!(o.status.code(), Some(3));
+        assert_eq!(String::from_utf8_lossy(&o.stderr), err);
     }
 }
 

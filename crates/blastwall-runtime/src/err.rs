@@ -98,8 +98,9 @@ pub enum LoadError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvalError {
-    /// The facts do not fit the schema; the module never ran.
-    #[error("invalid facts: {0}")]
+    /// The facts do not fit the schema; the module never ran. Its text is the facts error's
+    /// own, word for word what the reference interpreter says of the same facts.
+    #[error(transparent)]
     Facts(#[from] FactsError),
     /// The evaluation ran longer than its time limit.
     #[error("the policy ran longer than its limit of {limit:?}: the evaluation took too long")]
