@@ -31,6 +31,15 @@ use crate::module::Module;
 /// let config = serde_json::json!({"protected_paths": ["infra/**"]});
 /// let policy = module.policy().with_config(config.as_object().unwrap_or(&Default::default()))?;
 /// let decision = policy.evaluate_json(&serde_json::json!({"change": {"files": []}}))?;
+///
+/// // A host deciding many changes against one service graph keeps it in the instances:
+/// // checked and encoded once, used by every decision whose facts have no `topology`.
+/// let topology = serde_json::json!({"nodes": [
+///     {"name": "payments", "tier": 1, "owner": "@org/payments"},
+///     {"name": "checkout", "tier": 2, "owner": "@org/web", "depends_on": ["payments"]},
+/// ]});
+/// let policy = policy.with_topology(&topology)?;
+/// let decision = policy.evaluate_json(&serde_json::json!({"change": {"services": ["payments"]}}))?;
 /// # Ok(())
 /// # }
 /// ```
