@@ -355,6 +355,18 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
     Ok(out)
 }
 
+/// The patterns of a glob parameter's value, as [`glob_list_dfas`] takes them: a string is
+/// one pattern, a list its string elements (the value's type was checked before).
+pub fn param_patterns(value: &serde_json::Value) -> Vec<&str> {
+    match value {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => {
+            items.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// [`glob_list_dfas`], remembered for the process: a host given a `config` with every decision
 /// (a facts file per change, `blastwall replay`'s repository config on every commit) would
 /// otherwise compile the same lists each time, which takes up to milliseconds. Holds the

@@ -253,14 +253,10 @@ fn default_config(g: &mut codegen::Gen<'_>) -> Result<u32, CompileError> {
     // every core, then placed in order.
     let mut lists: Vec<(usize, Vec<String>)> = Vec::new();
     for (pi, p) in policy.params.iter().enumerate().filter(|(_, p)| p.glob) {
-        let patterns: Vec<String> = match &p.default {
-            serde_json::Value::String(s) => vec![s.clone()],
-            serde_json::Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let patterns: Vec<String> = blastwall_abi::dfa::param_patterns(&p.default)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         lists.push((pi, patterns));
     }
     let built = build_lists(&lists);

@@ -190,26 +190,15 @@ impl Facts {
         // would pass the state limit: docs/abi.md, Patterns). The same refusal here keeps the
         // interpreter's answer the module's.
         for p in policy.params.iter().filter(|p| p.glob) {
-            let patterns: Vec<&str> = match members.get(&p.name) {
-                Some(serde_json::Value::String(s)) => vec![s.as_str()],
-                Some(serde_json::Value::Array(items)) => {
-                    items.iter().filter_map(serde_json::Value::as_str).collect()
-                }
-                _ => continue,
+            let Some(value) = members.get(&p.name) else {
+                continue;
             };
-            check_glob_list(&patterns)
-                .map_err(|e| FactsError::at(&format!("config.{}", p.name), e))?;
+            let patterns = blastwall_abi::dfa::param_patterns(value);
+            blastwall_abi::dfa::glob_list_dfas_shared(&patterns)
+                .map_err(|e| FactsError::at(&format!("config.{}", p.name), e.to_string()))?;
         }
         Ok(())
     }
-}
-
-/// Whether a host can compile `patterns` as a glob parameter's list (the error text when it
-/// cannot), with the host's own function and its process-wide memory of lists.
-fn check_glob_list(patterns: &[&str]) -> Result<(), String> {
-    blastwall_abi::dfa::glob_list_dfas_shared(patterns)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 fn load_overrides(value: &serde_json::Value) -> Result<Vec<OverrideFact>, FactsError> {
