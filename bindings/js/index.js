@@ -101,12 +101,13 @@ function checkInterface(module) {
 export class Policy {
   #module;
   #encoder;
+  /**
+   * What each instance keeps in reserved memory, or null: `{ len, encode(addr), what,
+   * placed }`, where `placed` is the encoding made by the first instance (`{ addr, bytes }`,
+   * and for the topology the addresses of its record and graph index).
+   */
   #config;
-  /** The config record's bytes and address, once placed in the first instance. */
-  #placed = null;
   #topology;
-  /** The topology's bytes and addresses, once placed in the first instance. */
-  #placedTopology = null;
   #instance = null;
 
   /** @private Use `Policy.load`. */
@@ -153,13 +154,15 @@ export class Policy {
     if (options.config !== undefined) {
       // Encoding at address 0 checks the values and measures them; the encoding at the
       // instance's real address is made when the first instance reserves it.
-      const probe = encoder.encodeConfig(options.config, 0);
-      config = { values: options.config, len: probe.length };
+      const values = options.config;
+      const encode = (addr) => ({ bytes: encoder.encodeConfig(values, addr) });
+      config = { len: encode(0).bytes.length, encode, what: "the parameters encode", placed: null };
     }
     let topology = null;
     if (options.topology !== undefined) {
-      const probe = encoder.encodeTopology(options.topology, 0);
-      topology = { value: options.topology, len: probe.bytes.length };
+      const value = options.topology;
+      const encode = (addr) => encoder.encodeTopology(value, addr);
+      topology = { len: encode(0).bytes.length, encode, what: "the topology encodes", placed: null };
     }
     const policy = new Policy(module, metadata, encoder, config, topology);
     // Make the first instance now, so that a module that traps at once fails to load.
@@ -175,9 +178,9 @@ export class Policy {
   evaluate(facts) {
     const inst = this.#instance ?? this.#instantiate();
     const reserved = {
-      config: this.#placed ? this.#placed.addr : 0,
-      topology: this.#placedTopology ? this.#placedTopology.topology : 0,
-      graph: this.#placedTopology ? this.#placedTopology.graph : 0,
+      config: this.#config?.placed?.addr ?? 0,
+      topology: this.#topology?.placed?.topology ?? 0,
+      graph: this.#topology?.placed?.graph ?? 0,
     };
     const { bytes, context } = this.#encoder.encode(facts, inst.base, reserved);
     let findings;
@@ -225,43 +228,22 @@ export class Policy {
       if (version !== ABI_VERSION) {
         throw new EvalError(`\`bw_abi_version\` returned ${version}, but the metadata says ${ABI_VERSION}`);
       }
-      if (this.#config) {
-        const addr = x.bw_reserve(this.#config.len) >>> 0;
-        if (!this.#placed) {
-          const bytes = this.#encoder.encodeConfig(this.#config.values, addr);
-          if (bytes.length !== this.#config.len) {
-            throw new EvalError(
-              `the parameters encode to ${bytes.length} bytes at address ${addr} but ${this.#config.len} at 0`,
-            );
+      // Parameters first, then the topology: every instance reserves them in this order and
+      // so gets the same addresses.
+      for (const kept of [this.#config, this.#topology]) {
+        if (!kept) continue;
+        const addr = x.bw_reserve(kept.len) >>> 0;
+        if (!kept.placed) {
+          const placed = kept.encode(addr);
+          if (placed.bytes.length !== kept.len) {
+            throw new EvalError(`${kept.what} to ${placed.bytes.length} bytes at address ${addr} but ${kept.len} at 0`);
           }
-          this.#placed = { addr, bytes };
-        } else if (this.#placed.addr !== addr) {
-          throw new EvalError(`\`bw_reserve\` returned ${addr} in a fresh instance, ${this.#placed.addr} in the first`);
+          kept.placed = { addr, ...placed };
+        } else if (kept.placed.addr !== addr) {
+          throw new EvalError(`\`bw_reserve\` returned ${addr} in a fresh instance, ${kept.placed.addr} in the first`);
         }
         const memory = new Uint8Array(x.memory.buffer);
-        if (addr + this.#placed.bytes.length > memory.length) {
-          throw new EvalError(`\`bw_reserve\` returned ${addr}, but ${this.#placed.bytes.length} bytes there do not fit in memory`);
-        }
-        memory.set(this.#placed.bytes, addr);
-      }
-      if (this.#topology) {
-        // After the parameters, in every instance: the same address each time.
-        const addr = x.bw_reserve(this.#topology.len) >>> 0;
-        if (!this.#placedTopology) {
-          const placed = this.#encoder.encodeTopology(this.#topology.value, addr);
-          if (placed.bytes.length !== this.#topology.len) {
-            throw new EvalError(
-              `the topology encodes to ${placed.bytes.length} bytes at address ${addr} but ${this.#topology.len} at 0`,
-            );
-          }
-          this.#placedTopology = { addr, ...placed };
-        } else if (this.#placedTopology.addr !== addr) {
-          throw new EvalError(
-            `\`bw_reserve\` returned ${addr} in a fresh instance, ${this.#placedTopology.addr} in the first`,
-          );
-        }
-        const memory = new Uint8Array(x.memory.buffer);
-        const bytes = this.#placedTopology.bytes;
+        const bytes = kept.placed.bytes;
         if (addr + bytes.length > memory.length) {
           throw new EvalError(`\`bw_reserve\` returned ${addr}, but ${bytes.length} bytes there do not fit in memory`);
         }
