@@ -57,12 +57,16 @@ impl Both {
             Ok(f) => self.interp.evaluate(&f).to_json_pretty(),
             Err(e) => format!("refused: {e}"),
         };
-        let actual = match self.module.evaluate_json(facts) {
-            Ok(d) => d.to_json_pretty(),
-            Err(blastwall_runtime::EvalError::Facts(e)) => format!("refused: {e}"),
-            Err(e) => format!("module error: {e}"),
-        };
-        (expected, actual)
+        (expected, module_answer(&self.module, facts))
+    }
+}
+
+/// A module's decision JSON, or the error text for refused facts, as [`Both::decide`] gives it.
+fn module_answer(policy: &blastwall_runtime::Policy, facts: &serde_json::Value) -> String {
+    match policy.evaluate_json(facts) {
+        Ok(d) => d.to_json_pretty(),
+        Err(blastwall_runtime::EvalError::Facts(e)) => format!("refused: {e}"),
+        Err(e) => format!("module error: {e}"),
     }
 }
 
@@ -178,6 +182,37 @@ fn shipped_rules_agree_on_their_own_test_facts() {
     for t in &both.interp.policy().tests {
         let (expected, actual) = both.decide(&t.facts);
         assert_eq!(expected, actual, "test `{}`", t.name);
+        n += 1;
+    }
+    assert!(n > 50, "only {n} test facts");
+}
+
+#[test]
+fn precompiled_shipped_rules_agree_from_bytes_and_from_a_file() {
+    // The code and the pattern tables come from the artifact: in memory (copied into a sealed
+    // in-memory file on Linux) and memory-mapped from a file.
+    let both = shipped();
+    let checked = blastwall_check::check(sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+    ));
+    let wasm = blastwall_compile::compile(&checked.policy.unwrap()).unwrap();
+    let artifact = engine().precompile(&wasm).unwrap();
+    let from_bytes = engine().load_precompiled(&artifact).unwrap().policy();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shipped.bwc");
+    std::fs::write(&path, &artifact).unwrap();
+    // SAFETY: the file is this test's own, and nothing writes it while the module lives.
+    #[allow(unsafe_code)]
+    let from_file = unsafe { engine().load_precompiled_file(&path) }
+        .unwrap()
+        .policy();
+    let mut n = 0;
+    for t in &both.interp.policy().tests {
+        let (expected, _) = both.decide(&t.facts);
+        for (how, policy) in [("bytes", &from_bytes), ("file", &from_file)] {
+            let actual = module_answer(policy, &t.facts);
+            assert_eq!(expected, actual, "test `{}` from {how}", t.name);
+        }
         n += 1;
     }
     assert!(n > 50, "only {n} test facts");

@@ -389,6 +389,26 @@ fn precompiled_modules_decide_the_same() {
 }
 
 #[test]
+fn a_module_loaded_from_bytes_keeps_its_own_copy() {
+    let engine = engine();
+    let mut artifact = engine.precompile(&deny_module()).unwrap();
+    let loaded = engine.load_precompiled(&artifact).unwrap();
+    // Overwrite and free the caller's bytes: the module's code and data are its own.
+    artifact.fill(0);
+    drop(artifact);
+    let first = loaded.policy();
+    assert_eq!(
+        decisions(&first),
+        [Outcome::Deny, Outcome::Deny],
+        "the module decides as before"
+    );
+    // Instances made later (another policy) map the same data.
+    let second = loaded.policy();
+    drop(loaded);
+    assert_eq!(decisions(&second), decisions(&first));
+}
+
+#[test]
 fn broken_artifacts_are_refused() {
     let engine = engine();
     let artifact = engine.precompile(&allow_module()).unwrap();
