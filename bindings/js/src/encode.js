@@ -260,6 +260,12 @@ export class Encoder {
       const used = new Set();
       for (const f of layout.records[name]) {
         if (f.slot !== null && f.slot !== undefined) {
+          const fields = layout.records[name].length;
+          if (!Number.isInteger(f.slot) || f.slot < 0 || f.slot >= fields) {
+            throw new Error(
+              `the module's layout cannot be used: \`${name}\` has ${fields} fields, so a slot must be below ${fields}, not ${f.slot}`,
+            );
+          }
           if (used.has(f.slot)) {
             throw new Error(`the module's layout cannot be used: fields of \`${name}\` share the slot ${f.slot}`);
           }

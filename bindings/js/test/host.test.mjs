@@ -97,6 +97,24 @@ test("what is not a policy module is refused", async () => {
   await assert.rejects(Policy.load(badJson), /metadata section is not valid metadata/);
 });
 
+test("a slot past its record's fields is refused when loading", async () => {
+  const meta = await metadataOf("graph");
+  for (const [record, fields] of Object.entries(meta.layout.records)) {
+    const i = fields.findIndex((f) => f.slot !== null);
+    if (i < 0) continue;
+    for (const slot of [4000000000, -1, 1.5, "0"]) {
+      const tampered = structuredClone(meta);
+      tampered.layout.records[record][i].slot = slot;
+      await assert.rejects(Policy.load(tinyModule(tampered)), {
+        name: "LoadError",
+        message: `the module's layout cannot be used: \`${record}\` has ${fields.length} fields, so a slot must be below ${fields.length}, not ${slot}`,
+      });
+    }
+    return;
+  }
+  assert.fail("no encoded field in the layout");
+});
+
 test("a trap is an error, and the next decision gets a fresh instance", async () => {
   const policy = await Policy.load(tinyModule(await metadataOf("graph")));
   assert.deepEqual(policy.evaluate({}), { outcome: "allow", findings: [], reviews: [] });

@@ -48,6 +48,16 @@ pub enum LayoutError {
         /// The slot.
         slot: u32,
     },
+    /// A slot at or past the record's number of fields.
+    #[error("`{record}` has {fields} fields, so a slot must be below {fields}, not {slot}")]
+    SlotRange {
+        /// The record type.
+        record: String,
+        /// The slot.
+        slot: u32,
+        /// How many fields the record has.
+        fields: usize,
+    },
     /// A default that does not fit its field.
     #[error("the default of `{record}.{field}` is invalid: {reason}")]
     Default {
@@ -339,6 +349,15 @@ impl Encoder {
             let mut used: Vec<u32> = Vec::new();
             for f in fields {
                 if let Some(s) = f.slot {
+                    // A slot past the fields would make every record of the type that large
+                    // (a tampered `u32::MAX` asks for 32 GB per record).
+                    if s as usize >= fields.len() {
+                        return Err(LayoutError::SlotRange {
+                            record: name.clone(),
+                            slot: s,
+                            fields: fields.len(),
+                        });
+                    }
                     if used.contains(&s) {
                         return Err(LayoutError::Slot {
                             record: name.clone(),

@@ -541,6 +541,21 @@ fn bad_layouts_are_refused() {
     let mut layout = Layout::new(&Reads::new());
     layout.records.get_mut("File").unwrap()[1].slot = Some(0);
     assert!(Encoder::new(&meta(layout, Vec::new(), false)).is_err());
+    // A slot past the record's fields would make each record that large.
+    for slot in [u32::MAX, 4_000_000] {
+        let mut layout = Layout::new(&Reads::new());
+        let fields = layout.records["File"].len();
+        layout.records.get_mut("File").unwrap()[0].slot = Some(slot);
+        let err = Encoder::new(&meta(layout, Vec::new(), false)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("`File` has {fields} fields, so a slot must be below {fields}, not {slot}")
+        );
+    }
+    let mut layout = Layout::new(&Reads::new());
+    let last = layout.records["File"].len() - 1;
+    layout.records.get_mut("File").unwrap()[last].slot = Some(last as u32);
+    assert!(Encoder::new(&meta(layout, Vec::new(), false)).is_ok());
     let mut layout = Layout::new(&Reads::new());
     layout.records.get_mut("Person").unwrap().push(FieldMeta {
         name: "boss".into(),

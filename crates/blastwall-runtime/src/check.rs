@@ -8,6 +8,7 @@
 use blastwall_abi::layout::{ABI_VERSION, METADATA_SECTION, Metadata};
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
 
+use crate::abi::Encoder;
 use crate::err::LoadError;
 
 /// The wasm features a policy module may use: the MVP plus mutable globals, sign extension,
@@ -158,7 +159,14 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
     match parsed {
         Ok(metadata) => {
             check(u64::from(metadata.abi))?;
-            Ok(LoadedMetadata { metadata, text })
+            // The layout is checked here, before anything is compiled or mapped: a module
+            // whose facts cannot be encoded is refused first, and cheaply.
+            let encoder = Encoder::new(&metadata).map_err(LoadError::Layout)?;
+            Ok(LoadedMetadata {
+                metadata,
+                text,
+                encoder,
+            })
         }
         Err(error) => {
             // Metadata of another ABI version may have another shape: report its version
@@ -182,6 +190,8 @@ pub(crate) struct LoadedMetadata {
     pub(crate) metadata: Metadata,
     /// The metadata JSON as stored in the module.
     pub(crate) text: String,
+    /// The fact encoder for its layout.
+    pub(crate) encoder: Encoder,
 }
 
 /// What a checked wasm module carries that the runtime keeps.

@@ -221,7 +221,7 @@ impl Engine {
         let key = Cache::key(&self.inner.fingerprint, &wasm_sha);
         let cached = self.inner.cache.as_ref().and_then(|cache| cache.open(&key));
         if let Some(compiled) = cached.and_then(|file| self.load_cached(file, &wasm_sha)) {
-            return Module::new(self.clone(), compiled, checked.metadata, true);
+            return Ok(Module::new(self.clone(), compiled, checked.metadata, true));
         }
         let compiled = wasmtime::Module::new(&self.inner.wasmtime, wasm)
             .map_err(|e| LoadError::Compile(e.to_string()))?;
@@ -235,7 +235,7 @@ impl Engine {
                 );
             }
         }
-        Module::new(self.clone(), compiled, checked.metadata, false)
+        Ok(Module::new(self.clone(), compiled, checked.metadata, false))
     }
 
     /// Checks and compiles `wasm` as [`load`](Engine::load) does, and returns a precompiled
@@ -352,7 +352,7 @@ impl Engine {
             compiled.imports().map(|i| (i.module(), i.name())),
             &check::wasmtime_exports(&compiled),
         )?;
-        Module::new(self.clone(), compiled, metadata, from_cache)
+        Ok(Module::new(self.clone(), compiled, metadata, from_cache))
     }
 
     /// The cached artifact in `file`, when it is this wasm's, compiled by this engine, whole.

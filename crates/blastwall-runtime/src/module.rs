@@ -7,7 +7,6 @@ use blastwall_abi::layout::Metadata;
 use crate::abi::Encoder;
 use crate::check::LoadedMetadata;
 use crate::engine::Engine;
-use crate::err::LoadError;
 use crate::policy::Policy;
 
 /// A compiled policy module with its metadata, ready to instantiate. Cheap to clone and to
@@ -58,10 +57,13 @@ impl Module {
         compiled: wasmtime::Module,
         metadata: LoadedMetadata,
         from_cache: bool,
-    ) -> Result<Module, LoadError> {
-        let LoadedMetadata { metadata, text } = metadata;
-        let encoder = Encoder::new(&metadata).map_err(LoadError::Layout)?;
-        Ok(Module {
+    ) -> Module {
+        let LoadedMetadata {
+            metadata,
+            text,
+            encoder,
+        } = metadata;
+        Module {
             inner: Arc::new(ModuleInner {
                 engine,
                 compiled,
@@ -71,7 +73,7 @@ impl Module {
                 encoder,
                 from_cache,
             }),
-        })
+        }
     }
 
     /// The module's metadata: its rules, parameters and input layout, with their docs.
