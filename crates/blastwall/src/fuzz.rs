@@ -1,5 +1,7 @@
-//! The oracle shared by the `facts` fuzz target (`fuzz/fuzz_targets/facts.rs`) and its smoke
-//! test (`tests/fuzz_facts_smoke.rs`): one body, so the two cannot drift apart.
+//! The oracles shared by the fuzz targets and their smoke tests, one body each so that the
+//! two cannot drift apart: `facts` (`fuzz/fuzz_targets/facts.rs`,
+//! `tests/fuzz_facts_smoke.rs`) and `metadata` (`fuzz/fuzz_targets/metadata.rs`,
+//! `tests/fuzz_metadata_smoke.rs`).
 #![expect(
     clippy::panic,
     reason = "a fuzz oracle reports a broken property, or a broken set-up, by panicking"
@@ -73,5 +75,157 @@ pub fn check_facts(data: &[u8]) {
         panic!(
             "a kept topology decides otherwise on {facts}\nin the facts: {module}\nkept: {kept}"
         );
+    }
+}
+
+/// A small policy that reads a glob parameter, an enum, optional fields, approvals, a plan and
+/// the topology through a graph builtin: the metadata of its module describes all of these.
+const TAMPERED: &str = r#"
+param paths: [str] = ["src/**", "*.rs"]
+param depth: int = 2
+rule touched {
+    level hard
+    when some f in change.files: f.path matches config.paths and f.status == "modified"
+    require review from "@org/a" count 2
+    message "{f.path} changed ({f.previous_path ?? \"new\"})"
+}
+rule wide {
+    level soft
+    let hit = dependents(topology, change.services, depth: config.depth)
+    when count([n for n in hit where n.tier <= 1]) > 0
+    require review count 1
+    message "reaches {count(hit)}"
+}
+rule destructive {
+    level advisory
+    when some r in plan.resources: r.action in ["delete", "replace"]
+    deny "{r.address}"
+}
+"#;
+
+/// The module of [`TAMPERED`], and where its metadata section starts (the module's last
+/// section, docs/abi.md), compiled once per process; and an engine whose limits bound any
+/// decision a tampered module makes.
+fn tampered_base() -> &'static (Vec<u8>, usize, Engine) {
+    static BASE: OnceLock<(Vec<u8>, usize, Engine)> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let wasm = Policy::compile(vec![crate::Source::new("tampered.bw", TAMPERED)])
+            .and_then(|p| p.to_wasm())
+            .unwrap_or_else(|e| panic!("the tampered policy: {e}"));
+        let at = metadata_section(&wasm).unwrap_or_else(|| panic!("no metadata section"));
+        let engine = Engine::new(EngineConfig {
+            limits: crate::EvalLimits {
+                fuel: Some(20_000_000),
+                memory_bytes: 64 << 20,
+                ..crate::EvalLimits::default()
+            },
+            cache_dir: None,
+        })
+        .unwrap_or_else(|e| panic!("the engine: {e}"));
+        (wasm, at, engine)
+    })
+}
+
+/// The offset of the section holding the metadata, when it is the module's last.
+fn metadata_section(wasm: &[u8]) -> Option<usize> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let b = *bytes.get(*at)?;
+            *at += 1;
+            value |= usize::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut at = 8;
+    let mut last = None;
+    while at < wasm.len() {
+        let start = at;
+        let id = *wasm.get(at)?;
+        at += 1;
+        let size = leb(wasm, &mut at)?;
+        let body = at;
+        if id == 0 {
+            let name_len = leb(wasm, &mut at)?;
+            let name = wasm.get(at..at + name_len)?;
+            last = (name == b"blastwall").then_some(start);
+        } else {
+            last = None;
+        }
+        at = body + size;
+    }
+    last
+}
+
+/// The module of [`TAMPERED`] with `metadata` in place of its metadata JSON.
+pub fn with_metadata(metadata: &[u8]) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    let (wasm, at, _) = tampered_base();
+    let mut out = wasm.get(..*at).unwrap_or_default().to_vec();
+    let name = b"blastwall";
+    out.push(0);
+    leb(1 + name.len() + metadata.len(), &mut out);
+    leb(name.len(), &mut out);
+    out.extend_from_slice(name);
+    out.extend_from_slice(metadata);
+    out
+}
+
+/// The metadata JSON of the module of [`TAMPERED`], as the compiler wrote it: the seed that
+/// tampering starts from.
+pub fn untampered_metadata() -> Vec<u8> {
+    let (wasm, at, _) = tampered_base();
+    let mut header = 1;
+    // Skip the section size and the name (`blastwall`, 9 bytes, its length one byte).
+    while wasm.get(at + header).is_some_and(|b| b & 0x80 != 0) {
+        header += 1;
+    }
+    wasm.get(at + header + 1 + 1 + 9..)
+        .unwrap_or_default()
+        .to_vec()
+}
+
+/// Load the module of [`TAMPERED`] with `metadata` as its metadata JSON and, when it loads,
+/// decide on a few facts that reach every rule. Any refusal or error is an answer; a panic,
+/// or an abort on an allocation the metadata made huge, is what a fuzzer reports.
+pub fn check_metadata(metadata: &[u8]) {
+    let (_, _, engine) = tampered_base();
+    let Ok(policy) = Policy::load(engine, &with_metadata(metadata)) else {
+        return;
+    };
+    let facts = [
+        serde_json::json!({
+            "change": {
+                "files": [
+                    {"path": "src/a.rs", "status": "modified", "previous_path": "src/b.rs"},
+                    {"path": "docs/x.md", "status": "added"},
+                ],
+                "approvals": [{"by": "bob", "teams": ["@org/a"]}],
+                "services": ["db"],
+            },
+            "topology": {"nodes": [
+                {"name": "db", "tier": 2},
+                {"name": "api", "tier": 1, "depends_on": ["db"]},
+            ]},
+            "plan": {"resources": [{"address": "aws_db_instance.main", "action": "delete"}]},
+        }),
+        serde_json::json!({"config": {"paths": ["docs/"], "depth": 1}, "change": {}}),
+        serde_json::json!({}),
+    ];
+    for f in &facts {
+        let _ = policy.evaluate_json(f);
     }
 }
