@@ -234,13 +234,19 @@ function compareBytes(a, b) {
   return a.length - b.length;
 }
 
-/** A parameter type from its text (`[str]`). */
+/** A parameter type from its text: a scalar, or a list of one (`[str]`); parameters are never
+ * lists of lists. */
 function paramType(text) {
-  if (text === "bool" || text === "int" || text === "str") return { t: text, text };
-  if (typeof text === "string" && text.startsWith("[") && text.endsWith("]")) {
-    return { t: "list", inner: paramType(text.slice(1, -1)), text };
-  }
-  throw new Error(`unknown parameter type \`${text}\``);
+  const scalar = (t) => (t === "bool" || t === "int" || t === "str" ? { t, text: t } : null);
+  const ty =
+    scalar(text) ??
+    (typeof text === "string" && text.startsWith("[") && text.endsWith("]")
+      ? ((inner) => inner && { t: "list", inner, text })(scalar(text.slice(1, -1)))
+      : null);
+  if (ty) return ty;
+  const shown = String(text);
+  const cut = [...shown.slice(0, 80)].slice(0, 40).join("");
+  throw new Error(`unknown parameter type \`${cut}${cut.length < shown.length ? "…" : ""}\``);
 }
 
 /** Encodes facts for one compiled policy, from its metadata. */
@@ -362,23 +368,52 @@ export class Encoder {
     throw new Error(`the module's layout cannot be used: unknown shape ${JSON.stringify(s)}`);
   }
 
-  /** Refuse record types that contain themselves and defaults that do not fit their fields. */
+  /** Refuse record types that contain themselves or nest deeper than `MAX_NESTING`, and
+   * defaults that do not fit their fields. */
   checkDefaults() {
-    const state = new Map();
-    const visit = (r) => {
-      const s = state.get(r);
-      if (s === 2) return;
-      if (s === 1) {
-        throw new Error(`the module's layout cannot be used: the record type \`${r.name}\` contains itself`);
+    // Depth-first, on a stack of its own: a chain of record types as long as the metadata can
+    // hold must not exhaust the engine's. `depth` holds finished records (a record of scalars
+    // is 1; every list, optional and record around a field adds one).
+    const depth = new Map();
+    const onStack = new Set();
+    const shapeDepth = (shape) =>
+      shape.t === "record" ? depth.get(shape.r) : shape.t === "list" || shape.t === "opt" ? 1 + shapeDepth(shape.inner) : 0;
+    for (const root of this.records.values()) {
+      if (depth.has(root)) continue;
+      const stack = [[root, 0]];
+      onStack.add(root);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        const [r, next] = top;
+        if (next < r.fields.length) {
+          top[1] = next + 1;
+          const inner = recordIn(r.fields[next].shape);
+          if (!inner) continue;
+          if (onStack.has(inner)) {
+            throw new Error(`the module's layout cannot be used: the record type \`${inner.name}\` contains itself`);
+          }
+          if (!depth.has(inner)) {
+            onStack.add(inner);
+            stack.push([inner, 0]);
+          }
+        } else {
+          depth.set(r, 1 + r.fields.reduce((m, f) => Math.max(m, shapeDepth(f.shape)), 0));
+          onStack.delete(r);
+          stack.pop();
+        }
       }
-      state.set(r, 1);
-      for (const f of r.fields) {
-        const inner = recordIn(f.shape);
-        if (inner) visit(inner);
-      }
-      state.set(r, 2);
-    };
-    for (const r of this.records.values()) visit(r);
+    }
+    // The deepest, the last of equals in layout order, as the Rust host names it.
+    let deepest = null;
+    for (const r of this.records.values()) {
+      const d = depth.get(r);
+      if (!deepest || d >= deepest[1]) deepest = [r, d];
+    }
+    if (deepest && deepest[1] > MAX_NESTING) {
+      throw new Error(
+        `the module's layout cannot be used: the record type \`${deepest[0].name}\` nests ${deepest[1]} deep, more than the limit of ${MAX_NESTING}`,
+      );
+    }
     for (const r of this.records.values()) {
       for (const f of r.fields) {
         const bad = (why) =>
@@ -924,6 +959,9 @@ function fixedDefault(d, shape) {
   if (shape.t === "list" && Array.isArray(v) && v.length === 0) return [0, 0];
   return null;
 }
+
+/** How deeply a layout's shapes may nest (docs/abi.md, "The metadata"). */
+const MAX_NESTING = 32;
 
 function recordIn(shape) {
   if (shape.t === "record") return shape.r;

@@ -196,3 +196,45 @@ test("parameters given when loading, or in the facts, decide alike", async () =>
     message: "`config.protectd`: unknown parameter `protectd`; the policy declares prod, protected",
   });
 });
+
+test("parameter types are scalars or lists of them, however deeply bracketed", async () => {
+  const meta = await metadataOf("graph");
+  assert.ok(meta.params.length > 0, "the case has parameters");
+  for (const [type, shown] of [
+    ["[[str]]", "[[str]]"],
+    ["[".repeat(200000) + "int" + "]".repeat(200000), "[".repeat(40) + "…"],
+  ]) {
+    const tampered = structuredClone(meta);
+    tampered.params[0].type = type;
+    await assert.rejects(Policy.load(tinyModule(tampered)), (e) => {
+      assert.ok(e instanceof LoadError, String(e));
+      assert.ok(e.message.includes(`unknown parameter type \`${shown}\``), e.message);
+      return true;
+    });
+  }
+});
+
+test("record types that nest too deeply are refused, however long the chain", async () => {
+  const meta = await metadataOf("graph");
+  const chain = (links) => {
+    const tampered = structuredClone(meta);
+    const records = tampered.layout.records;
+    records.Node.push({ name: "next", shape: { record: "R0" }, default: "record", slot: null });
+    for (let i = 0; i < links; i++) {
+      const fields = [{ name: "a", shape: "int", default: 0, slot: null }];
+      if (i + 1 < links) {
+        fields.push({ name: "next", shape: { optional: { record: `R${i + 1}` } }, default: "absent", slot: null });
+      }
+      records[`R${i}`] = fields;
+    }
+    // Keep the layout's order (by name), as the compiler writes it.
+    tampered.layout.records = Object.fromEntries(Object.entries(records).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return Policy.load(tinyModule(tampered));
+  };
+  await chain(15);
+  await assert.rejects(chain(16), {
+    name: "LoadError",
+    message: "the module's layout cannot be used: the record type `Topology` nests 34 deep, more than the limit of 32",
+  });
+  await assert.rejects(chain(200000), /nests \d+ deep, more than the limit of 32/);
+});

@@ -68,6 +68,17 @@ pub enum LayoutError {
         /// Why.
         reason: String,
     },
+    /// A record type whose shapes nest deeper than [`MAX_NESTING`].
+    #[error(
+        "the record type `{record}` nests {depth} deep, more than the limit of {max}",
+        max = MAX_NESTING
+    )]
+    TooDeep {
+        /// The record type.
+        record: String,
+        /// How deeply its shapes nest.
+        depth: usize,
+    },
     /// A record type that contains itself, whose defaults would never end.
     #[error("the record type `{record}` contains itself")]
     Cycle {
@@ -319,6 +330,11 @@ impl Out {
     }
 }
 
+/// How deeply a layout's shapes may nest (lists, optionals and records, a record of scalars
+/// counting one): the schema nests five deep, and a host encodes a record's fields, their
+/// defaults and its facts by recursion, one frame per level.
+pub const MAX_NESTING: usize = 32;
+
 /// Field slots kept on the stack for records up to this many fields.
 const INLINE_FIELDS: usize = 12;
 
@@ -468,39 +484,24 @@ impl Encoder {
         Ok(enc)
     }
 
-    /// Refuse record types that contain themselves and defaults that do not fit their fields.
+    /// Refuse record types that contain themselves or nest too deeply, and defaults that do
+    /// not fit their fields.
     fn check_records(&self) -> Result<(), LayoutError> {
-        // Depth-first search for a cycle: 0 unvisited, 1 on the stack, 2 done.
-        fn visit(enc: &Encoder, r: usize, state: &mut [u8]) -> Result<(), LayoutError> {
-            match state.get(r) {
-                Some(2) | None => return Ok(()),
-                Some(1) => {
-                    return Err(LayoutError::Cycle {
-                        record: enc
-                            .records
-                            .get(r)
-                            .map(|r| r.name.clone())
-                            .unwrap_or_default(),
-                    });
-                }
-                _ => {}
-            }
-            if let Some(s) = state.get_mut(r) {
-                *s = 1;
-            }
-            for f in enc.records.get(r).map_or(&[][..], |r| r.fields.as_slice()) {
-                if let Some(inner) = record_in(&f.shape) {
-                    visit(enc, inner, state)?;
-                }
-            }
-            if let Some(s) = state.get_mut(r) {
-                *s = 2;
-            }
-            Ok(())
-        }
-        let mut state = vec![0u8; self.records.len()];
-        for r in 0..self.records.len() {
-            visit(self, r, &mut state)?;
+        let depths = self.record_depths()?;
+        if let Some((r, &depth)) = depths
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, d)| **d)
+            .filter(|(_, d)| **d > MAX_NESTING)
+        {
+            return Err(LayoutError::TooDeep {
+                record: self
+                    .records
+                    .get(r)
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default(),
+                depth,
+            });
         }
         let mut scratch = Out {
             buf: Vec::new(),
@@ -531,6 +532,74 @@ impl Encoder {
             }
         }
         Ok(())
+    }
+
+    /// How deeply shapes nest inside each record type: 1 for a record of scalars, one more
+    /// for every list, optional and record around a field. A depth-first search over the
+    /// record types that keeps its own stack, so that no layout, however long its chains of
+    /// record types, can exhaust the thread's; a record type met again while it is on the
+    /// stack contains itself.
+    fn record_depths(&self) -> Result<Vec<usize>, LayoutError> {
+        /// 0 for a scalar; a record counts its own depth.
+        fn shape_depth(shape: &Shp, depths: &[usize]) -> usize {
+            match shape {
+                Shp::Record(r) => depths.get(*r).copied().unwrap_or(0),
+                Shp::List(s) | Shp::Optional(s) => 1 + shape_depth(s, depths),
+                _ => 0,
+            }
+        }
+        let n = self.records.len();
+        // 0: not yet known.
+        let mut depths = vec![0usize; n];
+        let mut on_stack = vec![false; n];
+        for root in 0..n {
+            if depths.get(root).is_some_and(|d| *d != 0) {
+                continue;
+            }
+            let mut stack = vec![(root, 0usize)];
+            if let Some(s) = on_stack.get_mut(root) {
+                *s = true;
+            }
+            while let Some((r, next)) = stack.last_mut() {
+                let r = *r;
+                let fields = self.records.get(r).map_or(&[][..], |r| r.fields.as_slice());
+                if let Some(f) = fields.get(*next) {
+                    *next += 1;
+                    let Some(inner) = record_in(&f.shape) else {
+                        continue;
+                    };
+                    if on_stack.get(inner).copied().unwrap_or(false) {
+                        return Err(LayoutError::Cycle {
+                            record: self
+                                .records
+                                .get(inner)
+                                .map(|r| r.name.clone())
+                                .unwrap_or_default(),
+                        });
+                    }
+                    if depths.get(inner).is_some_and(|d| *d == 0) {
+                        if let Some(s) = on_stack.get_mut(inner) {
+                            *s = true;
+                        }
+                        stack.push((inner, 0));
+                    }
+                } else {
+                    let deepest = fields
+                        .iter()
+                        .map(|f| shape_depth(&f.shape, &depths))
+                        .max()
+                        .unwrap_or(0);
+                    if let Some(d) = depths.get_mut(r) {
+                        *d = deepest + 1;
+                    }
+                    if let Some(s) = on_stack.get_mut(r) {
+                        *s = false;
+                    }
+                    stack.pop();
+                }
+            }
+        }
+        Ok(depths)
     }
 
     fn combine_defaults(&self) -> Defaults {

@@ -164,7 +164,7 @@ pub enum ParamType {
     Int,
     /// `str`
     Str,
-    /// `[T]`
+    /// `[T]`, with `T` one of the above (parameters are never lists of lists)
     List(Box<ParamType>),
 }
 
@@ -182,16 +182,28 @@ impl std::fmt::Display for ParamType {
 impl std::str::FromStr for ParamType {
     type Err = String;
 
+    /// `bool`, `int`, `str`, or a list of one of those: parameters are never lists of lists
+    /// (the checker refuses them), so neither is a type read from metadata, however deeply
+    /// bracketed.
     fn from_str(s: &str) -> Result<ParamType, String> {
-        match s {
-            "bool" => Ok(ParamType::Bool),
-            "int" => Ok(ParamType::Int),
-            "str" => Ok(ParamType::Str),
-            _ => match s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                Some(inner) => Ok(ParamType::List(Box::new(inner.parse()?))),
-                None => Err(format!("unknown parameter type `{s}`")),
-            },
-        }
+        let scalar = |t: &str| match t {
+            "bool" => Some(ParamType::Bool),
+            "int" => Some(ParamType::Int),
+            "str" => Some(ParamType::Str),
+            _ => None,
+        };
+        scalar(s)
+            .or_else(|| {
+                s.strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .and_then(scalar)
+                    .map(|t| ParamType::List(Box::new(t)))
+            })
+            .ok_or_else(|| {
+                let shown: String = s.chars().take(40).collect();
+                let more = if shown.len() < s.len() { "…" } else { "" };
+                format!("unknown parameter type `{shown}{more}`")
+            })
     }
 }
 
@@ -370,6 +382,27 @@ fn default_json(d: schema::Default) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameter_types_are_scalars_or_lists_of_them() {
+        for t in ["bool", "int", "str", "[bool]", "[int]", "[str]"] {
+            let parsed: ParamType = t.parse().unwrap_or(ParamType::Bool);
+            assert_eq!(parsed.to_string(), t);
+        }
+        for t in ["", "[]", "[[str]]", "float", "[str", "str]", " str"] {
+            assert_eq!(
+                t.parse::<ParamType>(),
+                Err(format!("unknown parameter type `{t}`")),
+                "{t}"
+            );
+        }
+        // Deep brackets once recursed a frame per bracket, past the end of the stack.
+        let deep = format!("{}int{}", "[".repeat(200_000), "]".repeat(200_000));
+        assert_eq!(
+            deep.parse::<ParamType>(),
+            Err(format!("unknown parameter type `{}…`", "[".repeat(40)))
+        );
+    }
 
     #[test]
     fn unread_fields_have_no_slot_and_first_fields_always_do() {

@@ -564,6 +564,48 @@ fn bad_layouts_are_refused() {
         slot: None,
     });
     assert!(Encoder::new(&meta(layout, Vec::new(), false)).is_err());
+    // A chain of record types as long as a metadata section can hold is refused for its
+    // depth, without recursing once per link (this runs on a test thread's 2 MB stack).
+    let chain = |links: usize| {
+        let mut layout = Layout::new(&Reads::new());
+        layout.records.get_mut("Node").unwrap().push(FieldMeta {
+            name: "next".into(),
+            shape: ShapeMeta::Record("R0".into()),
+            default: json!("record"),
+            slot: None,
+        });
+        for i in 0..links {
+            let mut fields = vec![FieldMeta {
+                name: "a".into(),
+                shape: ShapeMeta::Int,
+                default: json!(0),
+                slot: None,
+            }];
+            if i + 1 < links {
+                fields.push(FieldMeta {
+                    name: "next".into(),
+                    shape: ShapeMeta::Optional(Box::new(ShapeMeta::Record(format!("R{}", i + 1)))),
+                    default: json!("absent"),
+                    slot: None,
+                });
+            }
+            layout.records.insert(format!("R{i}"), fields);
+        }
+        Encoder::new(&meta(layout, Vec::new(), false))
+    };
+    let err = chain(200_000).unwrap_err();
+    assert!(
+        err.to_string().ends_with("deep, more than the limit of 32"),
+        "{err}"
+    );
+    // Each link but the last nests two deep (an optional around a record); the node, the
+    // topology's list of nodes and the topology add three: fifteen links fit, sixteen do not,
+    // and the deepest record type is named.
+    assert!(chain(15).is_ok());
+    assert_eq!(
+        chain(16).unwrap_err().to_string(),
+        "the record type `Topology` nests 34 deep, more than the limit of 32"
+    );
     let glob_int = vec![param("n", "int", json!(1), true)];
     assert!(Encoder::new(&meta(Layout::new(&Reads::new()), glob_int, false)).is_err());
     let _ = ParamType::Int;
