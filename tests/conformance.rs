@@ -453,6 +453,52 @@ fn a_config_glob_too_large_to_compile_is_refused_by_both_hosts() {
 }
 
 #[test]
+fn a_config_glob_list_too_costly_to_compile_is_refused_by_both_hosts() {
+    // Ten globs like `*a*b*c…` of a thousand letters have small automata whose states are
+    // large sets: such a list compiled, in ten seconds. The work of a whole list is bounded
+    // (`dfa::MAX_WORK`), so such facts are now refused, by both hosts alike.
+    let mut seed = 7u32;
+    let mut letter = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        char::from(b'a' + (seed >> 16) as u8 % 8)
+    };
+    let costly: Vec<String> = (0..10)
+        .map(|_| {
+            let letters: Vec<String> = (0..1000).map(|_| letter().to_string()).collect();
+            format!("*{}*", letters.join("*"))
+        })
+        .collect();
+    let facts = serde_json::json!({
+        "change": {"files": [{"path": "a/b"}]},
+        "config": {"pats": costly},
+    });
+    let (expected, actual) = globs().decide(&facts);
+    assert_eq!(expected, actual);
+    assert!(
+        actual.starts_with("refused: `config.pats`: pattern `*")
+            && actual.ends_with("takes more than the limit of 50000000 steps to compile"),
+        "{}",
+        actual.get(..300).unwrap_or(&actual)
+    );
+    // A long list of the usual kinds of path globs compiles.
+    let usual: Vec<String> = (0..500)
+        .map(|i| match i % 4 {
+            0 => format!("services/svc{i}/**"),
+            1 => format!("**/dir{i}/**"),
+            2 => format!("*.ext{i}"),
+            _ => format!("apps/*/src{i}/*.rs"),
+        })
+        .collect();
+    let facts = serde_json::json!({
+        "change": {"files": [{"path": "services/svc4/x"}]},
+        "config": {"pats": usual},
+    });
+    let (expected, actual) = globs().decide(&facts);
+    assert_eq!(expected, actual);
+    assert!(!actual.starts_with("refused"), "{actual}");
+}
+
+#[test]
 fn unusual_paths_match_after_normalisation_in_both_hosts() {
     let facts = serde_json::json!({"change": {"files": [
         {"path": "./a//x/b"}, {"path": "/a/./b/"}, {"path": "."}, {"path": "x/../y"}, {"path": "éa"},

@@ -92,6 +92,13 @@ mod nfa;
 /// The most states a compiled table may have.
 pub const MAX_STATES: usize = 10_000;
 
+/// The most steps of work building a glob's table, or all the tables of a parameter's list of
+/// globs, may take (see `nfa::determinise`), about a tenth of a second. The shipped lists take
+/// at most 0.6 million (`datastore_types`, 42 globs), a list of a thousand path globs of the
+/// usual kinds about 10 million. Without the limit a list of ten `*a*b*c…` globs of a thousand
+/// letters each took ten seconds to compile, and a config in the facts may hold such a list.
+pub const MAX_WORK: u64 = 50_000_000;
+
 /// The most states the unminimised automaton may have before it is refused.
 const MAX_EXPLORED: usize = 2 * MAX_STATES;
 
@@ -156,6 +163,13 @@ pub enum DfaError {
         pattern: String,
         /// What is unsupported.
         reason: String,
+    },
+    /// Building the tables would take more than [`MAX_WORK`] steps: for a parameter's list,
+    /// all its tables together.
+    #[error("pattern `{pattern}` takes more than the limit of {max} steps to compile", max = MAX_WORK)]
+    TooCostly {
+        /// The pattern, or the patterns of the union being built, as written.
+        pattern: String,
     },
     /// The table would have more than [`MAX_STATES`] states.
     #[error("pattern `{pattern}` needs a DFA larger than the limit of {max} states", max = MAX_STATES)]
@@ -290,23 +304,29 @@ pub fn glob_dfa(glob: &Glob) -> Result<Dfa, DfaError> {
     union_dfa(std::slice::from_ref(glob))
 }
 
-/// The table of the union of `globs`, built without a regular expression ([`nfa`]); an error
-/// names the globs as written, separated by `, `.
+/// The table of the union of `globs`, built without a regular expression ([`nfa`]), within a
+/// budget of [`MAX_WORK`] steps; an error names the globs as written, separated by `, `.
 fn union_dfa(globs: &[Glob]) -> Result<Dfa, DfaError> {
-    union_dfa_within(globs, MAX_EXPLORED)
+    let mut work = MAX_WORK;
+    union_dfa_within(globs, MAX_EXPLORED, &mut work)
 }
 
-/// [`union_dfa`], refused as too large past `limit` unminimised states.
-fn union_dfa_within(globs: &[Glob], limit: usize) -> Result<Dfa, DfaError> {
-    let too_large = || DfaError::TooLarge {
-        pattern: globs
+/// [`union_dfa`], refused as too large past `limit` unminimised states, and as too costly
+/// when it would take more steps than are left in `work`.
+fn union_dfa_within(globs: &[Glob], limit: usize, work: &mut u64) -> Result<Dfa, DfaError> {
+    let pattern = || {
+        globs
             .iter()
             .map(Glob::as_str)
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")
     };
+    let too_large = || DfaError::TooLarge { pattern: pattern() };
     let (nfa, start) = nfa::Nfa::union(globs);
-    let raw = nfa::determinise(&nfa, start, limit).map_err(|nfa::TooLarge| too_large())?;
+    let raw = nfa::determinise(&nfa, start, limit, work).map_err(|e| match e {
+        nfa::Exceeded::States => too_large(),
+        nfa::Exceeded::Work => DfaError::TooCostly { pattern: pattern() },
+    })?;
     let table = raw.minimise();
     if table.nstates as usize > MAX_STATES {
         return Err(too_large());
@@ -348,8 +368,9 @@ pub fn glob_list_dfas(patterns: &[&str]) -> Result<Vec<Dfa>, DfaError> {
         }
     }
     let mut out = Vec::new();
+    let mut work = MAX_WORK;
     for group in globs.chunks(UNION_GROUP) {
-        union_tables(group, &mut out)?;
+        union_tables(group, &mut out, &mut work)?;
     }
     out.extend(invalid);
     Ok(out)
@@ -411,29 +432,32 @@ const MAX_UNION_EXPLORED: usize = 2_000;
 /// Pushes tables for the union of `globs`: one table, or when that is too large the tables of
 /// each half, recursively (so at most `log2(globs.len())` deep). A single glob that is too
 /// large is an error.
-fn union_tables(globs: &[Glob], out: &mut Vec<Dfa>) -> Result<(), DfaError> {
+fn union_tables(globs: &[Glob], out: &mut Vec<Dfa>, work: &mut u64) -> Result<(), DfaError> {
+    let alone = |one: &Glob, work: &mut u64| {
+        union_dfa_within(std::slice::from_ref(one), MAX_EXPLORED, work)
+    };
     match globs {
         [] => Ok(()),
         [one] => {
-            out.push(glob_dfa(one)?);
+            out.push(alone(one, work)?);
             Ok(())
         }
-        many => match union_dfa_within(many, MAX_UNION_EXPLORED) {
+        many => match union_dfa_within(many, MAX_UNION_EXPLORED, work) {
             Ok(d) => {
                 // A union stops following its other globs once one of them matches whatever
                 // follows, so a glob too large on its own may sit in a small union (`**`
                 // beside it). Whether a list is refused must not depend on how it is grouped
                 // (docs/abi.md, Patterns): each glob is held to the limit by itself.
                 for one in many {
-                    glob_dfa(one)?;
+                    alone(one, work)?;
                 }
                 out.push(d);
                 Ok(())
             }
             Err(DfaError::TooLarge { .. }) => {
                 let (a, b) = many.split_at(many.len() / 2);
-                union_tables(a, out)?;
-                union_tables(b, out)
+                union_tables(a, out, work)?;
+                union_tables(b, out, work)
             }
             Err(e) => Err(e),
         },
@@ -1034,7 +1058,7 @@ mod list_tests {
             .filter_map(|p| Glob::new(p).ok())
             .collect();
         assert_eq!(union.len(), 2);
-        assert!(union_dfa_within(&union, MAX_UNION_EXPLORED).is_ok());
+        assert!(union_dfa_within(&union, MAX_UNION_EXPLORED, &mut MAX_WORK.clone()).is_ok());
         assert!(too_large(&["**", &big]));
         // Nothing after an invalid pattern is compiled.
         assert_eq!(glob_list_dfas(&["[z-a]", &big]).map(|d| d.len()), Ok(1));

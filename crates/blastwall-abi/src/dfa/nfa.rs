@@ -56,9 +56,14 @@ struct State {
     universal: bool,
 }
 
-/// The unminimised automaton would have more than [`MAX_EXPLORED`] states.
+/// Why a determinisation stopped.
 #[derive(Debug)]
-pub(super) struct TooLarge;
+pub(super) enum Exceeded {
+    /// The unminimised automaton would have more than its limit of states.
+    States,
+    /// It would take more than the work left in the budget it was given.
+    Work,
+}
 
 impl Nfa {
     /// The automaton of the union of `globs`, and its start state.
@@ -294,8 +299,19 @@ fn utf8_sequences(lo: u32, hi: u32) -> Vec<Vec<Bytes>> {
 /// is every set that contains a universal state, and the other sets follow in the order they
 /// are found. Byte classes are the contiguous ranges of bytes that no edge tells apart,
 /// numbered in increasing byte order as [`Raw::minimise`] expects. More than `limit` sets
-/// (at most [`MAX_EXPLORED`]) is [`TooLarge`].
-pub(super) fn determinise(nfa: &Nfa, start: u32, limit: usize) -> Result<Raw, TooLarge> {
+/// (at most [`MAX_EXPLORED`]) is [`Exceeded::States`].
+///
+/// `work` is a budget of steps, spent as sets are looked up (a step per member) and the
+/// successors of their members gathered (a step per member per byte class), which is where
+/// the time goes; running out is [`Exceeded::Work`]. The state limit alone does not bound the
+/// time: `*a*b*c…` with a thousand letters has a small automaton whose sets hold up to a
+/// thousand members each.
+pub(super) fn determinise(
+    nfa: &Nfa,
+    start: u32,
+    limit: usize,
+    work: &mut u64,
+) -> Result<Raw, Exceeded> {
     let limit = limit.min(MAX_EXPLORED);
     let mut cut = [false; 257];
     for (lo, hi, _) in nfa.states.iter().flat_map(|s| &s.edges) {
@@ -323,26 +339,32 @@ pub(super) fn determinise(nfa: &Nfa, start: u32, limit: usize) -> Result<Raw, To
 
     let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut queue: VecDeque<Vec<u32>> = VecDeque::new();
-    let mut id_of = |set: &[u32], queue: &mut VecDeque<Vec<u32>>| -> Result<u32, TooLarge> {
-        if set.is_empty() {
-            return Ok(DEAD);
-        }
-        if set.iter().any(universal) {
-            return Ok(MATCH);
-        }
-        if let Some(&id) = ids.get(set) {
-            return Ok(id);
-        }
-        if ids.len() >= limit {
-            return Err(TooLarge);
-        }
-        let id = (ids.len() + 2) as u32;
-        ids.insert(set.to_vec(), id);
-        queue.push_back(set.to_vec());
-        Ok(id)
+    let spend = |steps: usize, work: &mut u64| -> Result<(), Exceeded> {
+        *work = work.checked_sub(steps as u64).ok_or(Exceeded::Work)?;
+        Ok(())
     };
+    let mut id_of =
+        |set: &[u32], queue: &mut VecDeque<Vec<u32>>, work: &mut u64| -> Result<u32, Exceeded> {
+            spend(set.len(), work)?;
+            if set.is_empty() {
+                return Ok(DEAD);
+            }
+            if set.iter().any(universal) {
+                return Ok(MATCH);
+            }
+            if let Some(&id) = ids.get(set) {
+                return Ok(id);
+            }
+            if ids.len() >= limit {
+                return Err(Exceeded::States);
+            }
+            let id = (ids.len() + 2) as u32;
+            ids.insert(set.to_vec(), id);
+            queue.push_back(set.to_vec());
+            Ok(id)
+        };
 
-    let start = id_of(closure(start), &mut queue)?;
+    let start = id_of(closure(start), &mut queue, work)?;
     let mut next = vec![DEAD; k];
     next.extend(std::iter::repeat_n(MATCH, k));
     let mut eoi_matches = vec![false, true];
@@ -353,6 +375,8 @@ pub(super) fn determinise(nfa: &Nfa, start: u32, limit: usize) -> Result<Raw, To
             accept |= state.accept;
             for &(lo, hi, to) in &state.edges {
                 let reached = closure(to);
+                let span = (class_of(hi) + 1).saturating_sub(class_of(lo));
+                spend(reached.len() * span, work)?;
                 for class in targets.iter_mut().take(class_of(hi) + 1).skip(class_of(lo)) {
                     class.extend_from_slice(reached);
                 }
@@ -361,7 +385,7 @@ pub(super) fn determinise(nfa: &Nfa, start: u32, limit: usize) -> Result<Raw, To
         for class in &mut targets {
             class.sort_unstable();
             class.dedup();
-            next.push(id_of(class, &mut queue)?);
+            next.push(id_of(class, &mut queue, work)?);
             class.clear();
         }
         eoi_matches.push(accept);
