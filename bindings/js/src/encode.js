@@ -7,7 +7,7 @@
 // members are encoded; strings and nested values go after it.
 
 import { JsonFloat, formatFloat } from "./json.js";
-import { GlobError, PatternTooLarge, compileGlobList, MAX_STATES } from "./glob.js";
+import { GlobError, PatternTooCostly, PatternTooLarge, compileGlobList, MAX_STATES, MAX_WORK } from "./glob.js";
 
 /** Facts that do not fit the schema. `path` is where (`change.files[3].path`), or "". */
 export class FactsError extends Error {
@@ -605,6 +605,9 @@ export class Encoder {
     } catch (e) {
       if (e instanceof PatternTooLarge) {
         throw this.fail(`pattern \`${e.message}\` needs a DFA larger than the limit of ${MAX_STATES} states`);
+      }
+      if (e instanceof PatternTooCostly) {
+        throw this.fail(`pattern \`${e.message}\` takes more than the limit of ${MAX_WORK} steps to compile`);
       }
       if (e instanceof GlobError) throw this.fail(e.message);
       throw e;

@@ -26,6 +26,14 @@ export class GlobError extends Error {}
 /** A pattern whose table would be too large. */
 export class PatternTooLarge extends Error {}
 
+/** Building a list's tables would take more than `MAX_WORK` steps; the message is the
+ * pattern, or the patterns of the union being built. */
+export class PatternTooCostly extends Error {}
+
+/** The most steps building the tables of one list may take, counted as the Rust host counts
+ * them (docs/abi.md, Patterns). */
+export const MAX_WORK = 50_000_000;
+
 const utf8 = new TextEncoder();
 
 function cp(c) {
@@ -354,10 +362,45 @@ const DEAD = 0;
 const MATCH = 1;
 
 /**
+ * Which states every input matches from (as the Rust host finds them): start from the states
+ * whose closure accepts and keep, until nothing changes, those whose closure's edges into kept
+ * states cover every byte. So `(/.*)?` after a whole glob, or `*delete*` once `delete` is
+ * read, is found to match whatever follows.
+ */
+function universalStates(nfa, closures, accepts) {
+  const n = closures.length;
+  const universal = new Array(n);
+  for (let q = 0; q < n; q++) universal[q] = closures[q].some((s) => accepts.has(s));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let q = 0; q < n; q++) {
+      if (!universal[q]) continue;
+      const covered = [];
+      for (const s of closures[q]) {
+        for (const [lo, hi, t] of nfa.edges[s]) {
+          if (closures[t].some((r) => universal[r])) covered.push([lo, hi]);
+        }
+      }
+      covered.sort((a, b) => a[0] - b[0]);
+      let upTo = 0;
+      for (const [lo, hi] of covered) {
+        if (lo > upTo) break;
+        upTo = Math.max(upTo, hi + 1);
+      }
+      if (upTo < 256) {
+        universal[q] = false;
+        changed = true;
+      }
+    }
+  }
+  return universal;
+}
+
+/**
  * Compile globs (already parsed) into one table matching their union; `label` names them in
  * the error when the table would be too large.
  */
-function compileUnion(globs, label, limit = MAX_EXPLORED) {
+function compileUnion(globs, label, limit, budget) {
   const nfa = new Nfa();
   const start = nfa.state();
   const accepts = new Set();
@@ -384,9 +427,12 @@ function compileUnion(globs, label, limit = MAX_EXPLORED) {
   }
   const k = reps.length;
 
-  const closure = (set) => {
-    const stack = [...set];
-    const seen = new Set(set);
+  // The closure of every state under ε-moves, sorted.
+  const n = nfa.edges.length;
+  const closures = new Array(n);
+  for (let q = 0; q < n; q++) {
+    const stack = [q];
+    const seen = new Set(stack);
     while (stack.length > 0) {
       const s = stack.pop();
       for (const t of nfa.eps[s]) {
@@ -396,41 +442,63 @@ function compileUnion(globs, label, limit = MAX_EXPLORED) {
         }
       }
     }
-    return [...seen].sort((a, b) => a - b);
-  };
+    closures[q] = Int32Array.from(seen).sort();
+  }
+  const universal = universalStates(nfa, closures, accepts);
   const ids = new Map();
   const queue = [];
-  const sets = [];
+  // Steps, as the Rust host counts them: each set looked up by its size, and for each
+  // explored set each member's edges by the states they reach times the classes they span.
+  const spend = (steps) => {
+    budget.left -= steps;
+    if (budget.left < 0) throw new PatternTooCostly(label);
+  };
   const idOf = (set) => {
+    spend(set.length);
     if (set.length === 0) return DEAD;
+    // A set holding a state every continuation from which matches is the matching state: the
+    // walk stops there, so its other members need not be followed (as in the Rust host).
+    for (const q of set) if (universal[q]) return MATCH;
     const key = set.join(",");
     let id = ids.get(key);
     if (id === undefined) {
       if (ids.size >= limit) throw new PatternTooLarge(label);
       id = ids.size + 2;
       ids.set(key, id);
-      sets.push(set);
       queue.push(set);
     }
     return id;
   };
-  const startId = idOf(closure([start]));
+  const startId = idOf(closures[start]);
   // Rows of the dead and the matching state; the matching state absorbs everything.
   const next = [];
   for (let c = 0; c < k; c++) next.push(DEAD);
   for (let c = 0; c < k; c++) next.push(MATCH);
   const finals = [false, true];
+  const targets = Array.from({ length: k }, () => []);
   for (let q = 0; q < queue.length; q++) {
     const set = queue[q];
-    for (let c = 0; c < k; c++) {
-      const b = reps[c];
-      const targets = [];
-      for (const s of set) {
-        for (const [lo, hi, t] of nfa.edges[s]) if (lo <= b && b <= hi) targets.push(t);
+    let accept = false;
+    for (const s of set) {
+      if (accepts.has(s)) accept = true;
+      for (const [lo, hi, t] of nfa.edges[s]) {
+        const reached = closures[t];
+        spend(reached.length * (rawClass[hi] - rawClass[lo] + 1));
+        for (let c = rawClass[lo]; c <= rawClass[hi]; c++) {
+          for (const r of reached) targets[c].push(r);
+        }
       }
-      next.push(idOf(targets.length ? closure(targets) : []));
     }
-    finals.push(set.some((s) => accepts.has(s)));
+    for (let c = 0; c < k; c++) {
+      const ts = targets[c];
+      ts.sort((a, b) => a - b);
+      let m = 0;
+      for (let i = 0; i < ts.length; i++) if (i === 0 || ts[i] !== ts[i - 1]) ts[m++] = ts[i];
+      ts.length = m;
+      next.push(idOf(ts.slice()));
+      ts.length = 0;
+    }
+    finals.push(accept);
   }
   return minimise({ n: finals.length, k, next, finals, rawClass, start: startId }, label);
 }
@@ -544,7 +612,8 @@ function invalid(text) {
  * Rust host does: the valid patterns before the first invalid one in unions of up to sixteen,
  * split in halves while a union is too large (past 2,000 unminimised states), then the invalid
  * one; later patterns are never reached. Throws `PatternTooLarge` (its message: the pattern)
- * when one pattern alone is.
+ * when one pattern alone is, and `PatternTooCostly` when the list's tables together would take
+ * more than `MAX_WORK` steps to build.
  * @param {string[]} patterns
  */
 export function compileGlobList(patterns) {
@@ -560,20 +629,29 @@ export function compileGlobList(patterns) {
     }
   }
   const out = [];
+  // One budget for the whole list.
+  const budget = { left: MAX_WORK };
   const unions = (group) => {
     if (group.length === 0) return;
     if (group.length === 1) {
-      out.push(compileUnion(group, group[0].text));
+      out.push(compileUnion(group, group[0].text, MAX_EXPLORED, budget));
       return;
     }
+    let union;
     try {
-      out.push(compileUnion(group, group.map((g) => g.text).join(", "), MAX_UNION_EXPLORED));
+      union = compileUnion(group, group.map((g) => g.text).join(", "), MAX_UNION_EXPLORED, budget);
     } catch (e) {
       if (!(e instanceof PatternTooLarge)) throw e;
       const half = group.length >> 1;
       unions(group.slice(0, half));
       unions(group.slice(half));
+      return;
     }
+    // A union stops following its other globs once one matches whatever follows, so a glob
+    // too large alone may sit in a small union (`**` beside it); each is held to the limit by
+    // itself, so that no grouping decides whether a list is refused (docs/abi.md, Patterns).
+    for (const g of group) compileUnion([g], g.text, MAX_EXPLORED, budget);
+    out.push(union);
   };
   for (let i = 0; i < globs.length; i += UNION_GROUP) unions(globs.slice(i, i + UNION_GROUP));
   if (bad) out.push(bad);

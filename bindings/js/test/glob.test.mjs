@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PatternTooLarge, compileGlobList, parseGlob, walk } from "../src/glob.js";
+import { PatternTooCostly, PatternTooLarge, compileGlobList, parseGlob, walk } from "../src/glob.js";
 
 const utf8 = new TextEncoder();
 
@@ -377,4 +377,20 @@ test("invalid patterns have the Rust host's texts", () => {
     assert.deepEqual(t, { kind: 0, text: `invalid glob \`${pattern}\`: ${text}` });
   }
   assert.equal(compileGlobList(["a".repeat(4096)])[0].kind, 1);
+});
+
+test("a list too costly to compile is refused; long lists of the usual globs are not", () => {
+  // As tests/conformance.rs: ten `*a*b*c…` globs of a thousand letters have small automata
+  // whose states are large sets.
+  let seed = 7;
+  const letter = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return String.fromCharCode(97 + ((seed >>> 16) % 8));
+  };
+  const costly = Array.from({ length: 10 }, () => `*${Array.from({ length: 1000 }, letter).join("*")}*`);
+  assert.throws(() => compileGlobList(costly), PatternTooCostly);
+  const usual = Array.from({ length: 500 }, (_, i) =>
+    [`services/svc${i}/**`, `**/dir${i}/**`, `*.ext${i}`, `apps/*/src${i}/*.rs`][i % 4],
+  );
+  assert.ok(compileGlobList(usual).length > 0);
 });
