@@ -4,7 +4,9 @@
 // (validate, encode, evaluate, decode, combine) and from JSON text, and with the topology
 // kept in the instance (`Policy.load(bytes, { topology })`) and the change alone in the facts.
 // Compare with the wasmtime host's `shipped/module_json` and
-// `shipped/module_json_resident_topology` in docs/performance.md.
+// `shipped/module_json_resident_topology` in docs/performance.md. Last, the time to load the
+// module with every glob parameter given in `config` (its default), which compiles each list
+// in JavaScript, against loading it without.
 //
 //   blastwall build -o rules.wasm && node bindings/js/bench.mjs rules.wasm
 
@@ -50,3 +52,21 @@ console.log(`node ${process.version}, outcome ${decision.outcome}, ${decision.fi
 console.log(`evaluate(object)   ${obj.toFixed(0)} ns/decision`);
 console.log(`evaluateJson(text) ${json.toFixed(0)} ns/decision`);
 console.log(`evaluate(change), topology kept ${resident.toFixed(0)} ns/decision`);
+
+// Loading, once per round: without a config, and with every glob parameter set to its default
+// (the module's metadata says which), so that each list is compiled here.
+const bytes = readFileSync(path);
+const globs = Object.fromEntries(policy.metadata.params.filter((p) => p.glob).map((p) => [p.name, p.default]));
+const loadMs = async (options) => {
+  const times = [];
+  for (let r = 0; r < 9; r++) {
+    const t0 = process.hrtime.bigint();
+    await Policy.load(bytes, options);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+};
+const plain = await loadMs({});
+const withGlobs = await loadMs({ config: globs });
+console.log(`load ${plain.toFixed(1)} ms; with the ${Object.keys(globs).length} glob parameters given ${withGlobs.toFixed(1)} ms`);
