@@ -103,7 +103,7 @@ rule destructive {
 }
 "#;
 
-/// The module of [`TAMPERED`], and where its metadata section starts (the module's last
+/// The module of `TAMPERED`, and where its metadata section starts (the module's last
 /// section, docs/abi.md), compiled once per process; and an engine whose limits bound any
 /// decision a tampered module makes.
 fn tampered_base() -> &'static (Vec<u8>, usize, Engine) {
@@ -160,7 +160,7 @@ fn metadata_section(wasm: &[u8]) -> Option<usize> {
     last
 }
 
-/// The module of [`TAMPERED`] with `metadata` in place of its metadata JSON.
+/// The module of `TAMPERED` with `metadata` in place of its metadata JSON.
 pub fn with_metadata(metadata: &[u8]) -> Vec<u8> {
     fn leb(mut n: usize, out: &mut Vec<u8>) {
         loop {
@@ -184,7 +184,7 @@ pub fn with_metadata(metadata: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The metadata JSON of the module of [`TAMPERED`], as the compiler wrote it: the seed that
+/// The metadata JSON of the module of `TAMPERED`, as the compiler wrote it: the seed that
 /// tampering starts from.
 pub fn untampered_metadata() -> Vec<u8> {
     let (wasm, at, _) = tampered_base();
@@ -198,7 +198,7 @@ pub fn untampered_metadata() -> Vec<u8> {
         .to_vec()
 }
 
-/// Load the module of [`TAMPERED`] with `metadata` as its metadata JSON and, when it loads,
+/// Load the module of `TAMPERED` with `metadata` as its metadata JSON and, when it loads,
 /// decide on a few facts that reach every rule. Any refusal or error is an answer; a panic,
 /// or an abort on an allocation the metadata made huge, is what a fuzzer reports.
 pub fn check_metadata(metadata: &[u8]) {
