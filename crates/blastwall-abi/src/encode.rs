@@ -495,11 +495,7 @@ impl Encoder {
             .filter(|(_, d)| **d > MAX_NESTING)
         {
             return Err(LayoutError::TooDeep {
-                record: self
-                    .records
-                    .get(r)
-                    .map(|r| r.name.clone())
-                    .unwrap_or_default(),
+                record: self.record_name(r),
                 depth,
             });
         }
@@ -532,6 +528,14 @@ impl Encoder {
             }
         }
         Ok(())
+    }
+
+    /// The name of record type `r`, for an error.
+    fn record_name(&self, r: usize) -> String {
+        self.records
+            .get(r)
+            .map(|r| r.name.clone())
+            .unwrap_or_default()
     }
 
     /// How deeply shapes nest inside each record type: 1 for a record of scalars, one more
@@ -570,11 +574,7 @@ impl Encoder {
                     };
                     if on_stack.get(inner).copied().unwrap_or(false) {
                         return Err(LayoutError::Cycle {
-                            record: self
-                                .records
-                                .get(inner)
-                                .map(|r| r.name.clone())
-                                .unwrap_or_default(),
+                            record: self.record_name(inner),
                         });
                     }
                     if depths.get(inner).is_some_and(|d| *d == 0) {

@@ -1,11 +1,14 @@
 //! The `facts` fuzz target (`fuzz/fuzz_targets/facts.rs`) run under `cargo test` on inputs
-//! made by a small deterministic mutator: a handful of seed facts (a change with owners,
-//! approvals and a topology, a Terraform plan, an agent action with an override, a config),
-//! each node of each replaced by values of every JSON kind (and odd strings and numbers),
-//! each object member removed, an unknown member added to each object, and each list's first
-//! element repeated. Both hosts must decide alike or refuse alike on every mutant.
+//! made by a small deterministic mutator (`mutate`): a handful of seed facts (a change with
+//! owners, approvals and a topology, a Terraform plan, an agent action with an override, a
+//! config), each node of each replaced by values of every JSON kind (and odd strings and
+//! numbers), each object member removed, an unknown member added to each object, and each list
+//! emptied and its first element repeated. Both hosts must decide alike or refuse alike on
+//! every mutant.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod mutate;
 
 use serde_json::{Value, json};
 
@@ -62,81 +65,12 @@ fn replacements() -> Vec<Value> {
     ]
 }
 
-/// Every mutant of `v`: each node replaced, each member removed, a member added to each
-/// object, each list's first element repeated.
-fn mutants(v: &Value, out: &mut Vec<Value>) {
-    let mut paths = Vec::new();
-    collect(v, &mut Vec::new(), &mut paths);
-    for path in &paths {
-        for r in replacements() {
-            let mut m = v.clone();
-            *at(&mut m, path) = r;
-            out.push(m);
-        }
-        let mut m = v.clone();
-        match at(&mut m, path) {
-            Value::Object(members) => {
-                let keys: Vec<String> = members.keys().cloned().collect();
-                members.insert("zz_unknown".into(), json!(1));
-                out.push(m);
-                for k in keys {
-                    let mut m = v.clone();
-                    if let Value::Object(members) = at(&mut m, path) {
-                        members.shift_remove(&k);
-                    }
-                    out.push(m);
-                }
-            }
-            Value::Array(items) if !items.is_empty() => {
-                let first = items[0].clone();
-                items.push(first);
-                out.push(m);
-            }
-            _ => {}
-        }
-    }
-}
-
-#[derive(Clone)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn collect(v: &Value, here: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
-    out.push(here.clone());
-    match v {
-        Value::Object(members) => {
-            for (k, x) in members {
-                here.push(Step::Key(k.clone()));
-                collect(x, here, out);
-                here.pop();
-            }
-        }
-        Value::Array(items) => {
-            for (i, x) in items.iter().enumerate() {
-                here.push(Step::Index(i));
-                collect(x, here, out);
-                here.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn at<'v>(v: &'v mut Value, path: &[Step]) -> &'v mut Value {
-    path.iter().fold(v, |v, s| match s {
-        Step::Key(k) => &mut v[k.as_str()],
-        Step::Index(i) => &mut v[*i],
-    })
-}
-
 #[test]
 fn both_hosts_agree_on_mutated_facts() {
     let mut all = Vec::new();
     for seed in seeds() {
-        all.push(seed.clone());
-        mutants(&seed, &mut all);
+        all.extend(mutate::mutants(&seed, &replacements()));
+        all.push(seed);
     }
     assert!(all.len() > 1_000, "{} mutants", all.len());
     let policy = blastwall::Policy::embedded().unwrap();

@@ -1,10 +1,13 @@
 //! The `metadata` fuzz target (`fuzz/fuzz_targets/metadata.rs`) run under `cargo test` on
-//! mutants of a compiled module's metadata JSON: every node replaced by values of every JSON
-//! kind (and large, negative and odd numbers), every object member removed, every list
-//! emptied and its first element repeated. Each tampered module must load or be refused, and
+//! mutants of a compiled module's metadata JSON (`mutate`): every node replaced by values of
+//! every JSON kind (and large, negative and odd numbers, and names the layout uses), every
+//! object member removed and an unknown one added, every list emptied and its first element
+//! repeated. Each tampered module must load or be refused, and
 //! decide or fail, without a panic or an abort.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod mutate;
 
 use serde_json::{Value, json};
 
@@ -35,45 +38,6 @@ fn replacements() -> Vec<Value> {
     ]
 }
 
-/// Every mutant of `v` with one node changed, removed, emptied or repeated.
-fn mutants(v: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    for r in replacements() {
-        if &r != v {
-            out.push(r);
-        }
-    }
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let mut without = m.clone();
-                without.remove(k);
-                out.push(Value::Object(without));
-                for c in mutants(child) {
-                    let mut with = m.clone();
-                    with.insert(k.clone(), c);
-                    out.push(Value::Object(with));
-                }
-            }
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push(json!([]));
-            let mut repeated = a.clone();
-            repeated.push(a[0].clone());
-            out.push(Value::Array(repeated));
-            for (i, child) in a.iter().enumerate() {
-                for c in mutants(child) {
-                    let mut with = a.clone();
-                    with[i] = c;
-                    out.push(Value::Array(with));
-                }
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
 #[test]
 fn tampered_metadata_loads_or_is_refused_without_a_panic() {
     let seed: Value = serde_json::from_slice(&blastwall::fuzz::untampered_metadata()).unwrap();
@@ -86,7 +50,7 @@ fn tampered_metadata_loads_or_is_refused_without_a_panic() {
     // deterministic sample of one in 25 keeps the test short; the fuzz target tries them all.
     let mut all = Vec::new();
     for part in ["layout", "params", "graph", "abi"] {
-        for m in mutants(&seed[part]) {
+        for m in mutate::mutants(&seed[part], &replacements()) {
             let mut tampered = seed.clone();
             tampered[part] = m;
             all.push(tampered);
