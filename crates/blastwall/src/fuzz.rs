@@ -103,16 +103,23 @@ rule destructive {
 }
 "#;
 
-/// The module of `TAMPERED`, and where its metadata section starts (the module's last
-/// section, docs/abi.md), compiled once per process; and an engine whose limits bound any
+/// The module of `TAMPERED` cut before its metadata section (the module's last, docs/abi.md)
+/// and that section's JSON, made once per process; and an engine whose limits bound any
 /// decision a tampered module makes.
-fn tampered_base() -> &'static (Vec<u8>, usize, Engine) {
-    static BASE: OnceLock<(Vec<u8>, usize, Engine)> = OnceLock::new();
+struct Tampered {
+    head: Vec<u8>,
+    metadata: Vec<u8>,
+    engine: Engine,
+}
+
+fn tampered() -> &'static Tampered {
+    static BASE: OnceLock<Tampered> = OnceLock::new();
     BASE.get_or_init(|| {
         let wasm = Policy::compile(vec![crate::Source::new("tampered.bw", TAMPERED)])
             .and_then(|p| p.to_wasm())
             .unwrap_or_else(|e| panic!("the tampered policy: {e}"));
-        let at = metadata_section(&wasm).unwrap_or_else(|| panic!("no metadata section"));
+        let (section, json) =
+            metadata_section(&wasm).unwrap_or_else(|| panic!("no metadata section last"));
         let engine = Engine::new(EngineConfig {
             limits: crate::EvalLimits {
                 fuel: Some(20_000_000),
@@ -122,12 +129,17 @@ fn tampered_base() -> &'static (Vec<u8>, usize, Engine) {
             cache_dir: None,
         })
         .unwrap_or_else(|e| panic!("the engine: {e}"));
-        (wasm, at, engine)
+        Tampered {
+            head: wasm.get(..section).unwrap_or_default().to_vec(),
+            metadata: wasm.get(json..).unwrap_or_default().to_vec(),
+            engine,
+        }
     })
 }
 
-/// The offset of the section holding the metadata, when it is the module's last.
-fn metadata_section(wasm: &[u8]) -> Option<usize> {
+/// Where the section holding the metadata starts, and where its JSON does, when it is the
+/// module's last section.
+fn metadata_section(wasm: &[u8]) -> Option<(usize, usize)> {
     fn leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
         let mut value = 0usize;
         for shift in (0..35).step_by(7) {
@@ -148,12 +160,11 @@ fn metadata_section(wasm: &[u8]) -> Option<usize> {
         at += 1;
         let size = leb(wasm, &mut at)?;
         let body = at;
+        last = None;
         if id == 0 {
             let name_len = leb(wasm, &mut at)?;
             let name = wasm.get(at..at + name_len)?;
-            last = (name == b"blastwall").then_some(start);
-        } else {
-            last = None;
+            last = (name == b"blastwall").then_some((start, at + name_len));
         }
         at = body + size;
     }
@@ -173,8 +184,7 @@ pub fn with_metadata(metadata: &[u8]) -> Vec<u8> {
             out.push(b | 0x80);
         }
     }
-    let (wasm, at, _) = tampered_base();
-    let mut out = wasm.get(..*at).unwrap_or_default().to_vec();
+    let mut out = tampered().head.clone();
     let name = b"blastwall";
     out.push(0);
     leb(1 + name.len() + metadata.len(), &mut out);
@@ -187,23 +197,14 @@ pub fn with_metadata(metadata: &[u8]) -> Vec<u8> {
 /// The metadata JSON of the module of `TAMPERED`, as the compiler wrote it: the seed that
 /// tampering starts from.
 pub fn untampered_metadata() -> Vec<u8> {
-    let (wasm, at, _) = tampered_base();
-    let mut header = 1;
-    // Skip the section size and the name (`blastwall`, 9 bytes, its length one byte).
-    while wasm.get(at + header).is_some_and(|b| b & 0x80 != 0) {
-        header += 1;
-    }
-    wasm.get(at + header + 1 + 1 + 9..)
-        .unwrap_or_default()
-        .to_vec()
+    tampered().metadata.clone()
 }
 
 /// Load the module of `TAMPERED` with `metadata` as its metadata JSON and, when it loads,
 /// decide on a few facts that reach every rule. Any refusal or error is an answer; a panic,
 /// or an abort on an allocation the metadata made huge, is what a fuzzer reports.
 pub fn check_metadata(metadata: &[u8]) {
-    let (_, _, engine) = tampered_base();
-    let Ok(policy) = Policy::load(engine, &with_metadata(metadata)) else {
+    let Ok(policy) = Policy::load(&tampered().engine, &with_metadata(metadata)) else {
         return;
     };
     let facts = [
