@@ -11,31 +11,24 @@ mod mutate;
 
 use serde_json::{Value, json};
 
-/// Replacements for a node.
+/// Values of every kind, and the slots, defaults, types and shapes a layout gives meaning to.
 fn replacements() -> Vec<Value> {
-    vec![
-        Value::Null,
-        json!(true),
-        json!(0),
-        json!(-1),
+    let mut values = mutate::every_kind();
+    values.extend([
         json!(7),
         json!(4_000_000_000u64),
-        json!(u64::MAX),
-        json!(1.5),
-        json!(""),
         json!("required"),
         json!("absent"),
         json!("record"),
         json!("str"),
         json!("[str]"),
         json!("File"),
-        json!([]),
         json!(["x"]),
-        json!({}),
         json!({"list": "str"}),
         json!({"record": "Nope"}),
         json!({"optional": {"record": "File"}}),
-    ]
+    ]);
+    values
 }
 
 #[test]

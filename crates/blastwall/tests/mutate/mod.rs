@@ -3,6 +3,22 @@
 
 use serde_json::{Value, json};
 
+/// A value of every JSON kind, with the edges of numbers a schema check must tell apart; each
+/// smoke test adds the values its own input gives meaning to.
+pub fn every_kind() -> Vec<Value> {
+    vec![
+        Value::Null,
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(u64::MAX),
+        json!(1.5),
+        json!(""),
+        json!([]),
+        json!({}),
+    ]
+}
+
 /// Every mutant of `v` with one change: a node replaced by each of `replacements` it differs
 /// from, an object's member removed or an unknown one (`zz_unknown`) added, a list emptied or
 /// its first element repeated.
