@@ -71,6 +71,16 @@ function readMetadata(module) {
   const bad = (what) => new LoadError(`the \`blastwall\` metadata section is not valid metadata: ${what}`);
   if (!Array.isArray(meta.rules)) throw bad("`rules` is not a list");
   if (!Array.isArray(meta.params)) throw bad("`params` is not a list");
+  for (const p of meta.params) {
+    if (typeof p?.name !== "string" || typeof p.type !== "string") throw bad("a parameter has no name or type");
+  }
+  const layout = meta.layout;
+  if (layout !== null && typeof layout === "object" && layout.records !== null && typeof layout.records === "object") {
+    for (const [name, fields] of Object.entries(layout.records)) {
+      if (!Array.isArray(fields)) throw bad(`the fields of \`${name}\` are not a list`);
+      if (fields.some((f) => typeof f?.name !== "string")) throw bad(`a field of \`${name}\` has no name`);
+    }
+  }
   for (const r of meta.rules) {
     if (typeof r?.name !== "string" || typeof r.source !== "string") throw bad("a rule has no name or source");
     if (!["hard", "soft", "advisory"].includes(r.level)) throw bad(`rule \`${r.name}\` has the level ${r.level}`);

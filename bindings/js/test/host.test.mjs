@@ -238,3 +238,23 @@ test("record types that nest too deeply are refused, however long the chain", as
   });
   await assert.rejects(chain(200000), /nests \d+ deep, more than the limit of 32/);
 });
+
+test("metadata of the wrong shape is refused with what is wrong, never a TypeError", async () => {
+  const meta = await metadataOf("graph");
+  const record = Object.keys(meta.layout.records)[0];
+  const cases = [
+    [(m) => (m.layout.records[record] = 5), `the fields of \`${record}\` are not a list`],
+    [(m) => (m.layout.records[record][0] = null), `a field of \`${record}\` has no name`],
+    [(m) => (m.params = [null]), "a parameter has no name or type"],
+    [(m) => (m.params = [{ name: "x" }]), "a parameter has no name or type"],
+    [(m) => (m.rules = [7]), "a rule has no name or source"],
+  ];
+  for (const [tamper, why] of cases) {
+    const tampered = structuredClone(meta);
+    tamper(tampered);
+    await assert.rejects(Policy.load(tinyModule(tampered)), {
+      name: "LoadError",
+      message: `the \`blastwall\` metadata section is not valid metadata: ${why}`,
+    });
+  }
+});
