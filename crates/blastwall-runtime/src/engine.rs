@@ -275,6 +275,10 @@ impl Engine {
     /// contents, then wasmtime's own compatibility check and our interface check — catch
     /// truncated, corrupted, foreign or stale files, not a forged one.
     ///
+    /// The module keeps its own copy of the code and data: on Linux, an in-memory file sealed
+    /// against writing, which wasmtime maps as it maps an artifact file; elsewhere, memory
+    /// wasmtime copies them into. `artifact` may be dropped or reused at once.
+    ///
     /// ```no_run
     /// # use blastwall_runtime::{Engine, EngineConfig};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -297,7 +301,7 @@ impl Engine {
     /// memory, but without reading its code into memory: the file is memory-mapped and the
     /// code runs where it lies, and the module's data (its pattern tables) is mapped
     /// copy-on-write from the file into each instance. That saves copying the code and the
-    /// data into fresh pages — more than half of the time to a first decision. The trailer,
+    /// data (about 70 µs of the 235 µs to a first decision from bytes). The trailer,
     /// the checksum over the whole file and the metadata are checked before wasmtime sees the
     /// file, as in [`load_precompiled`].
     ///
