@@ -394,29 +394,43 @@ pub fn param_patterns(value: &serde_json::Value) -> Vec<&str> {
 /// [`glob_list_dfas`], remembered for the process: a host given a `config` with every decision
 /// (a facts file per change, `blastwall replay`'s repository config on every commit) would
 /// otherwise compile the same lists each time, which takes up to milliseconds. Holds the
-/// results of up to 256 lists, and starts afresh when full.
+/// results of up to 256 lists and 16 MB (the patterns and their tables), and starts afresh
+/// when either would be passed; a list whose patterns and tables alone take more than 1 MB is
+/// compiled each time, so that facts from a stranger cannot make the process keep what they
+/// sent.
 pub fn glob_list_dfas_shared(patterns: &[&str]) -> Result<Arc<Vec<Dfa>>, DfaError> {
-    /// Lists remembered; cleared when it holds this many.
+    /// Lists remembered, and bytes.
     const KEPT: usize = 256;
+    const KEPT_BYTES: usize = 16 << 20;
+    /// The most bytes one list may take and be kept.
+    const KEPT_LIST_BYTES: usize = 1 << 20;
     type Lists = BTreeMap<Vec<String>, Result<Arc<Vec<Dfa>>, DfaError>>;
-    static LISTS: Mutex<Lists> = Mutex::new(BTreeMap::new());
+    static LISTS: Mutex<(Lists, usize)> = Mutex::new((BTreeMap::new(), 0));
     let lists = || {
         LISTS
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     };
     let key: Vec<String> = patterns.iter().map(|p| (*p).to_string()).collect();
-    if let Some(known) = lists().get(&key) {
+    if let Some(known) = lists().0.get(&key) {
         return known.clone();
     }
     // Compiled without the lock held: another thread may compile the same list meanwhile,
     // and both results are the same.
     let result = glob_list_dfas(patterns).map(Arc::new);
-    let mut kept = lists();
-    if kept.len() >= KEPT {
-        kept.clear();
+    let tables: usize = match &result {
+        Ok(dfas) => dfas.iter().map(Dfa::encoded_len).sum(),
+        Err(e) => e.to_string().len(),
+    };
+    let bytes = key.iter().map(String::len).sum::<usize>() + tables;
+    if bytes <= KEPT_LIST_BYTES {
+        let mut kept = lists();
+        if kept.0.len() >= KEPT || kept.1 + bytes > KEPT_BYTES {
+            *kept = (BTreeMap::new(), 0);
+        }
+        kept.1 += bytes;
+        kept.0.insert(key, result.clone());
     }
-    kept.insert(key, result.clone());
     result
 }
 
@@ -1001,6 +1015,24 @@ fn hopcroft(n: usize, k: usize, next: &[u32], finals: &[bool]) -> Vec<u32> {
 #[cfg(test)]
 mod list_tests {
     use super::*;
+
+    #[test]
+    fn small_lists_are_remembered_and_large_ones_are_not() {
+        let small = ["docs/**", "*.md"];
+        let a = glob_list_dfas_shared(&small).unwrap();
+        let b = glob_list_dfas_shared(&small).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // Over a megabyte of patterns (cheap ones: runs of `**/` are one `**`), compiled each
+        // time and never kept.
+        let long: Vec<String> = (0..300)
+            .map(|i| format!("{}x{i}", "**/".repeat(1300)))
+            .collect();
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        let a = glob_list_dfas_shared(&long).unwrap();
+        let b = glob_list_dfas_shared(&long).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a, b);
+    }
 
     #[test]
     fn a_list_of_globs_is_one_table_and_keeps_its_meaning() {
