@@ -1019,8 +1019,9 @@ mod list_tests {
     #[test]
     fn small_lists_are_remembered_and_large_ones_are_not() {
         let small = ["docs/**", "*.md"];
-        let a = glob_list_dfas_shared(&small).unwrap();
-        let b = glob_list_dfas_shared(&small).unwrap();
+        let a = glob_list_dfas_shared(&small).unwrap_or_default();
+        let b = glob_list_dfas_shared(&small).unwrap_or_default();
+        assert_eq!(a.len(), 1);
         assert!(Arc::ptr_eq(&a, &b));
         // Over a megabyte of patterns (cheap ones: runs of `**/` are one `**`), compiled each
         // time and never kept.
@@ -1028,8 +1029,9 @@ mod list_tests {
             .map(|i| format!("{}x{i}", "**/".repeat(1300)))
             .collect();
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
-        let a = glob_list_dfas_shared(&long).unwrap();
-        let b = glob_list_dfas_shared(&long).unwrap();
+        let a = glob_list_dfas_shared(&long).unwrap_or_default();
+        let b = glob_list_dfas_shared(&long).unwrap_or_default();
+        assert!(!a.is_empty());
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(a, b);
     }
