@@ -238,11 +238,9 @@ function compareBytes(a, b) {
  * lists of lists. */
 function paramType(text) {
   const scalar = (t) => (t === "bool" || t === "int" || t === "str" ? { t, text: t } : null);
-  const ty =
-    scalar(text) ??
-    (typeof text === "string" && text.startsWith("[") && text.endsWith("]")
-      ? ((inner) => inner && { t: "list", inner, text })(scalar(text.slice(1, -1)))
-      : null);
+  const bracketed = typeof text === "string" && text.startsWith("[") && text.endsWith("]");
+  const inner = bracketed ? scalar(text.slice(1, -1)) : null;
+  const ty = scalar(text) ?? (inner && { t: "list", inner, text });
   if (ty) return ty;
   const shown = String(text);
   const cut = [...shown.slice(0, 80)].slice(0, 40).join("");
@@ -264,9 +262,9 @@ export class Encoder {
     }
     for (const [name, rec] of this.records) {
       const used = new Set();
+      const fields = layout.records[name].length;
       for (const f of layout.records[name]) {
         if (f.slot !== null && f.slot !== undefined) {
-          const fields = layout.records[name].length;
           if (!Number.isInteger(f.slot) || f.slot < 0 || f.slot >= fields) {
             throw new Error(
               `the module's layout cannot be used: \`${name}\` has ${fields} fields, so a slot must be below ${fields}, not ${f.slot}`,

@@ -398,7 +398,8 @@ function universalStates(nfa, closures, accepts) {
 
 /**
  * Compile globs (already parsed) into one table matching their union; `label` names them in
- * the error when the table would be too large.
+ * the error when the table would be too large (past `limit` unminimised states, or past
+ * `MAX_STATES`) or too costly (when `budget.left`, shared by a list's tables, runs out).
  */
 function compileUnion(globs, label, limit, budget) {
   const nfa = new Nfa();
