@@ -34,6 +34,8 @@ fn sources(dir: &Path) -> Vec<blastwall_check::SourceFile> {
 struct Both {
     interp: Interpreter,
     module: blastwall_runtime::Policy,
+    /// The compiled module.
+    wasm: Vec<u8>,
 }
 
 impl Both {
@@ -48,6 +50,7 @@ impl Both {
         Both {
             interp: Interpreter::new(policy).unwrap(),
             module,
+            wasm,
         }
     }
 
@@ -192,11 +195,7 @@ fn precompiled_shipped_rules_agree_from_bytes_and_from_a_file() {
     // The code and the pattern tables come from the artifact: in memory (copied into a sealed
     // in-memory file on Linux) and memory-mapped from a file.
     let both = shipped();
-    let checked = blastwall_check::check(sources(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
-    ));
-    let wasm = blastwall_compile::compile(&checked.policy.unwrap()).unwrap();
-    let artifact = engine().precompile(&wasm).unwrap();
+    let artifact = engine().precompile(&both.wasm).unwrap();
     let from_bytes = engine().load_precompiled(&artifact).unwrap().policy();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shipped.bwc");
