@@ -420,6 +420,115 @@ proptest! {
     }
 }
 
+fn filtered_globs() -> &'static Both {
+    static GLOBS: OnceLock<Both> = OnceLock::new();
+    GLOBS.get_or_init(|| {
+        Both::new(vec![blastwall_check::SourceFile {
+            path: "filtered.bw".into(),
+            text: r#"
+param dirs: [str] = ["**/migrations/**", "*.tf", "CODEOWNERS", "docs/**", "**/tests/**", "é*é"]
+param more: [str] = ["*.md", "**/ab/**", "ba*", "xa?yb/**"]
+rule dirs {
+    level advisory
+    when some f in change.files: f.path matches config.dirs
+    warn "{f.path}"
+}
+rule more {
+    level advisory
+    when some f in change.files: f.path matches config.more and not (f.path matches config.dirs)
+    warn "{f.path}"
+}
+rule lowered {
+    level advisory
+    when some f in change.files: lower(f.path) matches config.dirs or (f.previous_path ?? "") matches config.more
+    warn "{f.path}"
+}
+rule literal {
+    level advisory
+    when some f in change.files: f.path matches "**/ab*cd/*.rs"
+    warn "{f.path}"
+}
+"#
+            .into(),
+        }])
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Paths built from the lists' literals and their near misses, decided several in a row by
+    /// one module instance: the literal filters never refuse a path a glob matches, and a
+    /// subject's cached mask never outlives its evaluation (the same input address holds
+    /// another path in the next one).
+    #[test]
+    fn literal_filters_agree_with_the_interpreter(changes in proptest::collection::vec(
+        proptest::collection::vec(
+            proptest::collection::vec(proptest::sample::select(&[
+                "migrations", "Migrations", "migration", "tests", "test", "docs", "doc", "a.tf",
+                "tf", "CODEOWNERS", "codeowners", "a.md", "md", "ab", "ba", "bad",
+                "ab_cd", "abxcd", "x.rs", "xazyb", "xayb", "é", "éaé", ".", "",
+            ][..]), 1..5).prop_map(|parts| parts.join("/")),
+            1..5,
+        ),
+        1..4,
+    )) {
+        for paths in changes {
+            let files: Vec<serde_json::Value> = paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| if i % 2 == 0 {
+                    serde_json::json!({"path": p})
+                } else {
+                    serde_json::json!({"path": p, "previous_path": paths[0]})
+                })
+                .collect();
+            let facts = serde_json::json!({"change": {"files": files}});
+            let (expected, actual) = filtered_globs().decide(&facts);
+            prop_assert_eq!(expected, actual, "facts: {}", facts);
+        }
+    }
+}
+
+#[test]
+fn the_filtered_lists_have_filters_and_still_match() {
+    // The test above means something only if the lists are filtered.
+    for list in [
+        vec![
+            "**/migrations/**",
+            "*.tf",
+            "CODEOWNERS",
+            "docs/**",
+            "**/tests/**",
+            "é*é",
+        ],
+        vec!["*.md", "**/ab/**", "ba*", "xa?yb/**"],
+    ] {
+        let dfas = blastwall_abi::dfa::glob_list_dfas(&list).unwrap();
+        assert!(dfas.iter().all(|d| !d.filters().is_empty()), "{list:?}");
+    }
+    let facts = serde_json::json!({"change": {"files": [
+        {"path": "svc/migrations/1.sql"}, {"path": "svc/src/x.rs"}, {"path": "Docs/ab/cd.md"},
+        {"path": "q/abxcd/x.rs", "previous_path": "ba/x"}, {"path": "éaé"},
+    ]}});
+    let (expected, actual) = filtered_globs().decide(&facts);
+    assert_eq!(expected, actual);
+    assert_eq!(
+        findings_field(&actual, "message"),
+        [
+            "svc/migrations/1.sql",
+            "éaé",
+            "Docs/ab/cd.md",
+            "svc/migrations/1.sql",
+            "Docs/ab/cd.md",
+            "q/abxcd/x.rs",
+            "éaé",
+            "q/abxcd/x.rs",
+        ],
+        "{actual}"
+    );
+}
+
 #[test]
 fn a_config_glob_too_large_to_compile_is_refused_by_both_hosts() {
     // A host compiles a glob parameter's patterns when they are given, and refuses a list it

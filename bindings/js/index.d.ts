@@ -1,7 +1,7 @@
 // Types of the blastwall JavaScript host (index.js).
 
 /** The ABI version this host speaks. */
-export const ABI_VERSION: 2;
+export const ABI_VERSION: 3;
 
 export type Outcome = "allow" | "warn" | "review" | "deny";
 export type Level = "hard" | "soft" | "advisory";
@@ -58,7 +58,7 @@ export interface Facts {
 /** The module's `blastwall` metadata section (docs/abi.md, "The metadata"). Integers beyond
  * 2^53 in it are bigints. */
 export interface Metadata {
-  abi: 2;
+  abi: 3;
   compiler: string;
   digest: string;
   graph: boolean;

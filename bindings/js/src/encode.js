@@ -7,7 +7,15 @@
 // members are encoded; strings and nested values go after it.
 
 import { JsonFloat, formatFloat } from "./json.js";
-import { GlobError, PatternTooCostly, PatternTooLarge, compileGlobList, MAX_STATES, MAX_WORK } from "./glob.js";
+import {
+  GlobError,
+  PatternTooCostly,
+  PatternTooLarge,
+  compileGlobList,
+  MAX_STATES,
+  MAX_WORK,
+  tableLength,
+} from "./glob.js";
 
 /** Facts that do not fit the schema. `path` is where (`change.files[3].path`), or "". */
 export class FactsError extends Error {
@@ -622,16 +630,23 @@ export class Encoder {
       out.str(off + 16, t.text);
       return out.base + off;
     }
-    const len = 272 + 4 * t.next.length + 5 * t.nstates;
     const bytes = (t.encoded ??= (() => {
-      const b = new Uint8Array(len);
+      const b = new Uint8Array(tableLength(t));
       const dv = new DataView(b.buffer);
       dv.setUint32(0, t.kind, true);
       dv.setUint32(4, t.nclasses, true);
       dv.setUint32(8, t.nstates, true);
       dv.setUint32(12, t.start, true);
-      b.set(t.classes, 16);
-      let at = 272;
+      // The literal filters, then the class map (the word at 20 stays 0).
+      dv.setUint32(16, t.filters.length, true);
+      let at = 24;
+      for (const [lo, hi] of t.filters) {
+        dv.setUint32(at, lo, true);
+        dv.setUint32(at + 4, hi, true);
+        at += 8;
+      }
+      b.set(t.classes, at);
+      at += 256;
       // Successors as row byte offsets, bit 0 set for the matching state (docs/abi.md).
       const row = 4 * t.nclasses;
       for (const v of t.next) {

@@ -501,7 +501,67 @@ function compileUnion(globs, label, limit, budget) {
     }
     finals.push(accept);
   }
-  return minimise({ n: finals.length, k, next, finals, rawClass, start: startId }, label);
+  const table = minimise({ n: finals.length, k, next, finals, rawClass, start: startId }, label);
+  table.filters = unionFilters(globs);
+  return table;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Literal filters (docs/abi.md, Patterns; `blastwall_abi::dfa::filter`). A mask is a `u64`
+// kept as two `u32` halves, `[lo, hi]`.
+
+/**
+ * Adds to `mask` the bit of each pair of adjacent bytes of `bytes`: the pair read as a
+ * little-endian `u16` `p`, bit `(p × 0x9E3779B1 mod 2³²) >> 26`.
+ */
+export function pairMask(bytes, mask = [0, 0]) {
+  for (let i = 1; i < bytes.length; i++) {
+    const k = Math.imul(bytes[i - 1] | (bytes[i] << 8), 0x9e3779b1) >>> 26;
+    if (k < 32) mask[0] = (mask[0] | (1 << k)) >>> 0;
+    else mask[1] = (mask[1] | (1 << (k - 32))) >>> 0;
+  }
+  return mask;
+}
+
+/** The mask of a glob: the pairs inside each of its literal parts (runs of characters). */
+function globMask(glob) {
+  const mask = [0, 0];
+  for (const seg of glob.segments) {
+    if (seg === "any") continue;
+    let run = [];
+    const flush = () => {
+      if (run.length > 0) pairMask(utf8.encode(String.fromCodePoint(...run)), mask);
+      run = [];
+    };
+    for (const part of seg) {
+      if (part.t === "char") run.push(part.c);
+      else flush();
+    }
+    flush();
+  }
+  return mask;
+}
+
+/** Whether mask `a` holds every bit of mask `b`. */
+const holds = (a, b) => ((a[0] & b[0]) >>> 0) === b[0] && ((a[1] & b[1]) >>> 0) === b[1];
+
+/**
+ * The filters of the union of `globs`: none when a glob has no pair (every subject is walked);
+ * else the globs' masks, ascending, without those that hold another.
+ */
+function unionFilters(globs) {
+  const masks = globs.map(globMask);
+  if (masks.some(([lo, hi]) => lo === 0 && hi === 0)) return [];
+  masks.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const distinct = masks.filter((m, i) => i === 0 || m[0] !== masks[i - 1][0] || m[1] !== masks[i - 1][1]);
+  return distinct.filter((m) => !distinct.some((o) => o !== m && holds(m, o)));
+}
+
+/** Whether a subject's bytes may match a table: its mask holds one of the table's filters. */
+export function passesFilters(table, bytes) {
+  if (table.filters.length === 0) return true;
+  const mask = pairMask(bytes);
+  return table.filters.some((f) => holds(mask, f));
 }
 
 /**
@@ -673,5 +733,5 @@ export function walk(table, bytes) {
 
 /** Bytes of an encoded table, not counting an invalid pattern's text. */
 export function tableLength(t) {
-  return t.kind === 0 ? 24 : 272 + 4 * t.nstates * t.nclasses + 5 * t.nstates;
+  return t.kind === 0 ? 24 : 280 + 8 * t.filters.length + 4 * t.nstates * t.nclasses + 5 * t.nstates;
 }

@@ -4,21 +4,70 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PatternTooCostly, PatternTooLarge, compileGlobList, parseGlob, walk } from "../src/glob.js";
+import {
+  PatternTooCostly,
+  PatternTooLarge,
+  compileGlobList,
+  parseGlob,
+  passesFilters,
+  walk,
+} from "../src/glob.js";
 
 const utf8 = new TextEncoder();
 
-/** The walk of docs/abi.md on a path, normalised first, over a list of tables. */
+/**
+ * The walk of docs/abi.md on a path over a list of tables: the literal filters on the path as
+ * given, then the walk of the path normalised.
+ */
 function matches(tables, path) {
   const norm = path.split("/").filter((s) => s !== "" && s !== ".").join("/");
   if (norm === "") return false;
   const bytes = utf8.encode(norm);
   for (const t of tables) {
     if (t.kind === 0) throw new Error(t.text);
-    if (walk(t, bytes)) return true;
+    if (passesFilters(t, utf8.encode(path)) && walk(t, bytes)) return true;
   }
   return false;
 }
+
+/** The mask of docs/abi.md ("Literal filters") as a BigInt, transcribed from the page. */
+function mask(text) {
+  const b = utf8.encode(text);
+  let m = 0n;
+  for (let i = 1; i < b.length; i++) {
+    const p = BigInt(b[i - 1] + 256 * b[i]);
+    m |= 1n << (((p * 0x9e3779b1n) % (1n << 32n)) >> 26n);
+  }
+  return m;
+}
+
+const big = ([lo, hi]) => BigInt(lo) | (BigInt(hi) << 32n);
+
+test("literal filters: the masks of the globs' literals, ascending, minus those holding another", () => {
+  const [md] = compileGlobList(["*.md"]);
+  assert.deepEqual(md.filters.map(big), [mask(".md")]);
+  const [union] = compileGlobList(["**/tests/**", "**/tests/unit/**", "*.md", "docs/**"]);
+  const want = [mask("tests"), mask(".md"), mask("docs")].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  assert.deepEqual(union.filters.map(big), want);
+  // A glob without a pair of adjacent literal bytes leaves its union unfiltered.
+  for (const list of [["*"], ["a/b"], ["*.md", "?"], ["[ab]c/*"]]) {
+    for (const t of compileGlobList(list)) assert.deepEqual(t.filters, [], JSON.stringify(list));
+  }
+  // A non-ASCII character alone is two bytes, so one pair.
+  assert.deepEqual(compileGlobList(["é"])[0].filters.map(big), [mask("é")]);
+});
+
+test("literal filters skip paths that lack a list's literals and keep those that match", () => {
+  const tables = compileGlobList(["**/migrations/**", "*.tf", "CODEOWNERS"]);
+  for (const path of ["db/migrations/0001.sql", "./db//migrations/./x", "infra/main.tf", "a.tf/in", ".github/CODEOWNERS"]) {
+    assert.ok(tables.every((t) => t.kind !== 1 || t.filters.length > 0));
+    assert.ok(matches(tables, path), path);
+    assert.ok(tables.some((t) => passesFilters(t, utf8.encode(path))), path);
+  }
+  for (const path of ["services/cart/src/file1.rs", "web/src/checkout/file2.rs", "x"]) {
+    assert.ok(!tables.some((t) => passesFilters(t, utf8.encode(path))), path);
+  }
+});
 
 /** A direct, exponential transcription of the documented semantics, for small inputs. */
 function reference(glob, path) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { EvalError, FactsError, LoadError, Policy } from "../index.js";
+import { ABI_VERSION, EvalError, FactsError, LoadError, Policy } from "../index.js";
 import { moduleBytes } from "../tools/modules.mjs";
 
 const utf8 = new TextEncoder();
@@ -57,7 +57,7 @@ function tinyModule(metadata, { imports = false } = {}) {
   const evaluate = [0x20, 0, 0x28, 2, 0, 0x04, 0x40, 0x00, 0x0b, ...i32(0), 0x0b];
   const code = section(10, [
     4,
-    ...body([...i32(2), 0x0b]),
+    ...body([...i32(ABI_VERSION), 0x0b]),
     ...body([...i32(512), 0x0b]),
     ...body([...i32(1024), 0x0b]),
     ...body(evaluate),
@@ -71,10 +71,10 @@ async function metadataOf(caseName) {
 }
 
 test("a module of another ABI version is refused", async () => {
-  const bytes = patch(moduleBytes("graph"), '"abi":2', '"abi":7');
+  const bytes = patch(moduleBytes("graph"), `"abi":${ABI_VERSION}`, '"abi":7');
   await assert.rejects(Policy.load(bytes), {
     name: "LoadError",
-    message: "the module speaks blastwall ABI version 7, but this host speaks version 2",
+    message: `the module speaks blastwall ABI version 7, but this host speaks version ${ABI_VERSION}`,
   });
 });
 
@@ -93,7 +93,7 @@ test("what is not a policy module is refused", async () => {
   await assert.rejects(Policy.load(noMeta), /has no `blastwall` metadata section/);
   const noEval = patch(tinyModule(meta), "bw_evaluate", "bw_evaluatf");
   await assert.rejects(Policy.load(noEval), { message: "the module does not export `bw_evaluate`" });
-  const badJson = patch(moduleBytes("graph"), '"abi":2', '"abi"!2');
+  const badJson = patch(moduleBytes("graph"), `"abi":${ABI_VERSION}`, `"abi"!${ABI_VERSION}`);
   await assert.rejects(Policy.load(badJson), /metadata section is not valid metadata/);
 });
 

@@ -90,6 +90,7 @@ use regex_automata::{Anchored, MatchKind};
 
 use crate::glob::{Glob, Part, Segment};
 
+pub mod filter;
 mod nfa;
 
 /// The most states a compiled table may have.
@@ -110,6 +111,10 @@ const BUILD_BYTES: usize = 16 << 20;
 
 /// Bytes of the header: kind, classes, states, start.
 const HEADER_LEN: usize = 16;
+
+/// Bytes of a valid table before its filters: the header, the number of filters and a word of
+/// padding.
+const FILTERS_AT: usize = HEADER_LEN + 8;
 
 /// Bytes of an encoded invalid pattern, not counting its text: the header and a `str` slot.
 const INVALID_LEN: usize = HEADER_LEN + 8;
@@ -134,6 +139,9 @@ pub struct Dfa {
     accept: Vec<u8>,
     /// For an invalid pattern, why it is invalid; empty otherwise.
     text: String,
+    /// The literal filters of a glob table ([`filter`]); empty for a table walked whatever
+    /// the subject.
+    filters: Vec<u64>,
 }
 
 /// What a [`Dfa`] was compiled from; the values are the `kind` field of the encoded table.
@@ -336,6 +344,7 @@ fn union_dfa_within(globs: &[Glob], limit: usize, work: &mut u64) -> Result<Dfa,
     }
     Ok(Dfa {
         kind: DfaKind::Glob,
+        filters: filter::union_filters(globs),
         ..table
     })
 }
@@ -505,6 +514,7 @@ impl Dfa {
             eoi: Vec::new(),
             accept: Vec::new(),
             text,
+            filters: Vec::new(),
         }
     }
 
@@ -523,13 +533,23 @@ impl Dfa {
         self.nclasses
     }
 
-    /// The walk of `docs/abi.md`: for a glob the subject is normalised first and an empty path
-    /// matches nothing. An invalid pattern matches nothing (the caller reports its error).
+    /// The literal filters of a glob table ([`filter`]): a subject whose mask holds none of
+    /// them is not walked. Empty when every subject is walked.
+    pub fn filters(&self) -> &[u64] {
+        &self.filters
+    }
+
+    /// The walk of `docs/abi.md`: for a glob the subject's mask is tested against the table's
+    /// filters, then the subject is normalised and an empty path matches nothing. An invalid
+    /// pattern matches nothing (the caller reports its error).
     pub fn is_match(&self, subject: &str) -> bool {
         match self.kind {
             DfaKind::Invalid => false,
             DfaKind::Regex => self.walk(subject.as_bytes()),
             DfaKind::Glob => {
+                if !filter::passes(&self.filters, filter::subject_mask(subject.as_bytes())) {
+                    return false;
+                }
                 let path = normalize_path(subject);
                 !path.is_empty() && self.walk(path.as_bytes())
             }
@@ -564,7 +584,12 @@ impl Dfa {
         match self.kind {
             DfaKind::Invalid => INVALID_LEN,
             DfaKind::Glob | DfaKind::Regex => {
-                HEADER_LEN + 256 + 4 * self.next.len() + 4 * self.eoi.len() + self.accept.len()
+                FILTERS_AT
+                    + 8 * self.filters.len()
+                    + 256
+                    + 4 * self.next.len()
+                    + 4 * self.eoi.len()
+                    + self.accept.len()
             }
         }
     }
@@ -591,6 +616,11 @@ impl Dfa {
                 out.extend_from_slice(self.text.as_bytes());
             }
             DfaKind::Glob | DfaKind::Regex => {
+                push(out, u32::try_from(self.filters.len()).unwrap_or(u32::MAX));
+                push(out, 0);
+                for f in &self.filters {
+                    out.extend_from_slice(&f.to_le_bytes());
+                }
                 out.extend_from_slice(&self.classes);
                 // Each successor as the byte offset of its row, with bit 0 set when it is the
                 // matching state (docs/abi.md): the walk then needs no multiplication and no
@@ -901,6 +931,7 @@ impl Raw {
             eoi,
             accept,
             text: String::new(),
+            filters: Vec::new(),
         }
     }
 }
@@ -1167,7 +1198,11 @@ mod tests {
                 .join("|"),
         };
         let syntax = syntax::Config::new().utf8(false);
-        build(DfaKind::Glob, &label.join(", "), &regex, syntax)
+        // The filters come from the globs' literals, whichever way the automaton is built.
+        build(DfaKind::Glob, &label.join(", "), &regex, syntax).map(|d| Dfa {
+            filters: filter::union_filters(globs),
+            ..d
+        })
     }
 
     /// Characters for classes and paths: the ends of each UTF-8 length and of the surrogate

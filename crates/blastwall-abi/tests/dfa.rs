@@ -8,7 +8,8 @@ use std::error::Error;
 use std::path::Path;
 
 use blastwall_abi::dfa::{
-    Dfa, DfaError, DfaKind, MAX_STATES, glob_dfa, glob_param_dfa, normalize_path, regex_dfa,
+    Dfa, DfaError, DfaKind, MAX_STATES, glob_dfa, glob_list_dfas, glob_param_dfa, normalize_path,
+    regex_dfa,
 };
 use blastwall_abi::glob::Glob;
 use proptest::prelude::*;
@@ -30,6 +31,7 @@ struct Decoded {
     eoi: Vec<u32>,
     accept: Vec<u8>,
     text: Option<String>,
+    filters: Vec<u64>,
 }
 
 fn u32_at(mem: &[u8], at: usize) -> Result<u32> {
@@ -60,10 +62,28 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
             eoi: Vec::new(),
             accept: Vec::new(),
             text: Some(String::from_utf8(text.to_vec())?),
+            filters: Vec::new(),
         });
     }
-    let classes = mem.get(at + 16..at + 272).ok_or("classes")?.to_vec();
-    let next_at = at + 272;
+    let nf = u32_at(mem, at + 16)? as usize;
+    assert_eq!(
+        u32_at(mem, at + 20)?,
+        0,
+        "the word after the filter count is 0"
+    );
+    let filters = (0..nf)
+        .map(|i| {
+            let lo = u64::from(u32_at(mem, at + 24 + 8 * i)?);
+            let hi = u64::from(u32_at(mem, at + 28 + 8 * i)?);
+            Ok(lo | (hi << 32))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let classes_at = at + 24 + 8 * nf;
+    let classes = mem
+        .get(classes_at..classes_at + 256)
+        .ok_or("classes")?
+        .to_vec();
+    let next_at = classes_at + 256;
     let eoi_at = next_at + 4 * s * c;
     let accept_at = eoi_at + 4 * s;
     let next = (0..s * c)
@@ -98,7 +118,19 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
         eoi,
         accept,
         text: None,
+        filters,
     })
+}
+
+/// The mask of `docs/abi.md`, "Patterns": for each pair of adjacent bytes `a b`, bit
+/// `((a + 256 × b) × 0x9E3779B1 mod 2³²) >> 26`.
+fn subject_mask(bytes: &[u8]) -> u64 {
+    let mut mask = 0u64;
+    for w in bytes.windows(2) {
+        let pair = w.iter().rev().fold(0, |p, &b| p * 256 + u32::from(b));
+        mask |= 1 << (pair.wrapping_mul(0x9E37_79B1) >> 26);
+    }
+    mask
 }
 
 impl Decoded {
@@ -119,6 +151,10 @@ impl Decoded {
         let bytes = match self.kind {
             0 => return false,
             1 => {
+                let mask = subject_mask(subject.as_bytes());
+                if !self.filters.is_empty() && !self.filters.iter().any(|f| f & !mask == 0) {
+                    return false;
+                }
                 let segments: Vec<&str> = subject
                     .split('/')
                     .filter(|s| !s.is_empty() && *s != ".")
@@ -732,6 +768,8 @@ fn layout_byte_by_byte() -> Result {
     // kind 1, 3 classes (other, `/`, `a`), 4 states (dead, start, after `a`, matching),
     // start 1.
     assert_eq!(words(0, 4), [1, 3, 4, 1]);
+    // No filters: `a` has no pair of adjacent bytes.
+    assert_eq!(words(16, 2), [0, 0]);
     let classes: Vec<u8> = (0..=255u8)
         .map(|b| match b {
             b'/' => 1,
@@ -739,27 +777,54 @@ fn layout_byte_by_byte() -> Result {
             _ => 0,
         })
         .collect();
-    assert_eq!(t.get(16..272), Some(classes.as_slice()));
+    assert_eq!(t.get(24..280), Some(classes.as_slice()));
     #[rustfmt::skip]
-    assert_eq!(words(272, 12), [
+    assert_eq!(words(280, 12), [
         0, 0, 0, // dead
         0, 0, 2 * 12, // start: `a` goes on (rows are 3 classes × 4 bytes)
         0, (3 * 12) | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
         37, 37, 37, // matching
     ]);
-    assert_eq!(words(272 + 48, 4), [0, 0, 3, 3]);
-    assert_eq!(t.get(272 + 48 + 16..), Some(&[0, 0, 0, 1][..]));
+    assert_eq!(words(280 + 48, 4), [0, 0, 3, 3]);
+    assert_eq!(t.get(280 + 48 + 16..), Some(&[0, 0, 0, 1][..]));
     assert_eq!(t.len(), dfa.encoded_len());
-    assert_eq!(dfa.encoded_len(), 16 + 256 + 4 * 4 * 3 + 4 * 4 + 4);
+    assert_eq!(dfa.encoded_len(), 24 + 256 + 4 * 4 * 3 + 4 * 4 + 4);
+
+    // `*.md` and `**/tests/**` have one filter each, the bits of their literals' pairs; the
+    // union has both, in ascending order, and the class map follows them.
+    let bits = |pairs: &[&[u8; 2]]| {
+        pairs
+            .iter()
+            .map(|p| subject_mask(&p[..]))
+            .fold(0, |a, b| a | b)
+    };
+    let md = bits(&[b".m", b"md"]);
+    let tests = bits(&[b"te", b"es", b"st", b"ts"]);
+    let dfa = glob_dfa(&Glob::new("*.md")?)?;
+    let mut out = Vec::new();
+    dfa.encode_into(&mut out, 0);
+    assert_eq!(words_of(&out, 16, 4), [1, 0, md as u32, (md >> 32) as u32]);
+    assert_eq!(decode(&out, 0, 0)?.filters, [md]);
+    assert_eq!(out.len(), dfa.encoded_len());
+    let (s, c) = (dfa.state_count() as usize, dfa.class_count() as usize);
+    assert_eq!(out.len(), 24 + 8 + 256 + s * (4 * c + 5));
+    let decoded = decode(&out, 0, 0)?;
+    assert!(decoded.is_match("docs/a.md") && !decoded.is_match("docs/a.rs"));
+    let union = glob_list_dfas(&["**/tests/**", "*.md"])?;
+    assert_eq!(union.len(), 1);
+    let mut out = Vec::new();
+    union.first().ok_or("no table")?.encode_into(&mut out, 0);
+    assert_eq!(decode(&out, 0, 0)?.filters, [md.min(tests), md.max(tests)]);
 
     // Unanchored `a`: everything after an `a` matches.
     let dfa = regex_dfa("a")?;
     let mut out = Vec::new();
     assert_eq!(dfa.encode_into(&mut out, 8), 8);
     assert_eq!(words_of(&out, 0, 4), [2, 2, 3, 1]);
-    assert_eq!(words_of(&out, 272, 6), [0, 0, 8, (2 * 8) | 1, 17, 17]);
-    assert_eq!(words_of(&out, 272 + 24, 3), [0, 0, 2]);
-    assert_eq!(out.get(272 + 36..), Some(&[0, 0, 1][..]));
+    assert_eq!(words_of(&out, 16, 2), [0, 0]);
+    assert_eq!(words_of(&out, 280, 6), [0, 0, 8, (2 * 8) | 1, 17, 17]);
+    assert_eq!(words_of(&out, 280 + 24, 3), [0, 0, 2]);
+    assert_eq!(out.get(280 + 36..), Some(&[0, 0, 1][..]));
 
     // An invalid pattern: the header, a `str` slot, then the text.
     let dfa = Dfa::invalid("oops".to_owned());

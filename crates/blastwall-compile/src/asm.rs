@@ -204,6 +204,11 @@ impl Asm {
         self.i(I::I32Store(mem(offset, 2)))
     }
 
+    /// A 16-bit load, little-endian, at any alignment.
+    pub fn load16(&mut self, offset: u32) -> &mut Asm {
+        self.i(I::I32Load16U(mem(offset, 0)))
+    }
+
     pub fn load8(&mut self, offset: u32) -> &mut Asm {
         self.i(I::I32Load8U(mem(offset, 0)))
     }

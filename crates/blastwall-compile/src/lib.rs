@@ -188,6 +188,14 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
             .i32c(0)
             .u32c(call_bytes)
             .i(I::MemoryFill(0));
+        // And the cache of the subjects' literal masks.
+        a.u32c(prelude::MASK_CACHE_BYTES)
+            .call(P_ALLOC)
+            .i(I::GlobalSet(module::G_MASKS));
+        a.i(I::GlobalGet(module::G_MASKS))
+            .i32c(0)
+            .u32c(prelude::MASK_CACHE_BYTES)
+            .i(I::MemoryFill(0));
         let start = a.i32_local();
         let rec = a.i32_local();
         for (i, f) in rules.iter().enumerate() {

@@ -31,6 +31,8 @@ pub const G_FINDINGS: u32 = 11;
 pub const G_MEMO: u32 = 12;
 /// Address of the functions' call caches.
 pub const G_CALLS: u32 = 13;
+/// Address of the cache of subjects' literal masks (`prelude::MASK_CACHE_BYTES`).
+pub const G_MASKS: u32 = 14;
 
 /// Type index of `(i64, i64) -> i32`, the comparison type of `call_indirect`.
 pub const CMP_TYPE: u32 = 0;
@@ -168,7 +170,7 @@ impl Out {
         module.section(&memories);
         let mut globals = GlobalSection::new();
         let heap32 = i32::try_from(heap).unwrap_or(i32::MAX);
-        for g in 0..14u32 {
+        for g in 0..15u32 {
             let (ty, init) = if g == G_ERR {
                 (ValType::I64, ConstExpr::i64_const(0))
             } else if g == G_HP || g == G_BASE {

@@ -6,7 +6,7 @@
 use wasm_encoder::{BlockType, Instruction as I, ValType};
 
 use crate::asm::Asm;
-use crate::module::{G_ERR, G_FAILED, G_GRAPH, G_HP, G_TOPOLOGY, Out};
+use crate::module::{G_ERR, G_FAILED, G_GRAPH, G_HP, G_MASKS, G_TOPOLOGY, Out};
 
 pub const P_ALLOC: u32 = 0;
 pub const P_ENSURE: u32 = 1;
@@ -32,6 +32,7 @@ pub const P_WALK: u32 = 20;
 pub const P_BOX: u32 = 21;
 pub const P_PUT_BYTE: u32 = 22;
 pub const P_STR_EQ_ASCII_CI: u32 = 23;
+pub const P_DFA_WALK: u32 = 24;
 
 /// Table slots for `call_indirect` comparisons.
 pub const CMP_I64: i32 = 0;
@@ -93,6 +94,7 @@ pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
         &[I32],
         str_eq_ascii_ci(),
     );
+    f(out, "dfa_walk", &[I32, I64], &[I32], dfa_walk());
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.
@@ -741,9 +743,41 @@ fn split() -> Asm {
 /// a third of a glob walk.
 const UNROLL: usize = 4;
 
-/// `dfa(table, subject) -> 0 | 1 | 2`: walk a compiled pattern (docs/abi.md, Patterns);
-/// 2 when the pattern is invalid (its error text is then in `G_ERR`, and `G_FAILED` set).
+/// `dfa(table, subject) -> 0 | 1 | 2`: match a subject against a compiled pattern
+/// (docs/abi.md, Patterns); 2 when the pattern is invalid (its error text is then in `G_ERR`,
+/// and `G_FAILED` set). A glob table's literal filter is tested here and the walk is
+/// `dfa_walk`'s: most subjects are refused by the filter, and this function's few locals
+/// make that cheap.
 fn dfa() -> Asm {
+    let mut a = Asm::new(2);
+    let d = 0;
+    let s = 1;
+    let kind = a.i32_local();
+    let nf = a.i32_local();
+    let base = a.i32_local();
+    let n = a.i32_local();
+    a.get(d).load32(0).tee(kind).i(I32Eqz);
+    a.if_();
+    a.get(d).load64(16).i(GlobalSet(G_ERR));
+    a.i32c(1).i(GlobalSet(G_FAILED));
+    a.i32c(2).i(Return);
+    a.end();
+    a.get(kind).i32c(1).i(I32Eq);
+    a.if_();
+    a.get(d).load32(16).tee(nf);
+    a.if_();
+    a.get(s).ptr().set(base);
+    a.get(s).len().set(n);
+    literal_filter(&mut a, d, nf, base, n);
+    a.end();
+    a.end();
+    a.get(d).get(s).call(P_DFA_WALK);
+    a
+}
+
+/// `dfa_walk(table, subject) -> 0 | 1`: the walk of a valid compiled pattern (docs/abi.md,
+/// Patterns), after `dfa` has tested its kind and its literal filter.
+fn dfa_walk() -> Asm {
     let mut a = Asm::new(2);
     let d = 0;
     let s = 1;
@@ -758,16 +792,25 @@ fn dfa() -> Asm {
     let emitted = a.i32_local();
     let base = a.i32_local();
     let kind = a.i32_local();
-    a.get(d).load32(0).tee(kind).i(I32Eqz);
-    a.if_();
-    a.get(d).load64(16).i(GlobalSet(G_ERR));
-    a.i32c(1).i(GlobalSet(G_FAILED));
-    a.i32c(2).i(Return);
-    a.end();
+    a.get(d).load32(0).set(kind);
     a.get(d).load32(4).set(nc);
     a.get(d).load32(8).set(ns);
     a.get(d).load32(12).set(st);
-    a.get(d).i32c(272).i(I32Add).set(next);
+    // The filters start at 24 and the class map follows them.
+    let nf = a.i32_local();
+    let classes = a.i32_local();
+    a.get(d).load32(16).set(nf);
+    a.get(d)
+        .i32c(24)
+        .i(I32Add)
+        .get(nf)
+        .i32c(3)
+        .i(I32Shl)
+        .i(I32Add)
+        .tee(classes)
+        .i32c(256)
+        .i(I32Add)
+        .set(next);
     a.get(next)
         .get(ns)
         .get(nc)
@@ -789,7 +832,7 @@ fn dfa() -> Asm {
     let feed = |a: &mut Asm| {
         a.set(b);
         a.get(next).get(row).i(I32Add);
-        a.get(d).get(b).i(I32Add).load8(16);
+        a.get(classes).get(b).i(I32Add).load8(0);
         a.i32c(2).i(I32Shl).i(I32Add).load32(0).tee(e);
         a.i32c(1).i(I32And);
         a.if_();
@@ -886,6 +929,116 @@ fn dfa() -> Asm {
     a.u32_at(eoi, st).set(st);
     a.get(acc).get(st).i(I32Add).load8(0);
     a
+}
+
+/// Entries of the per-evaluation cache of subjects' literal masks: direct-mapped by the
+/// subject's address, each `u32` address, `u32` length, `u64` mask. A path is tested against
+/// several lists (and a long list is several tables), so its mask is computed once per
+/// evaluation, not once per table. Within an evaluation the bytes at an address never change
+/// (the input and the data are not written, and the heap only grows), so an entry whose address
+/// and length are the subject's holds its mask; the table is zeroed when an evaluation starts,
+/// and a zeroed entry (length 0) is never looked up.
+const MASK_CACHE_ENTRIES: u32 = 64;
+
+/// Bytes of the mask cache.
+pub const MASK_CACHE_BYTES: u32 = MASK_CACHE_ENTRIES * 16;
+
+/// The literal filter of a glob table (docs/abi.md, Patterns), for a table with `nf > 0`
+/// filters at `d + 24`: returns 0 (no match) from the walker unless the mask of the subject
+/// (`n` bytes at `base`) holds one of them. The mask is `blastwall_abi::dfa::filter`'s: for
+/// each pair of adjacent bytes, read as a little-endian `u16` `p`, bit
+/// `(p × 0x9E3779B1 mod 2³²) >> 26`. Each pair is one 16-bit load, so the bits of a subject
+/// are computed side by side, not in a chain; and a subject's mask is computed once per
+/// evaluation ([`MASK_CACHE_ENTRIES`]).
+fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
+    let mask = a.i64_local();
+    let p = a.i32_local();
+    let last = a.i32_local();
+    let j = a.i32_local();
+    let f = a.i64_local();
+    let entry = a.i32_local();
+    // A subject of fewer than two bytes has mask 0 (and no glob with a filter matches it).
+    let known = a.block();
+    a.get(n).i32c(2).i(I32LtU);
+    a.br_if(known);
+    a.get(base)
+        .i32c(0x9E37_79B1_u32 as i32)
+        .i(I32Mul)
+        .i32c(32 - MASK_CACHE_ENTRIES.trailing_zeros() as i32)
+        .i(I32ShrU)
+        .i32c(4)
+        .i(I32Shl)
+        .i(GlobalGet(G_MASKS))
+        .i(I32Add)
+        .tee(entry)
+        .load32(0)
+        .get(base)
+        .i(I32Eq)
+        .get(entry)
+        .load32(4)
+        .get(n)
+        .i(I32Eq)
+        .i(I32And);
+    a.if_();
+    a.get(entry).load64(8).set(mask);
+    a.br(known);
+    a.end();
+    // Pairs start at `base` .. `base + n - 2`; `last` is one past the last start.
+    a.get(base).set(p);
+    a.get(base).get(n).i(I32Add).i32c(1).i(I32Sub).set(last);
+    let done = a.block();
+    let l = a.loop_();
+    for _ in 0..UNROLL {
+        a.get(p).get(last).i(I32GeU);
+        a.br_if(done);
+        a.get(mask)
+            .i64c(1)
+            .get(p)
+            .load16(0)
+            .i32c(0x9E37_79B1_u32 as i32)
+            .i(I32Mul)
+            .i32c(26)
+            .i(I32ShrU)
+            .i(I64ExtendI32U)
+            .i(I64Shl)
+            .i(I64Or)
+            .set(mask);
+        a.get(p).i32c(1).i(I32Add).set(p);
+    }
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(entry).get(base).store32(0);
+    a.get(entry).get(n).store32(4);
+    a.get(entry).get(mask).store64(8);
+    a.end();
+    // The filters, `UNROLL` per turn (a union has up to 16).
+    let passed = a.block();
+    let next = a.loop_();
+    for _ in 0..UNROLL {
+        a.get(j).get(nf).i(I32GeU);
+        a.if_();
+        a.i32c(0).i(Return);
+        a.end();
+        a.get(d)
+            .i32c(24)
+            .i(I32Add)
+            .get(j)
+            .i32c(3)
+            .i(I32Shl)
+            .i(I32Add)
+            .load64(0)
+            .tee(f)
+            .get(mask)
+            .i(I64And)
+            .get(f)
+            .i(I64Eq);
+        a.br_if(passed);
+        a.get(j).i32c(1).i(I32Add).set(j);
+    }
+    a.br(next);
+    a.end();
+    a.end();
 }
 
 /// `sort(list, cmp) -> set`: a sorted copy without duplicates (merge sort, bottom-up).

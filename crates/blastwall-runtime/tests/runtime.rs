@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use blastwall_abi::decision::{Effect, Level, Outcome};
-use blastwall_abi::layout::{Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
+use blastwall_abi::layout::{ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
 use blastwall_runtime::{Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy};
 use serde_json::json;
 use wasm_encoder::Section as _;
@@ -96,7 +96,7 @@ fn wat(evaluate: &str) -> String {
     (i32.store offset=4 (local.get $r) (i32.const 1))
     (i32.store offset=8 (local.get $r) (local.get $f))
     (local.get $r))
-  (func (export "bw_abi_version") (result i32) (i32.const 2))
+  (func (export "bw_abi_version") (result i32) (i32.const 3))
   (func (export "bw_reserve") (param $size i32) (result i32)
     (local $a i32)
     (global.set $top (global.get $reserved))
@@ -128,7 +128,7 @@ fn with_metadata(mut wasm: Vec<u8>, json: &str) -> Vec<u8> {
 fn module_bytes(evaluate: &str) -> Vec<u8> {
     with_metadata(
         wat::parse_str(wat(evaluate)).unwrap(),
-        &metadata(2, Vec::new()),
+        &metadata(ABI_VERSION, Vec::new()),
     )
 }
 
@@ -305,7 +305,10 @@ fn bad_modules_are_refused_with_reasons() {
     );
     let err = load_err(
         &engine,
-        &with_metadata(wat::parse_str(import).unwrap(), &metadata(2, Vec::new())),
+        &with_metadata(
+            wat::parse_str(import).unwrap(),
+            &metadata(ABI_VERSION, Vec::new()),
+        ),
     );
     assert!(
         err.contains("imports `wasi_snapshot_preview1::fd_write`"),
@@ -315,17 +318,23 @@ fn bad_modules_are_refused_with_reasons() {
     let missing = wat("(call $allow)").replace(r#"(export "bw_input")"#, "");
     let err = load_err(
         &engine,
-        &with_metadata(wat::parse_str(missing).unwrap(), &metadata(2, Vec::new())),
+        &with_metadata(
+            wat::parse_str(missing).unwrap(),
+            &metadata(ABI_VERSION, Vec::new()),
+        ),
     );
     assert_eq!(err, "the module does not export `bw_input`");
 
     let wrong = wat("(call $allow)").replace(
-        r#"(func (export "bw_abi_version") (result i32) (i32.const 2))"#,
-        r#"(func (export "bw_abi_version") (result i64) (i64.const 2))"#,
+        r#"(func (export "bw_abi_version") (result i32) (i32.const 3))"#,
+        r#"(func (export "bw_abi_version") (result i64) (i64.const 3))"#,
     );
     let err = load_err(
         &engine,
-        &with_metadata(wat::parse_str(wrong).unwrap(), &metadata(2, Vec::new())),
+        &with_metadata(
+            wat::parse_str(wrong).unwrap(),
+            &metadata(ABI_VERSION, Vec::new()),
+        ),
     );
     assert!(
         err.contains("`bw_abi_version` as a function () -> (i64)")
@@ -339,7 +348,7 @@ fn bad_modules_are_refused_with_reasons() {
 
     let err = load_err(&engine, &with_metadata(bare.clone(), "{not json"));
     assert!(err.contains("not valid metadata"), "{err}");
-    let err = load_err(&engine, &with_metadata(bare.clone(), r#"{"abi": 2}"#));
+    let err = load_err(&engine, &with_metadata(bare.clone(), r#"{"abi": 3}"#));
     assert!(err.contains("not valid metadata"), "{err}");
 
     let err = load_err(
@@ -348,10 +357,13 @@ fn bad_modules_are_refused_with_reasons() {
     );
     assert_eq!(
         err,
-        "the module speaks blastwall ABI version 1, but this runtime speaks version 2"
+        "the module speaks blastwall ABI version 1, but this runtime speaks version 3"
     );
 
-    let twice = with_metadata(with_metadata(bare, &metadata(2, Vec::new())), "{}");
+    let twice = with_metadata(
+        with_metadata(bare, &metadata(ABI_VERSION, Vec::new())),
+        "{}",
+    );
     assert!(load_err(&engine, &twice).contains("more than one"));
 }
 
@@ -361,7 +373,10 @@ fn features_policy_modules_do_not_use_are_refused() {
         "(func $allow",
         "(func $simd (result v128) (v128.const i64x2 0 0))\n  (func $allow",
     );
-    let wasm = with_metadata(wat::parse_str(simd).unwrap(), &metadata(2, Vec::new()));
+    let wasm = with_metadata(
+        wat::parse_str(simd).unwrap(),
+        &metadata(ABI_VERSION, Vec::new()),
+    );
     let err = load_err(&engine(), &wasm);
     assert!(err.contains("SIMD"), "{err}");
 }
@@ -604,7 +619,7 @@ fn strict_module() -> Vec<u8> {
     (call $allow)";
     with_metadata(
         wat::parse_str(wat(evaluate)).unwrap(),
-        &metadata(2, vec![strict_param()]),
+        &metadata(ABI_VERSION, vec![strict_param()]),
     )
 }
 
