@@ -935,9 +935,10 @@ fn dfa_walk() -> Asm {
 /// subject's address, each `u32` address, `u32` length, `u64` mask. A path is tested against
 /// several lists (and a long list is several tables), so its mask is computed once per
 /// evaluation, not once per table. Within an evaluation the bytes at an address never change
-/// (the input and the data are not written, and the heap only grows), so an entry whose address
-/// and length are the subject's holds its mask; the table is zeroed when an evaluation starts,
-/// and a zeroed entry (length 0) is never looked up.
+/// (the input, the data and the reserved records are not written, the heap only grows, and the
+/// string builder writes only past its top), so an entry whose address and length are the
+/// subject's holds its mask. The table is zeroed when an evaluation starts, and a zeroed entry
+/// (length 0) never answers for a subject, which has two bytes or more when it is looked up.
 const MASK_CACHE_ENTRIES: u32 = 64;
 
 /// Bytes of the mask cache.
