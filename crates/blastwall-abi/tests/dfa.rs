@@ -127,7 +127,8 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
 fn subject_mask(bytes: &[u8]) -> u64 {
     let mut mask = 0u64;
     for w in bytes.windows(2) {
-        let pair = w.iter().rev().fold(0, |p, &b| p * 256 + u32::from(b));
+        let &[a, b] = w else { continue };
+        let pair = u32::from(a) + 256 * u32::from(b);
         mask |= 1 << (pair.wrapping_mul(0x9E37_79B1) >> 26);
     }
     mask

@@ -59,12 +59,11 @@ pub fn union_filters(globs: &[Glob]) -> Vec<u64> {
     }
     masks.sort_unstable();
     masks.dedup();
-    let kept: Vec<u64> = masks
+    masks
         .iter()
         .copied()
         .filter(|&m| !masks.iter().any(|&o| o != m && o & m == o))
-        .collect();
-    kept
+        .collect()
 }
 
 /// Whether a subject of mask `subject` may match a table with `filters`: there are none, or
