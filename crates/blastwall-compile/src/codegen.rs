@@ -37,6 +37,9 @@ pub struct Gen<'p> {
     pub regex_addr: Vec<u32>,
     /// Parameter index → config slot of its compiled patterns.
     pub glob_slot: HashMap<usize, u32>,
+    /// Whether any rule or function matches a glob, so that evaluations need the mask cache
+    /// of `prelude::dfa`'s literal filter.
+    pub matches_globs: bool,
     cmp_fns: HashMap<String, u32>,
     /// Shared subexpressions: key → index in the memo table.
     memo: HashMap<String, u32>,
@@ -101,6 +104,7 @@ impl<'p> Gen<'p> {
             glob_addr: Vec::new(),
             regex_addr: Vec::new(),
             glob_slot: HashMap::new(),
+            matches_globs: false,
             cmp_fns: HashMap::new(),
             memo: HashMap::new(),
             defined: Vec::new(),
@@ -1134,6 +1138,10 @@ impl<'p> Gen<'p> {
 
     #[allow(clippy::too_many_lines)]
     fn cond_inner(&mut self, cx: &mut Cx, e: &Expr) -> R<()> {
+        // Every glob match is compiled here.
+        if matches!(e.kind, ExprKind::Glob(..)) {
+            self.matches_globs = true;
+        }
         match &e.kind {
             ExprKind::Bool(b) => {
                 cx.a.i32c(i32::from(*b));

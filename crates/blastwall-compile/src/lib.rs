@@ -116,6 +116,7 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
     let nrules = u32::try_from(policy.rules.len()).unwrap_or(0);
     let memo_bytes = g.memo_entries() * 16;
     let call_bytes = g.call_cache_count() * codegen::CALL_CACHE_BYTES;
+    let matches_globs = g.matches_globs;
 
     let mut out = g.out;
     let version = out.add_func(&[], &[ValType::I32], {
@@ -188,14 +189,16 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
             .i32c(0)
             .u32c(call_bytes)
             .i(I::MemoryFill(0));
-        // And the cache of the subjects' literal masks.
-        a.u32c(prelude::MASK_CACHE_BYTES)
-            .call(P_ALLOC)
-            .i(I::GlobalSet(module::G_MASKS));
-        a.i(I::GlobalGet(module::G_MASKS))
-            .i32c(0)
-            .u32c(prelude::MASK_CACHE_BYTES)
-            .i(I::MemoryFill(0));
+        // And the cache of the subjects' literal masks, when anything matches a glob.
+        if matches_globs {
+            a.u32c(prelude::MASK_CACHE_BYTES)
+                .call(P_ALLOC)
+                .i(I::GlobalSet(module::G_MASKS));
+            a.i(I::GlobalGet(module::G_MASKS))
+                .i32c(0)
+                .u32c(prelude::MASK_CACHE_BYTES)
+                .i(I::MemoryFill(0));
+        }
         let start = a.i32_local();
         let rec = a.i32_local();
         for (i, f) in rules.iter().enumerate() {
