@@ -19,7 +19,9 @@ use serde_json::{Map, Value as J};
 use crate::combine::{CombineContext, OverrideFact};
 use crate::dfa::{self, Dfa, DfaError};
 use crate::facts_error::FactsError;
-use crate::layout::{ABSENT, GRAPH_SLOTS, HEADER_LEN, Metadata, ParamType, SLOT, ShapeMeta};
+use crate::layout::{
+    ABSENT, GRAPH_SLOTS, HEADER_LEN, Layout, Metadata, ParamMeta, ParamType, SLOT, ShapeMeta,
+};
 
 /// Errors travel boxed inside the encoder: a `Result` of a slot and a box comes back in two
 /// registers, where one holding a whole `FactsError` goes through memory on every call.
@@ -351,43 +353,54 @@ const DOCUMENTS: [&str; 4] = ["change", "plan", "action", "topology"];
 impl Encoder {
     /// Prepare to encode facts for the policy `meta` describes.
     pub fn new(meta: &Metadata) -> Result<Encoder, LayoutError> {
-        let layout = &meta.layout;
-        let index: BTreeMap<&str, usize> = layout
-            .records
-            .keys()
+        Encoder::from_parts(meta.layout.clone(), meta.params.clone(), meta.graph)
+    }
+
+    /// [`Encoder::new`] from the parts of a policy's metadata it keeps, taken instead of
+    /// copied: a host that parsed the metadata to decide with it (as the runtime does when it
+    /// loads a module) saves copying every name and default value, most of the set-up's time.
+    pub fn from_parts(
+        layout: Layout,
+        params: Vec<ParamMeta>,
+        graph: bool,
+    ) -> Result<Encoder, LayoutError> {
+        let names: Vec<String> = layout.records.keys().cloned().collect();
+        let index: BTreeMap<&str, usize> = names
+            .iter()
             .enumerate()
             .map(|(i, k)| (k.as_str(), i))
             .collect();
         let mut enums: Vec<EnumInfo> = Vec::new();
-        let mut records = Vec::with_capacity(layout.records.len() + 1);
-        for (name, fields) in &layout.records {
+        let mut records = Vec::with_capacity(names.len() + 1);
+        for (name, fields) in layout.records {
             let mut out = Vec::with_capacity(fields.len());
             let mut used: Vec<u32> = Vec::new();
+            let count = fields.len();
             for f in fields {
                 if let Some(s) = f.slot {
                     // A slot past the fields would make every record of the type that large
                     // (a tampered `u32::MAX` asks for 32 GB per record).
-                    if s as usize >= fields.len() {
+                    if s as usize >= count {
                         return Err(LayoutError::SlotRange {
-                            record: name.clone(),
+                            record: name,
                             slot: s,
-                            fields: fields.len(),
+                            fields: count,
                         });
                     }
                     if used.contains(&s) {
                         return Err(LayoutError::Slot {
-                            record: name.clone(),
+                            record: name,
                             slot: s,
                         });
                     }
                     used.push(s);
                 }
-                let shape = convert(&f.shape, &index, &mut enums)?;
-                let default = match &f.default {
+                let shape = convert(f.shape, &index, &mut enums)?;
+                let default = match f.default {
                     J::String(s) if s == "required" => Dflt::Required,
                     J::String(s) if s == "absent" => Dflt::Absent,
                     J::String(s) if s == "record" => Dflt::Record,
-                    v => Dflt::Value(v.clone()),
+                    v => Dflt::Value(v),
                 };
                 let fixed = match (&default, &shape) {
                     (Dflt::Absent, _) => Some(ABSENT),
@@ -399,7 +412,7 @@ impl Encoder {
                     _ => None,
                 };
                 out.push(Field {
-                    name: f.name.clone(),
+                    name: f.name,
                     shape,
                     default,
                     fixed,
@@ -408,7 +421,7 @@ impl Encoder {
             }
             let slots = used.iter().max().map_or(0, |m| *m as usize + 1);
             records.push(Rec {
-                name: name.clone(),
+                name,
                 fields: out,
                 slots,
             });
@@ -445,25 +458,18 @@ impl Encoder {
             docs,
             override_rec,
             params: Vec::new(),
-            graph: meta.graph,
+            graph,
             defaults: Defaults::default(),
             default_error: None,
             size_hint: AtomicUsize::new(1024),
         };
         enc.check_records()?;
         enc.defaults = enc.combine_defaults();
-        for p in &meta.params {
-            let param = Param {
-                name: p.name.clone(),
-                ty: p.ty.clone(),
-                default: p.default.clone(),
-                glob: p.glob,
-                default_patterns: std::sync::OnceLock::new(),
-            };
+        for p in params {
             if p.glob && patterns(&p.name, &p.ty, &J::Null).is_err() {
                 return Err(LayoutError::GlobParam {
-                    name: p.name.clone(),
-                    ty: p.ty.clone(),
+                    name: p.name,
+                    ty: p.ty,
                 });
             }
             let mut scratch = Out {
@@ -479,7 +485,13 @@ impl Encoder {
                 // for a config that leaves the parameter out.
                 patterns(&p.name, &p.ty, &p.default)?;
             }
-            enc.params.push(param);
+            enc.params.push(Param {
+                name: p.name,
+                ty: p.ty,
+                default: p.default,
+                glob: p.glob,
+                default_patterns: std::sync::OnceLock::new(),
+            });
         }
         Ok(enc)
     }
@@ -1300,7 +1312,7 @@ fn pattern_list(out: &mut Out, compiled: &[Dfa]) -> u64 {
 }
 
 fn convert(
-    shape: &ShapeMeta,
+    shape: ShapeMeta,
     index: &BTreeMap<&str, usize>,
     enums: &mut Vec<EnumInfo>,
 ) -> Result<Shp, LayoutError> {
@@ -1315,20 +1327,20 @@ fn convert(
             Some(i) => Shp::Enum(i),
             None => {
                 enums.push(EnumInfo {
-                    name: meta.name.clone(),
-                    values: meta.values.clone(),
+                    name: meta.name,
+                    values: meta.values,
                 });
                 Shp::Enum(enums.len() - 1)
             }
         },
-        ShapeMeta::List(s) => Shp::List(Box::new(convert(s, index, enums)?)),
+        ShapeMeta::List(s) => Shp::List(Box::new(convert(*s, index, enums)?)),
         ShapeMeta::Record(name) => Shp::Record(
             index
                 .get(name.as_str())
                 .copied()
-                .ok_or_else(|| LayoutError::UnknownRecord { name: name.clone() })?,
+                .ok_or(LayoutError::UnknownRecord { name })?,
         ),
-        ShapeMeta::Optional(s) => Shp::Optional(Box::new(convert(s, index, enums)?)),
+        ShapeMeta::Optional(s) => Shp::Optional(Box::new(convert(*s, index, enums)?)),
     })
 }
 

@@ -221,7 +221,7 @@ impl<'de> Deserialize<'de> for ParamType {
 }
 
 /// How fact documents are encoded: every record type with every field, and which are encoded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layout {
     /// Document name → record type name.
     pub documents: BTreeMap<String, String>,
