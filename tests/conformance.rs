@@ -215,6 +215,23 @@ fn precompiled_shipped_rules_agree_from_bytes_and_from_a_file() {
         n += 1;
     }
     assert!(n > 50, "only {n} test facts");
+
+    // Loading reads the artifact's copy of the metadata without docs; the docs come from the
+    // whole copy when asked for, and match the module's.
+    let compiled = engine().load(&both.wasm).unwrap();
+    for loaded in [from_bytes.module(), from_file.module()] {
+        assert_eq!(loaded.metadata(), compiled.metadata());
+    }
+    assert!(
+        compiled.metadata().rules.iter().all(|r| !r.doc.is_empty()),
+        "every shipped rule has a doc"
+    );
+    // Parameters reach the encoder of a precompiled module: a config is checked against them.
+    let config = |v: serde_json::Value| v.as_object().cloned().unwrap();
+    let bad = config(serde_json::json!({"production_paths": 3}));
+    assert!(from_bytes.with_config(&bad).is_err());
+    let good = config(serde_json::json!({"production_paths": ["srv/**"]}));
+    assert!(from_file.with_config(&good).is_ok());
 }
 
 proptest! {

@@ -2,26 +2,33 @@
 //! trailer. The cache stores the same format, so both are checked by the same code before
 //! wasmtime sees them.
 //!
-//! Layout, little-endian, with `n` the length of wasmtime's module, `m` that of the metadata
-//! and `t = n + m` the offset of the trailer:
+//! Layout, little-endian, with `n` the length of wasmtime's module, `c` that of the core
+//! metadata, `m` that of the metadata and `t = n + c + m` the offset of the trailer:
 //!
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | n | wasmtime's serialized module (an ELF file) |
-//! | n | m | the metadata JSON, as in the module's `blastwall` section |
+//! | n | c | the core metadata JSON: the metadata with every `doc` empty |
+//! | n + c | m | the metadata JSON, as in the module's `blastwall` section |
 //! | t | 4 | artifact format version ([`FORMAT`]) |
 //! | t + 4 | 4 | the module's ABI version |
 //! | t + 8 | 32 | the engine fingerprint: sha256 of wasmtime's compatibility hash |
 //! | t + 40 | 32 | sha256 of the original wasm bytes |
 //! | t + 72 | 4 | `m` |
 //! | t + 76 | 8 | `n` |
-//! | t + 84 | 4 | CRC-32 (ISO-HDLC, as zlib and PNG) of everything before it (offset 0 to t + 84) |
-//! | t + 88 | 8 | magic `\0bwmod\r\n`; the artifact ends here |
+//! | t + 84 | 4 | `c` |
+//! | t + 88 | 4 | CRC-32 (ISO-HDLC, as zlib and PNG) of everything before it (offset 0 to t + 88) |
+//! | t + 92 | 8 | magic `\0bwmod\r\n`; the artifact ends here |
 //!
 //! wasmtime's module comes first so that a file holding an artifact can be memory-mapped and
 //! its code run where it lies, without a copy (`Engine::load_precompiled_file`); wasmtime
 //! ignores the bytes after its module. Format 2 put an 84-byte header first, which made every
 //! load copy the code into fresh pages — about 100 µs of a first decision.
+//!
+//! The core metadata is what loading parses: deciding never reads the docs, which are two
+//! thirds of the shipped rules' metadata, so format 4 stores the metadata a second time
+//! without them. The whole metadata is parsed only when a host asks for the docs. Format 3
+//! stored the metadata once, and loading scanned the docs to skip them.
 //!
 //! The magic starts with a NUL and ends with CR LF, so that text tools and line-ending
 //! conversions mangle it visibly (as PNG's signature does). Format 2 artifacts began with it;
@@ -47,13 +54,13 @@ const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
 /// The artifact format version this runtime writes and reads.
-pub(crate) const FORMAT: u32 = 3;
+pub(crate) const FORMAT: u32 = 4;
 
 /// Bytes of the trailer.
-const TRAILER: usize = 96;
+const TRAILER: usize = 100;
 
 /// Offset of the checksum in the trailer; it covers everything before it.
-const CRC_AT: usize = 84;
+const CRC_AT: usize = 88;
 
 /// Bytes of the buffer a file's code is streamed through for its checksum: small enough for
 /// the allocator to reuse heap pages rather than map fresh ones, large enough that the reads
@@ -69,6 +76,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) abi: u32,
     pub(crate) engine: Hash,
     pub(crate) wasm_sha: Hash,
+    /// The metadata with every `doc` empty.
+    pub(crate) core_json: &'a [u8],
     pub(crate) metadata_json: &'a [u8],
     pub(crate) compiled: &'a [u8],
 }
@@ -78,6 +87,8 @@ pub(crate) struct Parts<'a> {
 pub(crate) struct Trailer {
     pub(crate) abi: u32,
     pub(crate) wasm_sha: Hash,
+    /// Length of the core metadata JSON.
+    c: usize,
     /// Length of the metadata JSON.
     m: usize,
     /// Length of wasmtime's module.
@@ -91,8 +102,11 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
 
 /// Writes an artifact.
 pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(parts.compiled.len() + parts.metadata_json.len() + TRAILER);
+    let mut out = Vec::with_capacity(
+        parts.compiled.len() + parts.core_json.len() + parts.metadata_json.len() + TRAILER,
+    );
     out.extend_from_slice(parts.compiled);
+    out.extend_from_slice(parts.core_json);
     out.extend_from_slice(parts.metadata_json);
     out.extend_from_slice(&FORMAT.to_le_bytes());
     out.extend_from_slice(&parts.abi.to_le_bytes());
@@ -104,6 +118,8 @@ pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
     out.extend_from_slice(&m.to_le_bytes());
     let n = u64::try_from(parts.compiled.len()).unwrap_or(u64::MAX);
     out.extend_from_slice(&n.to_le_bytes());
+    let c = u32::try_from(parts.core_json.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&c.to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&MAGIC);
@@ -160,6 +176,23 @@ fn refuse(head: &[u8], tail: &[u8], len: u64) -> Option<LoadError> {
     })
 }
 
+/// Whether the last [`TRAILER`] bytes of an artifact of `len` bytes end a format 3 artifact,
+/// whose trailer was 4 bytes shorter (without the core metadata's length): its version 3
+/// four bytes in, and its lengths adding up.
+fn is_format_3(bytes: &[u8; TRAILER], len: u64) -> bool {
+    let mut r = Reader {
+        rest: bytes.get(4..).unwrap_or_default(),
+    };
+    let mut fields = || -> Result<(u32, u32, u64), LoadError> {
+        let format = r.u32("")?;
+        r.take(68, "")?;
+        Ok((format, r.u32("")?, r.u64("")?))
+    };
+    fields().is_ok_and(|(format, m, n)| {
+        format == 3 && u64::from(m).checked_add(n).and_then(|s| s.checked_add(96)) == Some(len)
+    })
+}
+
 /// Reads and checks a trailer: magic, format version, engine fingerprint, and that the lengths
 /// add up to `len`. The ABI version is returned, not checked, so the caller reports it like a
 /// module's; the checksum is the caller's to compare.
@@ -168,7 +201,7 @@ fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, Lo
     let format = r.u32("it ends inside the trailer")?;
     if format != FORMAT {
         return Err(LoadError::ArtifactVersion {
-            found: format,
+            found: if is_format_3(bytes, len) { 3 } else { format },
             expected: FORMAT,
         });
     }
@@ -177,12 +210,14 @@ fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, Lo
     let wasm_sha: Hash = r.array("it ends inside the trailer")?;
     let m = r.u32("it ends inside the trailer")?;
     let n = r.u64("it ends inside the trailer")?;
+    let c = r.u32("it ends inside the trailer")?;
     let crc = r.u32("it ends inside the trailer")?;
     if fingerprint != *engine {
         return Err(LoadError::ArtifactEngine);
     }
     if u64::from(m)
-        .checked_add(n)
+        .checked_add(u64::from(c))
+        .and_then(|s| s.checked_add(n))
         .and_then(|s| s.checked_add(TRAILER as u64))
         != Some(len)
     {
@@ -194,6 +229,7 @@ fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, Lo
     Ok(Trailer {
         abi,
         wasm_sha,
+        c: usize::try_from(c).map_err(|_| too_large())?,
         m: usize::try_from(m).map_err(|_| too_large())?,
         n: usize::try_from(n).map_err(|_| too_large())?,
         crc,
@@ -211,8 +247,9 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
         .try_into()
         .map_err(|_| LoadError::Truncated("it ends inside the trailer"))?;
     let t = trailer(tail, bytes.len() as u64, engine)?;
-    // `trailer` checked that n + m is the length of `body`.
-    let (compiled, metadata_json) = body.split_at(t.n.min(body.len()));
+    // `trailer` checked that n + c + m is the length of `body`.
+    let (compiled, metadata) = body.split_at(t.n.min(body.len()));
+    let (core_json, metadata_json) = metadata.split_at(t.c.min(metadata.len()));
     let mut crc = crc32fast::Hasher::new();
     crc.update(body);
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
@@ -223,6 +260,7 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
         abi: t.abi,
         engine: *engine,
         wasm_sha: t.wasm_sha,
+        core_json,
         metadata_json,
         compiled,
     })
@@ -233,6 +271,8 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
 #[derive(Debug)]
 pub(crate) struct FileParts {
     pub(crate) trailer: Trailer,
+    /// The metadata with every `doc` empty.
+    pub(crate) core_json: Vec<u8>,
     pub(crate) metadata_json: Vec<u8>,
 }
 
@@ -267,6 +307,9 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
         crc.update(chunk);
         left -= chunk.len();
     }
+    let mut core_json = vec![0u8; t.c];
+    file.read_exact(&mut core_json).map_err(io)?;
+    crc.update(&core_json);
     let mut metadata_json = vec![0u8; t.m];
     file.read_exact(&mut metadata_json).map_err(io)?;
     crc.update(&metadata_json);
@@ -276,6 +319,7 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     }
     Ok(FileParts {
         trailer: t,
+        core_json,
         metadata_json,
     })
 }
@@ -292,6 +336,7 @@ mod tests {
             abi: 1,
             engine: [7; 32],
             wasm_sha: [9; 32],
+            core_json: b"{\"doc\":[]}",
             metadata_json: b"{}",
             compiled: b"\x7fELF code",
         })
@@ -310,6 +355,7 @@ mod tests {
         let parts = read(&bytes, &[7; 32]).unwrap();
         assert_eq!(parts.abi, 1);
         assert_eq!(parts.wasm_sha, [9; 32]);
+        assert_eq!(parts.core_json, b"{\"doc\":[]}");
         assert_eq!(parts.metadata_json, b"{}");
         assert_eq!(parts.compiled, b"\x7fELF code");
         assert!(
@@ -320,6 +366,7 @@ mod tests {
         let file = read_via_file(&bytes, &[7; 32]).unwrap();
         assert_eq!(file.trailer.abi, 1);
         assert_eq!(file.trailer.wasm_sha, [9; 32]);
+        assert_eq!(file.core_json, b"{\"doc\":[]}");
         assert_eq!(file.metadata_json, b"{}");
     }
 
@@ -372,6 +419,41 @@ mod tests {
             Err(LoadError::NotAnArtifact)
         ));
         assert!(matches!(read(b"", &[7; 32]), Err(LoadError::NotAnArtifact)));
+    }
+
+    /// Format 3: the metadata once, and a 96-byte trailer without the core's length.
+    fn format_3() -> Vec<u8> {
+        let mut out = b"\x7fELF code{}".to_vec();
+        out.extend_from_slice(&3u32.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&[7; 32]);
+        out.extend_from_slice(&[9; 32]);
+        out.extend_from_slice(&2u32.to_le_bytes());
+        out.extend_from_slice(&9u64.to_le_bytes());
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&MAGIC);
+        out
+    }
+
+    #[test]
+    fn format_3_is_refused_by_its_version() {
+        let old = format_3();
+        for e in [
+            read(&old, &[7; 32]).unwrap_err(),
+            read_via_file(&old, &[7; 32]).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    e,
+                    LoadError::ArtifactVersion {
+                        found: 3,
+                        expected: FORMAT
+                    }
+                ),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

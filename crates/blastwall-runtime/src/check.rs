@@ -135,6 +135,48 @@ pub(crate) fn interface<'a>(
 ///
 /// [`Module::metadata`]: crate::Module::metadata
 pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
+    // Checking the whole text's UTF-8 at once and parsing a `str` is faster than having the
+    // parser check every string it meets, and loading a module parses tens of kilobytes. Text
+    // that is not UTF-8 is not JSON; the byte parser says where.
+    let (parsed, text) = match String::from_utf8(json) {
+        Ok(text) => (Metadata::from_json_without_docs(&text), text.into_bytes()),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            (serde_json::from_slice::<Metadata>(&bytes), bytes)
+        }
+    };
+    loaded(parsed, text)
+}
+
+/// Reads a precompiled artifact's metadata: `core` is parsed and checked as [`metadata`]
+/// parses a module's, and `json` is kept for the docs. A precompiled module's metadata was
+/// checked whole when it was compiled, and the artifact's checksum covers both texts: `json`
+/// is kept as it is, and read only for the docs.
+pub(crate) fn artifact_metadata(core: &[u8], json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
+    // One check of the core's UTF-8, then a parse of a `str`, is cheaper than the byte
+    // parser's check of every string it meets.
+    let parsed = match std::str::from_utf8(core) {
+        Ok(core) => serde_json::from_str::<Metadata>(core),
+        Err(_) => serde_json::from_slice::<Metadata>(core),
+    };
+    loaded(parsed, json)
+}
+
+/// The core metadata of an artifact: the metadata JSON `text` with every `doc` empty.
+pub(crate) fn core_metadata(text: &[u8]) -> Result<Vec<u8>, LoadError> {
+    let text = std::str::from_utf8(text).map_err(|e| LoadError::BadMetadata(e.to_string()))?;
+    Metadata::from_json_without_docs(text)
+        .and_then(|m| serde_json::to_vec(&m))
+        .map_err(|e| LoadError::BadMetadata(e.to_string()))
+}
+
+/// Checks parsed metadata and builds its encoder; `text` is what it was parsed from (or its
+/// whole, for an artifact's core), kept for the docs and read again for the ABI version of
+/// metadata that did not parse.
+fn loaded(
+    parsed: serde_json::Result<Metadata>,
+    text: Vec<u8>,
+) -> Result<LoadedMetadata, LoadError> {
     let check = |abi: u64| {
         if abi == u64::from(ABI_VERSION) {
             Ok(())
@@ -145,23 +187,18 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
             })
         }
     };
-    // Checking the whole text's UTF-8 at once and parsing a `str` is faster than having the
-    // parser check every string it meets, and loading a module parses tens of kilobytes. Text
-    // that is not UTF-8 is not JSON; the byte parser says where.
-    let (parsed, text) = match String::from_utf8(json) {
-        Ok(text) => (Metadata::from_json_without_docs(&text), text),
-        Err(e) => {
-            let bytes = e.into_bytes();
-            let parsed = serde_json::from_slice::<Metadata>(&bytes);
-            (parsed, String::from_utf8_lossy(&bytes).into_owned())
-        }
-    };
     match parsed {
-        Ok(metadata) => {
+        Ok(mut metadata) => {
             check(u64::from(metadata.abi))?;
             // The layout is checked here, before anything is compiled or mapped: a module
-            // whose facts cannot be encoded is refused first, and cheaply.
-            let encoder = Encoder::new(&metadata).map_err(LoadError::Layout)?;
+            // whose facts cannot be encoded is refused first, and cheaply. The encoder takes
+            // the layout and parameters; deciding reads the rest.
+            let encoder = Encoder::from_parts(
+                std::mem::take(&mut metadata.layout),
+                std::mem::take(&mut metadata.params),
+                metadata.graph,
+            )
+            .map_err(LoadError::Layout)?;
             Ok(LoadedMetadata {
                 metadata,
                 text,
@@ -171,7 +208,7 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
         Err(error) => {
             // Metadata of another ABI version may have another shape: report its version
             // rather than the shape this runtime expected.
-            let abi = serde_json::from_str::<serde_json::Value>(&text)
+            let abi = serde_json::from_slice::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("abi").and_then(serde_json::Value::as_u64));
             if let Some(abi) = abi {
@@ -186,10 +223,12 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
 /// when asked.
 #[derive(Debug)]
 pub(crate) struct LoadedMetadata {
-    /// The metadata, its docs left out.
+    /// The metadata, its docs left out, and its layout and parameters moved into `encoder`
+    /// (empty here).
     pub(crate) metadata: Metadata,
-    /// The metadata JSON as stored in the module.
-    pub(crate) text: String,
+    /// The metadata JSON as stored in the module (or the artifact), not yet checked to be
+    /// UTF-8 when it came from an artifact.
+    pub(crate) text: Vec<u8>,
     /// The fact encoder for its layout.
     pub(crate) encoder: Encoder,
 }

@@ -31,10 +31,11 @@ pub struct Module {
 struct ModuleInner {
     engine: Engine,
     compiled: wasmtime::Module,
-    /// The metadata without the docs: all that deciding needs.
+    /// The metadata without the docs, its layout and parameters moved into `encoder`: the
+    /// rules, which decoding reads.
     core: Metadata,
     /// The metadata JSON, for the docs.
-    text: String,
+    text: Vec<u8>,
     /// The metadata with the docs, parsed from `text` when first asked for.
     full: OnceLock<Metadata>,
     encoder: Encoder,
@@ -82,13 +83,14 @@ impl Module {
     /// parses them (tens of microseconds for the shipped rules).
     pub fn metadata(&self) -> &Metadata {
         self.inner.full.get_or_init(|| {
-            // The text parsed when the module was loaded, docs checked, so this cannot fail;
-            // if it somehow did, the metadata without docs is still the module's.
-            serde_json::from_str(&self.inner.text).unwrap_or_else(|_| self.inner.core.clone())
+            // The text was parsed with its docs checked when the module was loaded (from
+            // wasm) or precompiled (an artifact, whose checksum covers it), so this cannot
+            // fail; if it somehow did, the rules without their docs are still the module's.
+            serde_json::from_slice(&self.inner.text).unwrap_or_else(|_| self.inner.core.clone())
         })
     }
 
-    /// The metadata without the docs, which is all that encoding and decoding need.
+    /// The metadata without the docs, layout or parameters: what decoding needs.
     pub(crate) fn core_metadata(&self) -> &Metadata {
         &self.inner.core
     }

@@ -444,7 +444,7 @@ fn broken_artifacts_are_refused() {
     assert!(matches!(err(b""), LoadError::NotAnArtifact));
 
     // The trailer: format version, ABI version, then the engine fingerprint.
-    let trailer = artifact.len() - 96;
+    let trailer = artifact.len() - 100;
     let mut other_engine = artifact.clone();
     other_engine[trailer + 8] ^= 1;
     let e = err(&other_engine);
@@ -522,7 +522,7 @@ fn broken_artifact_files_are_refused() {
     assert!(matches!(err(&allow_module()), LoadError::NotAnArtifact));
     assert!(matches!(err(b""), LoadError::NotAnArtifact));
 
-    let trailer = artifact.len() - 96;
+    let trailer = artifact.len() - 100;
     let mut other_engine = artifact.clone();
     other_engine[trailer + 8] ^= 1;
     assert!(matches!(err(&other_engine), LoadError::ArtifactEngine));
