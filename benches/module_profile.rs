@@ -19,6 +19,16 @@
 //! deadline far away), fuel metering off. `fuel` as the last argument turns fuel metering on
 //! and `noepoch` epoch interruption off, to measure what each costs.
 //!
+//! `load N` is the other kind of scenario: the shipped rules' precompiled artifact loaded from
+//! bytes N times, each followed by its first decision (`load/first_decision`'s loop, with the
+//! last few modules kept alive as the bench keeps them), printing the mean. It is the driver
+//! for counting the instructions of loading, which the machine's load does not disturb:
+//!
+//! ```sh
+//! valgrind --tool=callgrind --toggle-collect='*Engine::load_precompiled*' \
+//!     target/release/deps/module_profile-* load 50
+//! ```
+//!
 //! With `BLASTWALL_DUMP=NAME` in the environment it also writes the machine code of the
 //! function so named (as in the perf map: `dfa`, `lower`, `rule NAME`…) to
 //! `/tmp/blastwall-NAME.bin`, for `objdump -D -b binary -m i386:x86-64`.
@@ -90,6 +100,29 @@ fn blast_facts(n: usize) -> serde_json::Value {
     serde_json::json!({"change": {"services": [name(0)]}, "topology": {"nodes": nodes}})
 }
 
+/// `n` loads of the shipped rules' artifact from bytes, each with its first decision.
+fn loads(n: u32) {
+    let engine =
+        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
+    let artifact = engine.precompile(&shipped_wasm()).unwrap();
+    let facts = typical::typical_change();
+    let mut kept = std::collections::VecDeque::new();
+    let start = Instant::now();
+    for _ in 0..n {
+        let module = engine.load_precompiled(&artifact).unwrap();
+        let policy = module.policy();
+        let decision = policy.evaluate_json(&facts).unwrap();
+        kept.push_back((module, policy, decision));
+        if kept.len() > 4 {
+            kept.pop_front();
+        }
+    }
+    println!(
+        "load from bytes and first decision: {:?} on average over {n}",
+        start.elapsed() / n.max(1)
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -97,6 +130,11 @@ fn main() {
         .collect();
     if args.is_empty() {
         // `cargo bench` runs every bench target; this one only runs when asked.
+        return;
+    }
+    if args[0] == "load" {
+        let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+        loads(n);
         return;
     }
     let last = args.last().map(String::as_str);
