@@ -8,7 +8,7 @@
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | n | wasmtime's serialized module (an ELF file) |
-//! | n | c | the core metadata JSON: the metadata with every `doc` empty |
+//! | n | c | the core metadata: the metadata without docs, in binary (`core_meta`) |
 //! | n + c | m | the metadata JSON, as in the module's `blastwall` section |
 //! | t | 4 | artifact format version ([`FORMAT`]) |
 //! | t + 4 | 4 | the module's ABI version |
@@ -25,10 +25,11 @@
 //! ignores the bytes after its module. Format 2 put an 84-byte header first, which made every
 //! load copy the code into fresh pages — about 100 µs of a first decision.
 //!
-//! The core metadata is what loading parses: deciding never reads the docs, which are two
-//! thirds of the shipped rules' metadata, so format 4 stores the metadata a second time
-//! without them. The whole metadata is parsed only when a host asks for the docs. Format 3
-//! stored the metadata once, and loading scanned the docs to skip them.
+//! The core metadata is what loading reads: deciding never reads the docs, which are two
+//! thirds of the shipped rules' metadata, so the metadata is stored a second time without
+//! them, in a binary form that is cheaper to read than JSON. The whole metadata JSON is
+//! parsed only when a host asks for the docs. Format 3 stored the metadata once, and loading
+//! parsed its JSON, scanning the docs to skip them; format 4 stored the core as JSON.
 //!
 //! The magic starts with a NUL and ends with CR LF, so that text tools and line-ending
 //! conversions mangle it visibly (as PNG's signature does). Format 2 artifacts began with it;
@@ -54,7 +55,7 @@ const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
 /// The artifact format version this runtime writes and reads.
-pub(crate) const FORMAT: u32 = 4;
+pub(crate) const FORMAT: u32 = 5;
 
 /// Bytes of the trailer.
 const TRAILER: usize = 100;
@@ -76,8 +77,8 @@ pub(crate) struct Parts<'a> {
     pub(crate) abi: u32,
     pub(crate) engine: Hash,
     pub(crate) wasm_sha: Hash,
-    /// The metadata with every `doc` empty.
-    pub(crate) core_json: &'a [u8],
+    /// The metadata without docs, in binary (`core_meta`).
+    pub(crate) core: &'a [u8],
     pub(crate) metadata_json: &'a [u8],
     pub(crate) compiled: &'a [u8],
 }
@@ -87,7 +88,7 @@ pub(crate) struct Parts<'a> {
 pub(crate) struct Trailer {
     pub(crate) abi: u32,
     pub(crate) wasm_sha: Hash,
-    /// Length of the core metadata JSON.
+    /// Length of the core metadata.
     c: usize,
     /// Length of the metadata JSON.
     m: usize,
@@ -103,10 +104,10 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
 /// Writes an artifact.
 pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        parts.compiled.len() + parts.core_json.len() + parts.metadata_json.len() + TRAILER,
+        parts.compiled.len() + parts.core.len() + parts.metadata_json.len() + TRAILER,
     );
     out.extend_from_slice(parts.compiled);
-    out.extend_from_slice(parts.core_json);
+    out.extend_from_slice(parts.core);
     out.extend_from_slice(parts.metadata_json);
     out.extend_from_slice(&FORMAT.to_le_bytes());
     out.extend_from_slice(&parts.abi.to_le_bytes());
@@ -118,7 +119,7 @@ pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
     out.extend_from_slice(&m.to_le_bytes());
     let n = u64::try_from(parts.compiled.len()).unwrap_or(u64::MAX);
     out.extend_from_slice(&n.to_le_bytes());
-    let c = u32::try_from(parts.core_json.len()).unwrap_or(u32::MAX);
+    let c = u32::try_from(parts.core.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&c.to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -249,7 +250,7 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
     let t = trailer(tail, bytes.len() as u64, engine)?;
     // `trailer` checked that n + c + m is the length of `body`.
     let (compiled, metadata) = body.split_at(t.n.min(body.len()));
-    let (core_json, metadata_json) = metadata.split_at(t.c.min(metadata.len()));
+    let (core, metadata_json) = metadata.split_at(t.c.min(metadata.len()));
     let mut crc = crc32fast::Hasher::new();
     crc.update(body);
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
@@ -260,7 +261,7 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
         abi: t.abi,
         engine: *engine,
         wasm_sha: t.wasm_sha,
-        core_json,
+        core,
         metadata_json,
         compiled,
     })
@@ -271,8 +272,8 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
 #[derive(Debug)]
 pub(crate) struct FileParts {
     pub(crate) trailer: Trailer,
-    /// The metadata with every `doc` empty.
-    pub(crate) core_json: Vec<u8>,
+    /// The metadata without docs, in binary (`core_meta`).
+    pub(crate) core: Vec<u8>,
     pub(crate) metadata_json: Vec<u8>,
 }
 
@@ -307,9 +308,9 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
         crc.update(chunk);
         left -= chunk.len();
     }
-    let mut core_json = vec![0u8; t.c];
-    file.read_exact(&mut core_json).map_err(io)?;
-    crc.update(&core_json);
+    let mut core = vec![0u8; t.c];
+    file.read_exact(&mut core).map_err(io)?;
+    crc.update(&core);
     let mut metadata_json = vec![0u8; t.m];
     file.read_exact(&mut metadata_json).map_err(io)?;
     crc.update(&metadata_json);
@@ -319,7 +320,7 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     }
     Ok(FileParts {
         trailer: t,
-        core_json,
+        core,
         metadata_json,
     })
 }
@@ -336,7 +337,7 @@ mod tests {
             abi: 1,
             engine: [7; 32],
             wasm_sha: [9; 32],
-            core_json: b"{\"doc\":[]}",
+            core: b"core",
             metadata_json: b"{}",
             compiled: b"\x7fELF code",
         })
@@ -355,7 +356,7 @@ mod tests {
         let parts = read(&bytes, &[7; 32]).unwrap();
         assert_eq!(parts.abi, 1);
         assert_eq!(parts.wasm_sha, [9; 32]);
-        assert_eq!(parts.core_json, b"{\"doc\":[]}");
+        assert_eq!(parts.core, b"core");
         assert_eq!(parts.metadata_json, b"{}");
         assert_eq!(parts.compiled, b"\x7fELF code");
         assert!(
@@ -366,7 +367,7 @@ mod tests {
         let file = read_via_file(&bytes, &[7; 32]).unwrap();
         assert_eq!(file.trailer.abi, 1);
         assert_eq!(file.trailer.wasm_sha, [9; 32]);
-        assert_eq!(file.core_json, b"{\"doc\":[]}");
+        assert_eq!(file.core, b"core");
         assert_eq!(file.metadata_json, b"{}");
     }
 
@@ -436,44 +437,34 @@ mod tests {
         out
     }
 
-    #[test]
-    fn format_3_is_refused_by_its_version() {
-        let old = format_3();
+    /// Asserts that `bytes`, in memory and in a file, are refused as an artifact of format
+    /// `version`.
+    fn refused_as_version(bytes: &[u8], version: u32) {
         for e in [
-            read(&old, &[7; 32]).unwrap_err(),
-            read_via_file(&old, &[7; 32]).unwrap_err(),
+            read(bytes, &[7; 32]).unwrap_err(),
+            read_via_file(bytes, &[7; 32]).unwrap_err(),
         ] {
             assert!(
                 matches!(
                     e,
-                    LoadError::ArtifactVersion {
-                        found: 3,
-                        expected: FORMAT
-                    }
+                    LoadError::ArtifactVersion { found, expected: FORMAT } if found == version
                 ),
-                "{e:?}"
+                "format {version}: {e:?}"
             );
         }
     }
 
     #[test]
     fn older_formats_are_refused_by_their_version() {
-        let mut old = b"\0bwmod\r\n\x02\0\0\0\x01\0\0\0".to_vec();
-        old.resize(200, 0);
-        for e in [
-            read(&old, &[7; 32]).unwrap_err(),
-            read_via_file(&old, &[7; 32]).unwrap_err(),
-        ] {
-            assert!(
-                matches!(
-                    e,
-                    LoadError::ArtifactVersion {
-                        found: 2,
-                        expected: FORMAT
-                    }
-                ),
-                "{e:?}"
-            );
-        }
+        // Formats 1 and 2 began with the magic and the version.
+        let mut format_2 = b"\0bwmod\r\n\x02\0\0\0\x01\0\0\0".to_vec();
+        format_2.resize(200, 0);
+        refused_as_version(&format_2, 2);
+        refused_as_version(&format_3(), 3);
+        // Format 4 had this trailer, with the core metadata as JSON.
+        let mut format_4 = sample();
+        let at = format_4.len() - TRAILER;
+        format_4[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+        refused_as_version(&format_4, 4);
     }
 }

@@ -9,6 +9,7 @@ use blastwall_abi::layout::{ABI_VERSION, METADATA_SECTION, Metadata};
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
 
 use crate::abi::Encoder;
+use crate::core_meta;
 use crate::err::LoadError;
 
 /// The wasm features a policy module may use: the MVP plus mutable globals, sign extension,
@@ -148,63 +149,64 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
     loaded(parsed, text)
 }
 
-/// Reads a precompiled artifact's metadata: `core` is parsed and checked as [`metadata`]
-/// parses a module's, and `json` is kept for the docs. A precompiled module's metadata was
-/// checked whole when it was compiled, and the artifact's checksum covers both texts: `json`
-/// is kept as it is, and read only for the docs.
+/// Reads a precompiled artifact's metadata: `core` ([`core_meta`]) is read and checked as
+/// [`metadata`] checks a module's, and `json` is kept for the docs. A precompiled module's
+/// metadata was checked whole when it was compiled, and the artifact's checksum covers both:
+/// `json` is kept as it is, and read only for the docs.
 pub(crate) fn artifact_metadata(core: &[u8], json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
-    // One check of the core's UTF-8, then a parse of a `str`, is cheaper than the byte
-    // parser's check of every string it meets.
-    let parsed = match std::str::from_utf8(core) {
-        Ok(core) => serde_json::from_str::<Metadata>(core),
-        Err(_) => serde_json::from_slice::<Metadata>(core),
-    };
-    loaded(parsed, json)
+    let metadata = core_meta::read(core)
+        .map_err(|e| LoadError::BadMetadata(format!("the artifact's core metadata: {e}")))?;
+    checked(metadata, json)
 }
 
-/// The core metadata of an artifact: the metadata JSON `text` with every `doc` empty.
+/// The core metadata of an artifact ([`core_meta`]): the metadata JSON `text` without docs.
 pub(crate) fn core_metadata(text: &[u8]) -> Result<Vec<u8>, LoadError> {
     let text = std::str::from_utf8(text).map_err(|e| LoadError::BadMetadata(e.to_string()))?;
-    Metadata::from_json_without_docs(text)
-        .and_then(|m| serde_json::to_vec(&m))
-        .map_err(|e| LoadError::BadMetadata(e.to_string()))
+    let metadata = Metadata::from_json_without_docs(text)
+        .map_err(|e| LoadError::BadMetadata(e.to_string()))?;
+    core_meta::write(&metadata).map_err(LoadError::BadMetadata)
 }
 
-/// Checks parsed metadata and builds its encoder; `text` is what it was parsed from (or its
-/// whole, for an artifact's core), kept for the docs and read again for the ABI version of
+/// Checks that `abi` is this runtime's ABI version.
+fn check_abi(abi: u64) -> Result<(), LoadError> {
+    if abi == u64::from(ABI_VERSION) {
+        Ok(())
+    } else {
+        Err(LoadError::AbiVersion {
+            found: u32::try_from(abi).unwrap_or(u32::MAX),
+            expected: ABI_VERSION,
+        })
+    }
+}
+
+/// Checks parsed metadata's ABI version and builds its encoder; `text` is the metadata JSON,
+/// kept for the docs.
+fn checked(mut metadata: Metadata, text: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
+    check_abi(u64::from(metadata.abi))?;
+    // The layout is checked here, before anything is compiled or mapped: a module whose facts
+    // cannot be encoded is refused first, and cheaply. The encoder takes the layout and
+    // parameters; deciding reads the rest.
+    let encoder = Encoder::from_parts(
+        std::mem::take(&mut metadata.layout),
+        std::mem::take(&mut metadata.params),
+        metadata.graph,
+    )
+    .map_err(LoadError::Layout)?;
+    Ok(LoadedMetadata {
+        metadata,
+        text,
+        encoder,
+    })
+}
+
+/// [`checked`] for metadata parsed from `text`, which is read again for the ABI version of
 /// metadata that did not parse.
 fn loaded(
     parsed: serde_json::Result<Metadata>,
     text: Vec<u8>,
 ) -> Result<LoadedMetadata, LoadError> {
-    let check = |abi: u64| {
-        if abi == u64::from(ABI_VERSION) {
-            Ok(())
-        } else {
-            Err(LoadError::AbiVersion {
-                found: u32::try_from(abi).unwrap_or(u32::MAX),
-                expected: ABI_VERSION,
-            })
-        }
-    };
     match parsed {
-        Ok(mut metadata) => {
-            check(u64::from(metadata.abi))?;
-            // The layout is checked here, before anything is compiled or mapped: a module
-            // whose facts cannot be encoded is refused first, and cheaply. The encoder takes
-            // the layout and parameters; deciding reads the rest.
-            let encoder = Encoder::from_parts(
-                std::mem::take(&mut metadata.layout),
-                std::mem::take(&mut metadata.params),
-                metadata.graph,
-            )
-            .map_err(LoadError::Layout)?;
-            Ok(LoadedMetadata {
-                metadata,
-                text,
-                encoder,
-            })
-        }
+        Ok(metadata) => checked(metadata, text),
         Err(error) => {
             // Metadata of another ABI version may have another shape: report its version
             // rather than the shape this runtime expected.
@@ -212,7 +214,7 @@ fn loaded(
                 .ok()
                 .and_then(|v| v.get("abi").and_then(serde_json::Value::as_u64));
             if let Some(abi) = abi {
-                check(abi)?;
+                check_abi(abi)?;
             }
             Err(LoadError::BadMetadata(error.to_string()))
         }

@@ -269,7 +269,7 @@ impl Engine {
             abi: blastwall_abi::layout::ABI_VERSION,
             engine: self.inner.fingerprint,
             wasm_sha: *wasm_sha,
-            core_json: &check::core_metadata(metadata)?,
+            core: &check::core_metadata(metadata)?,
             metadata_json: metadata,
             compiled: code,
         }))
@@ -300,7 +300,7 @@ impl Engine {
     /// ```
     pub fn load_precompiled(&self, artifact: &[u8]) -> Result<Module, LoadError> {
         let parts = artifact::read(artifact, &self.inner.fingerprint)?;
-        let metadata = check_metadata(parts.abi, parts.core_json, parts.metadata_json.to_vec())?;
+        let metadata = check_metadata(parts.abi, parts.core, parts.metadata_json.to_vec())?;
         let compiled = deserialize_bytes(&self.inner.wasmtime, parts.compiled)?;
         self.finish(compiled, metadata, false)
     }
@@ -346,7 +346,7 @@ impl Engine {
         }
         let file = std::fs::File::open(path).map_err(read)?;
         let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
-        let metadata = check_metadata(parts.trailer.abi, &parts.core_json, parts.metadata_json)?;
+        let metadata = check_metadata(parts.trailer.abi, &parts.core, parts.metadata_json)?;
         // SAFETY: the caller vouches for the file's origin and that it does not change while
         // the module lives (this function's contract).
         let compiled = unsafe { deserialize_file(&self.inner.wasmtime, file)? };
@@ -384,10 +384,10 @@ impl Engine {
 /// Parses an artifact's metadata and checks it agrees with the ABI version of its trailer.
 fn check_metadata(
     abi: u32,
-    core_json: &[u8],
+    core: &[u8],
     metadata_json: Vec<u8>,
 ) -> Result<LoadedMetadata, LoadError> {
-    let loaded = check::artifact_metadata(core_json, metadata_json)?;
+    let loaded = check::artifact_metadata(core, metadata_json)?;
     if abi != loaded.metadata.abi {
         return Err(LoadError::BadMetadata(format!(
             "the artifact says ABI version {abi} but its metadata says {}",

@@ -28,6 +28,7 @@
 mod artifact;
 mod cache;
 mod check;
+mod core_meta;
 mod engine;
 mod err;
 mod module;
