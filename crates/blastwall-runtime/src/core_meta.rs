@@ -9,9 +9,12 @@
 //! matched; the reader still checks every length, tag and string and fails with an error,
 //! never a panic, on bytes it did not write.
 //!
-//! Integers are LEB128 (unsigned) or zigzag LEB128 (signed); strings are a length and UTF-8;
-//! `Option` is a byte 0 or 1 and the value; JSON values a tag byte (null, false, true, signed,
-//! unsigned, float, string, array, object) and their contents.
+//! The bytes are the length of the strings (LEB128), the strings, one after another, then the
+//! structure. In the structure, integers are LEB128 (unsigned) or zigzag LEB128 (signed); a
+//! string is its length, its bytes the next ones of the strings (so that their UTF-8 is
+//! checked once, for all of them); `Option` is a byte 0 or 1 and the value; JSON values a tag
+//! byte (null, false, true, signed, unsigned, float, string, array, object) and their
+//! contents.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +31,7 @@ const MAX_DEPTH: usize = 64;
 
 /// The bytes of `meta` without its docs.
 pub(crate) fn write(meta: &Metadata) -> Result<Vec<u8>, String> {
-    let mut w = Writer(Vec::with_capacity(16 * 1024));
+    let mut w = Writer::default();
     w.uint(u64::from(meta.abi));
     w.str(&meta.compiler);
     w.str(&meta.digest);
@@ -79,12 +82,27 @@ pub(crate) fn write(meta: &Metadata) -> Result<Vec<u8>, String> {
             }
         }
     }
-    Ok(w.0)
+    let mut out = Writer::default();
+    out.uint(w.strings.len() as u64);
+    out.data.extend_from_slice(w.strings.as_bytes());
+    out.data.extend_from_slice(&w.data);
+    Ok(out.data)
 }
 
 /// The metadata in `bytes`, as [`write`] wrote it; its docs are empty.
 pub(crate) fn read(bytes: &[u8]) -> Result<Metadata, String> {
-    let mut r = Reader { rest: bytes };
+    let mut r = Reader {
+        rest: bytes,
+        strings: "",
+    };
+    let n = r.count()?;
+    let (strings, rest) = bytes
+        .get(bytes.len() - r.rest.len()..)
+        .and_then(|b| b.split_at_checked(n))
+        .ok_or("the strings cut short")?;
+    r.strings =
+        std::str::from_utf8(strings).map_err(|e| format!("strings that are not UTF-8: {e}"))?;
+    r.rest = rest;
     let abi = r.u32()?;
     let compiler = r.string()?;
     let digest = r.string()?;
@@ -140,8 +158,11 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Metadata, String> {
         })?;
         records.insert(name, fields);
     }
-    if !r.rest.is_empty() {
-        return Err(format!("{} bytes after the metadata", r.rest.len()));
+    if !r.rest.is_empty() || !r.strings.is_empty() {
+        return Err(format!(
+            "{} bytes after the metadata",
+            r.rest.len() + r.strings.len()
+        ));
     }
     Ok(Metadata {
         abi,
@@ -154,11 +175,15 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Metadata, String> {
     })
 }
 
-struct Writer(Vec<u8>);
+#[derive(Default)]
+struct Writer {
+    data: Vec<u8>,
+    strings: String,
+}
 
 impl Writer {
     fn byte(&mut self, b: u8) {
-        self.0.push(b);
+        self.data.push(b);
     }
 
     fn bool(&mut self, b: bool) {
@@ -179,7 +204,7 @@ impl Writer {
 
     fn str(&mut self, s: &str) {
         self.uint(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.strings.push_str(s);
     }
 
     fn strs(&mut self, xs: &[String]) {
@@ -237,7 +262,7 @@ impl Writer {
                 } else {
                     self.byte(5);
                     let f = n.as_f64().ok_or("a number that is not a float")?;
-                    self.0.extend_from_slice(&f.to_le_bytes());
+                    self.data.extend_from_slice(&f.to_le_bytes());
                 }
             }
             Value::String(s) => {
@@ -265,7 +290,10 @@ impl Writer {
 }
 
 struct Reader<'a> {
+    /// The structure not yet read.
     rest: &'a [u8],
+    /// The strings not yet read.
+    strings: &'a str,
 }
 
 impl<'a> Reader<'a> {
@@ -316,10 +344,11 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self) -> Result<&'a str, String> {
-        let n = self.count()?;
-        let (s, rest) = self.rest.split_at_checked(n).ok_or("a string cut short")?;
-        self.rest = rest;
-        std::str::from_utf8(s).map_err(|e| format!("a string that is not UTF-8: {e}"))
+        let n = usize::try_from(self.uint()?).map_err(|_| "a string too long")?;
+        // `get` refuses a length that ends inside a character.
+        let s = self.strings.get(..n).ok_or("a string cut short")?;
+        self.strings = self.strings.get(n..).unwrap_or_default();
+        Ok(s)
     }
 
     fn string(&mut self) -> Result<String, String> {
@@ -504,14 +533,15 @@ mod tests {
 
     #[test]
     fn counts_larger_than_the_bytes_left_are_refused_before_reserving() {
-        // abi 3, two empty strings, graph false, then 2^62 rules.
-        let mut w = Writer(Vec::new());
+        // No strings; abi 3, two empty strings, graph false, then 2^62 rules.
+        let mut w = Writer::default();
+        w.uint(0);
         w.uint(3);
         w.str("");
         w.str("");
         w.bool(false);
         w.uint(1 << 62);
-        let e = read(&w.0).unwrap_err();
+        let e = read(&w.data).unwrap_err();
         assert!(e.contains("a count of"), "{e}");
     }
 
@@ -525,13 +555,16 @@ mod tests {
         meta.params[0].default = deep;
         assert!(write(&meta).is_err());
         // Written by hand: the reader stops at the same depth.
-        let mut w = Writer(Vec::new());
+        let mut w = Writer::default();
         for _ in 0..100 {
             w.byte(7);
             w.uint(1);
         }
         w.byte(0);
-        let mut r = Reader { rest: &w.0 };
+        let mut r = Reader {
+            rest: &w.data,
+            strings: "",
+        };
         assert!(r.value(0).unwrap_err().contains("too deeply"));
     }
 }
