@@ -300,19 +300,20 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
 
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut crc = crc32fast::Hasher::new();
-    let mut buffer = vec![0u8; CHUNK];
+    let mut buffer = Vec::with_capacity(CHUNK);
     let mut left = t.n;
     while left > 0 {
-        let chunk = buffer.get_mut(..left.min(CHUNK)).unwrap_or_default();
-        file.read_exact(chunk).map_err(io)?;
-        crc.update(chunk);
-        left -= chunk.len();
+        let n = left.min(CHUNK);
+        buffer.clear();
+        read_exactly(file, n, &mut buffer).map_err(io)?;
+        crc.update(&buffer);
+        left -= n;
     }
-    let mut core = vec![0u8; t.c];
-    file.read_exact(&mut core).map_err(io)?;
+    let mut core = Vec::with_capacity(t.c);
+    read_exactly(file, t.c, &mut core).map_err(io)?;
     crc.update(&core);
-    let mut metadata_json = vec![0u8; t.m];
-    file.read_exact(&mut metadata_json).map_err(io)?;
+    let mut metadata_json = Vec::with_capacity(t.m);
+    read_exactly(file, t.m, &mut metadata_json).map_err(io)?;
     crc.update(&metadata_json);
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
     if crc.finalize() != t.crc {
@@ -323,6 +324,18 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
         core,
         metadata_json,
     })
+}
+
+/// Appends the next `n` bytes of `file` to `out`, which has room for them: read into the
+/// spare capacity, so that no buffer is zeroed first only to be overwritten.
+fn read_exactly(file: &std::fs::File, n: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let start = out.len();
+    file.take(n as u64).read_to_end(out)?;
+    if out.len() - start == n {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::UnexpectedEof.into())
+    }
 }
 
 #[cfg(test)]
