@@ -69,7 +69,7 @@ pub enum LoadError {
     Truncated(&'static str),
     /// The artifact was written in another format version.
     #[error(
-        "the precompiled module has format version {found}; this runtime reads version {expected}"
+        "the precompiled module has format version {found}; this runtime reads version {expected}: precompile it again with this build"
     )]
     ArtifactVersion {
         /// The artifact's format version.

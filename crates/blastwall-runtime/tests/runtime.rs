@@ -454,6 +454,7 @@ fn broken_artifacts_are_refused() {
     future[trailer] = 9;
     let e = err(&future);
     assert!(e.to_string().contains("format version 9"), "{e}");
+    assert!(e.to_string().contains("precompile it again"), "{e}");
 
     // An artifact of format 2 put its header first and the compiled code last.
     let mut old = b"\0bwmod\r\n\x02\0\0\0".to_vec();
