@@ -332,9 +332,9 @@ fn module_file(paths: &[PathBuf]) -> Result<Option<Vec<u8>>, Failure> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
-    // A precompiled artifact ends with its magic (formats 3 and 4) or starts with it (older
-    // formats, which loading refuses by their version); one cut short still starts like
-    // compiled code.
+    // A precompiled artifact ends with its magic (format 3 and later) or starts with it
+    // (older formats, which loading refuses by their version); one cut short still starts
+    // like compiled code.
     let is_module = bytes.starts_with(b"\0asm")
         || bytes.ends_with(b"\0bwmod\r\n")
         || bytes.starts_with(b"\0bwmod")
