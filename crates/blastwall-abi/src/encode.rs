@@ -147,14 +147,12 @@ pub struct Encoder {
     docs: [usize; 4],
     /// The `overrides` entry, validated like a record but never encoded.
     override_rec: usize,
-    params: Vec<Param>,
+    /// The parameters, given or read when first needed.
+    params: ParamState,
     /// Whether a topology gets a graph index.
     graph: bool,
     /// The defaults combining needs.
     defaults: Defaults,
-    /// The error every decision reports when a parameter's default does not fit its type (the
-    /// interpreter checks defaults on every load too).
-    default_error: Option<FactsError>,
     /// The largest input encoded so far, to size the next one in one allocation.
     size_hint: AtomicUsize,
 }
@@ -213,6 +211,37 @@ struct Param {
     /// The default's compiled patterns, made the first time a config leaves this parameter
     /// out (the module carries its own for decisions with no config at all).
     default_patterns: std::sync::OnceLock<Result<Vec<Dfa>, String>>,
+}
+
+/// Reads a policy's parameters when they are first needed: see [`Encoder::with_lazy_params`].
+pub type ParamSource = Box<dyn Fn() -> Result<Vec<ParamMeta>, String> + Send + Sync>;
+
+/// The parameters, checked.
+#[derive(Debug)]
+struct Params {
+    list: Vec<Param>,
+    /// The error every decision reports when a parameter's default does not fit its type (the
+    /// interpreter checks defaults on every load too).
+    default_error: Option<FactsError>,
+}
+
+/// An encoder's parameters: given when it was made, or read from a [`ParamSource`] the first
+/// time a config is encoded.
+enum ParamState {
+    Ready(Params),
+    Lazy {
+        source: ParamSource,
+        read: std::sync::OnceLock<Result<Params, FactsError>>,
+    },
+}
+
+impl std::fmt::Debug for ParamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamState::Ready(p) => f.debug_tuple("Ready").field(p).finish(),
+            ParamState::Lazy { read, .. } => f.debug_struct("Lazy").field("read", read).finish(),
+        }
+    }
 }
 
 /// Defaults of the fields combining reads, from the layout.
@@ -364,6 +393,63 @@ impl Encoder {
         params: Vec<ParamMeta>,
         graph: bool,
     ) -> Result<Encoder, LayoutError> {
+        let mut enc = Encoder::records_only(layout, graph)?;
+        enc.params = ParamState::Ready(enc.check_params(params)?);
+        Ok(enc)
+    }
+
+    /// [`Encoder::from_parts`] for a host that has the parameters only at some cost and
+    /// seldom needs them: `params` is called the first time a config is encoded (by
+    /// [`Encoder::encode_config`], or a `config` member of the facts), and its parameters are
+    /// checked then. Deciding with the defaults compiled into the module never needs them.
+    ///
+    /// So the parameters' defaults are not checked against their types when the encoder is
+    /// made, and a decision without a config does not report a default that does not fit
+    /// ([`Encoder::default_error`]); encoding a config does. Use it only for metadata whose
+    /// parameters were checked when it was written (the runtime's precompiled artifacts, whose
+    /// checksum covers them and which are not made from modules with such a default).
+    pub fn with_lazy_params(
+        layout: Layout,
+        graph: bool,
+        params: ParamSource,
+    ) -> Result<Encoder, LayoutError> {
+        let mut enc = Encoder::records_only(layout, graph)?;
+        enc.params = ParamState::Lazy {
+            source: params,
+            read: std::sync::OnceLock::new(),
+        };
+        Ok(enc)
+    }
+
+    /// The error every decision reports because a parameter's default does not fit its type,
+    /// if there is one; `None` for parameters not read yet ([`Encoder::with_lazy_params`]).
+    pub fn default_error(&self) -> Option<&FactsError> {
+        match &self.params {
+            ParamState::Ready(p) => p.default_error.as_ref(),
+            ParamState::Lazy { read, .. } => read.get()?.as_ref().ok()?.default_error.as_ref(),
+        }
+    }
+
+    /// The parameters, read and checked first if they are lazy; the error of reading or
+    /// checking them, which every config then reports, if they cannot be.
+    fn params(&self) -> Result<&Params, &FactsError> {
+        match &self.params {
+            ParamState::Ready(p) => Ok(p),
+            ParamState::Lazy { source, read } => read
+                .get_or_init(|| {
+                    let unreadable = |e: String| {
+                        FactsError::at("config", format!("the policy's parameters: {e}"))
+                    };
+                    let params = source().map_err(unreadable)?;
+                    self.check_params(params)
+                        .map_err(|e| unreadable(e.to_string()))
+                })
+                .as_ref(),
+        }
+    }
+
+    /// The encoder for `layout`, with no parameters yet.
+    fn records_only(layout: Layout, graph: bool) -> Result<Encoder, LayoutError> {
         let names: Vec<String> = layout.records.keys().cloned().collect();
         let index: BTreeMap<&str, usize> = names
             .iter()
@@ -457,14 +543,25 @@ impl Encoder {
             enums,
             docs,
             override_rec,
-            params: Vec::new(),
+            params: ParamState::Ready(Params {
+                list: Vec::new(),
+                default_error: None,
+            }),
             graph,
             defaults: Defaults::default(),
-            default_error: None,
             size_hint: AtomicUsize::new(1024),
         };
         enc.check_records()?;
         enc.defaults = enc.combine_defaults();
+        Ok(enc)
+    }
+
+    /// Checks `params` against the records and their defaults against their types.
+    fn check_params(&self, params: Vec<ParamMeta>) -> Result<Params, LayoutError> {
+        let mut out = Params {
+            list: Vec::with_capacity(params.len()),
+            default_error: None,
+        };
         for p in params {
             if p.glob && patterns(&p.name, &p.ty, &J::Null).is_err() {
                 return Err(LayoutError::GlobParam {
@@ -477,15 +574,15 @@ impl Encoder {
                 base: 0,
             };
             let checked =
-                enc.param_value(&mut scratch, &p.ty, &p.default, Path::Param(&p.name), false);
+                self.param_value(&mut scratch, &p.ty, &p.default, Path::Param(&p.name), false);
             if let Err(e) = checked {
-                enc.default_error.get_or_insert(*e);
+                out.default_error.get_or_insert(*e);
             } else if p.glob {
                 // The default's patterns must compile; they are compiled again, lazily, only
                 // for a config that leaves the parameter out.
                 patterns(&p.name, &p.ty, &p.default)?;
             }
-            enc.params.push(Param {
+            out.list.push(Param {
                 name: p.name,
                 ty: p.ty,
                 default: p.default,
@@ -493,7 +590,7 @@ impl Encoder {
                 default_patterns: std::sync::OnceLock::new(),
             });
         }
-        Ok(enc)
+        Ok(out)
     }
 
     /// Refuse record types that contain themselves or nest too deeply, and defaults that do
@@ -702,7 +799,12 @@ impl Encoder {
                 format!("facts must be a JSON object, found {}", kind(facts)),
             )));
         };
-        if let Some(e) = &self.default_error {
+        // Parameters read lazily are checked when a config needs them (`config`).
+        if let ParamState::Ready(Params {
+            default_error: Some(e),
+            ..
+        }) = &self.params
+        {
             return Err(Box::new(e.clone()));
         }
         if !base.is_multiple_of(SLOT) {
@@ -761,7 +863,7 @@ impl Encoder {
     /// at address `base`, which must be 8-byte aligned: a host encodes it once into memory
     /// from `bw_reserve` and passes its address to every [`Encoder::encode_json`].
     pub fn encode_config(&self, config: &Map<String, J>, base: u32) -> Result<Vec<u8>, FactsError> {
-        if let Some(e) = &self.default_error {
+        if let Some(e) = self.params().map_err(Clone::clone)?.default_error.as_ref() {
             return Err(e.clone());
         }
         if !base.is_multiple_of(SLOT) {
@@ -814,12 +916,17 @@ impl Encoder {
     /// The config record: one slot per parameter, then one list of compiled patterns per
     /// `glob` parameter. Returns its address.
     fn config(&self, out: &mut Out, members: &Map<String, J>) -> Result<u32, Failed> {
-        let globs = self.params.iter().filter(|p| p.glob).count();
-        let (off, addr) = out.reserve(self.params.len() + globs);
-        let mut given: Vec<Option<&J>> = vec![None; self.params.len()];
+        let checked = self.params().map_err(|e| Box::new(e.clone()))?;
+        if let Some(e) = &checked.default_error {
+            return Err(Box::new(e.clone()));
+        }
+        let params = &checked.list;
+        let globs = params.iter().filter(|p| p.glob).count();
+        let (off, addr) = out.reserve(params.len() + globs);
+        let mut given: Vec<Option<&J>> = vec![None; params.len()];
         for (name, v) in members {
-            let Some(i) = self.params.iter().position(|p| p.name == *name) else {
-                let names: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+            let Some(i) = params.iter().position(|p| p.name == *name) else {
+                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
                 return Err(Box::new(FactsError::at(
                     &format!("config.{name}"),
                     if names.is_empty() {
@@ -832,7 +939,7 @@ impl Encoder {
                     },
                 )));
             };
-            let Some(p) = self.params.get(i) else {
+            let Some(p) = params.get(i) else {
                 continue;
             };
             let slot = self.param_value(out, &p.ty, v, Path::Param(name), true)?;
@@ -841,15 +948,15 @@ impl Encoder {
                 *g = Some(v);
             }
         }
-        for (i, (p, g)) in self.params.iter().zip(&given).enumerate() {
+        for (i, (p, g)) in params.iter().zip(&given).enumerate() {
             if g.is_none() {
                 let slot = self.param_value(out, &p.ty, &p.default, Path::Param(&p.name), true)?;
                 out.put(off + i * 8, slot);
             }
         }
-        let glob_params = self.params.iter().zip(&given).filter(|(p, _)| p.glob);
+        let glob_params = params.iter().zip(&given).filter(|(p, _)| p.glob);
         for (k, (p, g)) in glob_params.enumerate() {
-            let slot_off = off + (self.params.len() + k) * 8;
+            let slot_off = off + (params.len() + k) * 8;
             let list = match g {
                 Some(v) => {
                     let pats = patterns(&p.name, &p.ty, v).unwrap_or_default();

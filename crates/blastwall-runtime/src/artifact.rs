@@ -8,7 +8,7 @@
 //! | offset | bytes | field |
 //! |---|---|---|
 //! | 0 | n | wasmtime's serialized module (an ELF file) |
-//! | n | c | the core metadata: the metadata without docs, in binary (`core_meta`) |
+//! | n | c | the core metadata: what deciding reads of the metadata, in binary (`core_meta`) |
 //! | n + c | m | the metadata JSON, as in the module's `blastwall` section |
 //! | t | 4 | artifact format version ([`FORMAT`]) |
 //! | t + 4 | 4 | the module's ABI version |
@@ -26,10 +26,12 @@
 //! load copy the code into fresh pages — about 100 µs of a first decision.
 //!
 //! The core metadata is what loading reads: deciding never reads the docs, which are two
-//! thirds of the shipped rules' metadata, so the metadata is stored a second time without
-//! them, in a binary form that is cheaper to read than JSON. The whole metadata JSON is
-//! parsed only when a host asks for the docs. Format 3 stored the metadata once, and loading
-//! parsed its JSON, scanning the docs to skip them; format 4 stored the core as JSON.
+//! thirds of the shipped rules' metadata, nor the parameters, so the metadata is stored a
+//! second time without them, in a binary form that is cheaper to read than JSON. The whole
+//! metadata JSON is parsed only when a host asks for the docs, and read for the parameters
+//! only when a config is first encoded. Format 3 stored the metadata once, and loading parsed
+//! its JSON, scanning the docs to skip them; format 4 stored the core as JSON; format 5's
+//! core also held the parameters.
 //!
 //! The magic starts with a NUL and ends with CR LF, so that text tools and line-ending
 //! conversions mangle it visibly (as PNG's signature does). Format 2 artifacts began with it;
@@ -55,7 +57,7 @@ const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
 /// The artifact format version this runtime writes and reads.
-pub(crate) const FORMAT: u32 = 5;
+pub(crate) const FORMAT: u32 = 6;
 
 /// Bytes of the trailer.
 const TRAILER: usize = 100;
@@ -474,10 +476,13 @@ mod tests {
         format_2.resize(200, 0);
         refused_as_version(&format_2, 2);
         refused_as_version(&format_3(), 3);
-        // Format 4 had this trailer, with the core metadata as JSON.
-        let mut format_4 = sample();
-        let at = format_4.len() - TRAILER;
-        format_4[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
-        refused_as_version(&format_4, 4);
+        // Formats 4 and 5 had this trailer, with the core metadata as JSON, then with the
+        // parameters.
+        for version in [4u32, 5] {
+            let mut older = sample();
+            let at = older.len() - TRAILER;
+            older[at..at + 4].copy_from_slice(&version.to_le_bytes());
+            refused_as_version(&older, version);
+        }
     }
 }

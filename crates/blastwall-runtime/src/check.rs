@@ -5,6 +5,8 @@
 //! The same interface check runs on a precompiled module's types, which wasmtime reports after
 //! deserialising, so both ways of loading refuse the same modules with the same words.
 
+use std::sync::Arc;
+
 use blastwall_abi::layout::{ABI_VERSION, METADATA_SECTION, Metadata};
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
 
@@ -150,13 +152,38 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
 }
 
 /// Reads a precompiled artifact's metadata: `core` ([`core_meta`]) is read and checked as
-/// [`metadata`] checks a module's, and `json` is kept for the docs. A precompiled module's
-/// metadata was checked whole when it was compiled, and the artifact's checksum covers both:
-/// `json` is kept as it is, and read only for the docs.
+/// [`metadata`] checks a module's, and `json` is kept for the docs and the parameters. A
+/// precompiled module's metadata was checked whole when it was compiled (and its parameters'
+/// defaults found to fit their types: [`Engine::precompile`] refuses a module whose do not),
+/// and the artifact's checksum covers both: `json` is kept as it is, and read only for the
+/// docs ([`Module::metadata`]) and the parameters, when a config is first encoded.
+///
+/// [`Engine::precompile`]: crate::Engine::precompile
+/// [`Module::metadata`]: crate::Module::metadata
 pub(crate) fn artifact_metadata(core: &[u8], json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
-    let metadata = core_meta::read(core)
+    let mut metadata = core_meta::read(core)
         .map_err(|e| LoadError::BadMetadata(format!("the artifact's core metadata: {e}")))?;
-    checked(metadata, json)
+    check_abi(u64::from(metadata.abi))?;
+    let text = Arc::new(json);
+    let source = Arc::clone(&text);
+    let params = Box::new(move || {
+        /// The parameters of the metadata JSON, the rest skipped.
+        #[derive(serde::Deserialize)]
+        struct Params {
+            params: Vec<blastwall_abi::layout::ParamMeta>,
+        }
+        serde_json::from_slice::<Params>(&source)
+            .map(|p| p.params)
+            .map_err(|e| format!("the artifact's metadata: {e}"))
+    });
+    let encoder =
+        Encoder::with_lazy_params(std::mem::take(&mut metadata.layout), metadata.graph, params)
+            .map_err(LoadError::Layout)?;
+    Ok(LoadedMetadata {
+        metadata,
+        text,
+        encoder,
+    })
 }
 
 /// The core metadata of an artifact ([`core_meta`]): the metadata JSON `text` without docs.
@@ -194,7 +221,7 @@ fn checked(mut metadata: Metadata, text: Vec<u8>) -> Result<LoadedMetadata, Load
     .map_err(LoadError::Layout)?;
     Ok(LoadedMetadata {
         metadata,
-        text,
+        text: Arc::new(text),
         encoder,
     })
 }
@@ -229,8 +256,9 @@ pub(crate) struct LoadedMetadata {
     /// (empty here).
     pub(crate) metadata: Metadata,
     /// The metadata JSON as stored in the module (or the artifact), not yet checked to be
-    /// UTF-8 when it came from an artifact.
-    pub(crate) text: Vec<u8>,
+    /// UTF-8 when it came from an artifact; shared with the encoder, which reads the
+    /// parameters from it when they came from an artifact.
+    pub(crate) text: Arc<Vec<u8>>,
     /// The fact encoder for its layout.
     pub(crate) encoder: Encoder,
 }
@@ -365,4 +393,65 @@ pub(crate) fn wasmtime_exports(module: &wasmtime::Module) -> Vec<(String, Extern
             (e.name().to_string(), ty)
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use blastwall_abi::layout::{Layout, Reads};
+    use serde_json::json;
+
+    use super::*;
+
+    /// The core of metadata with no rules and one `bool` parameter, `strict`.
+    fn core() -> Vec<u8> {
+        let meta = Metadata {
+            abi: ABI_VERSION,
+            compiler: "test".into(),
+            digest: "00".into(),
+            graph: false,
+            rules: Vec::new(),
+            params: Vec::new(),
+            layout: Layout::new(&Reads::new()),
+        };
+        core_meta::write(&meta).unwrap()
+    }
+
+    #[test]
+    fn an_artifacts_parameters_are_read_when_a_config_needs_them() {
+        let json = json!({"params": [{"name": "strict", "type": "bool", "default": false, "doc": [], "glob": false}]});
+        let loaded = artifact_metadata(&core(), serde_json::to_vec(&json).unwrap()).unwrap();
+        let config = json!({"strict": true});
+        let bytes = loaded
+            .encoder
+            .encode_config(config.as_object().unwrap(), 8)
+            .unwrap();
+        assert_eq!(bytes.get(..8), Some(&1u64.to_le_bytes()[..]));
+        let e = loaded
+            .encoder
+            .encode_config(json!({"lax": true}).as_object().unwrap(), 8)
+            .unwrap_err();
+        assert!(e.to_string().contains("the policy declares strict"), "{e}");
+    }
+
+    #[test]
+    fn unreadable_parameters_fail_every_config_not_the_load() {
+        // Only a damaged artifact with a matching checksum gets here; its decisions without a
+        // config need no parameters, and every config is refused with the reason.
+        let loaded = artifact_metadata(&core(), b"{\"params\": [".to_vec()).unwrap();
+        assert!(loaded.encoder.default_error().is_none());
+        assert!(loaded.encoder.encode_json(&json!({}), 64, 0).is_ok());
+        for _ in 0..2 {
+            let e = loaded
+                .encoder
+                .encode_config(&serde_json::Map::new(), 8)
+                .unwrap_err();
+            assert!(e.to_string().contains("the policy's parameters"), "{e}");
+        }
+        let e = loaded
+            .encoder
+            .encode_json(&json!({"config": {}}), 64, 0)
+            .unwrap_err();
+        assert!(e.to_string().contains("the policy's parameters"), "{e}");
+    }
 }

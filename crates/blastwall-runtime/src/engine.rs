@@ -236,7 +236,7 @@ impl Engine {
             // The cache is an optimisation: when the module cannot be serialized or the file
             // cannot be written, the next load compiles again.
             if let Ok(code) = compiled.serialize()
-                && let Ok(artifact) = self.artifact(&wasm_sha, &checked.metadata.text, &code)
+                && let Ok(artifact) = self.artifact(&wasm_sha, &checked.metadata, &code)
             {
                 cache.write(&key, &artifact);
             }
@@ -256,21 +256,30 @@ impl Engine {
             .wasmtime
             .precompile_module(wasm)
             .map_err(|e| LoadError::Compile(e.to_string()))?;
-        self.artifact(&artifact::sha256(wasm), &checked.metadata.text, &code)
+        self.artifact(&artifact::sha256(wasm), &checked.metadata, &code)
     }
 
+    /// The artifact of a checked module. A module whose parameter defaults do not fit their
+    /// types has none: every decision of it is that error, and an artifact's parameters are
+    /// read only when a config is encoded (`check::artifact_metadata`), so its decisions
+    /// without a config would not report it.
     fn artifact(
         &self,
         wasm_sha: &Hash,
-        metadata: &[u8],
+        metadata: &LoadedMetadata,
         code: &[u8],
     ) -> Result<Vec<u8>, LoadError> {
+        if let Some(e) = metadata.encoder.default_error() {
+            return Err(LoadError::BadMetadata(format!(
+                "{e}; a module whose parameter defaults do not fit cannot be precompiled"
+            )));
+        }
         Ok(artifact::write(&Parts {
             abi: blastwall_abi::layout::ABI_VERSION,
             engine: self.inner.fingerprint,
             wasm_sha: *wasm_sha,
-            core: &check::core_metadata(metadata)?,
-            metadata_json: metadata,
+            core: &check::core_metadata(&metadata.text)?,
+            metadata_json: &metadata.text,
             compiled: code,
         }))
     }

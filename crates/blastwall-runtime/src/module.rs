@@ -35,7 +35,7 @@ struct ModuleInner {
     /// rules, which decoding reads.
     core: Metadata,
     /// The metadata JSON, for the docs.
-    text: Vec<u8>,
+    text: Arc<Vec<u8>>,
     /// The metadata with the docs, parsed from `text` when first asked for.
     full: OnceLock<Metadata>,
     encoder: Encoder,

@@ -686,6 +686,76 @@ fn parameters_are_encoded_once_into_reserved_memory() {
 }
 
 #[test]
+fn precompiled_modules_read_their_parameters_when_a_config_needs_them() {
+    let engine = engine();
+    let wasm = strict_module();
+    let loaded = engine
+        .load_precompiled(&engine.precompile(&wasm).unwrap())
+        .unwrap();
+    // Loading reads only what deciding needs; the metadata is whole all the same.
+    assert_eq!(loaded.metadata(), engine.load(&wasm).unwrap().metadata());
+    assert_eq!(loaded.metadata().params[0].name, "strict");
+    assert_eq!(loaded.metadata().rules[0].message, MESSAGE);
+    assert_eq!(loaded.metadata().rules[0].reads, ["change"]);
+
+    let defaults = loaded.policy();
+    assert_eq!(
+        defaults.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+    let config = |c: serde_json::Value| defaults.with_config(c.as_object().unwrap());
+    let strict = config(json!({"strict": true})).unwrap();
+    assert_eq!(
+        strict.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Deny
+    );
+    assert_eq!(
+        config(json!({"strict": false}))
+            .unwrap()
+            .evaluate_json(&json!({}))
+            .unwrap()
+            .outcome,
+        Outcome::Allow
+    );
+    let e = config(json!({"strict": "yes"})).unwrap_err().to_string();
+    assert!(e.contains("strict"), "{e}");
+    let e = config(json!({"strictly": true})).unwrap_err().to_string();
+    assert!(e.contains("the policy declares strict"), "{e}");
+    // A config in the facts reads them too.
+    assert_eq!(
+        defaults
+            .evaluate_json(&json!({"config": {"strict": true}}))
+            .unwrap()
+            .outcome,
+        Outcome::Deny
+    );
+}
+
+#[test]
+fn a_module_whose_defaults_do_not_fit_is_not_precompiled() {
+    let engine = engine();
+    let mut param = strict_param();
+    param.default = json!("no");
+    let wasm = with_metadata(
+        wat::parse_str(wat("(call $allow)")).unwrap(),
+        &metadata(ABI_VERSION, vec![param]),
+    );
+    // Loaded from wasm, every decision reports the default.
+    let e = engine
+        .load(&wasm)
+        .unwrap()
+        .policy()
+        .evaluate_json(&json!({}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("strict"), "{e}");
+    // Precompiled, its parameters would be read only for a config, and its decisions without
+    // one would not: refused.
+    let e = engine.precompile(&wasm).unwrap_err().to_string();
+    assert!(e.contains("cannot be precompiled"), "{e}");
+}
+
+#[test]
 fn one_policy_decides_on_four_threads() {
     let policy = Arc::new(engine().load(&looping_module()).unwrap().policy());
     let deny = engine().load(&deny_module()).unwrap().policy();
