@@ -1268,18 +1268,25 @@ impl Encoder {
         let mut fwd: Vec<u32> = Vec::new();
         let mut rev_count = vec![0u32; nodes.len() + 1];
         fwd_start.push(0);
+        let link = |t: &str, fwd: &mut Vec<u32>, rev_count: &mut Vec<u32>| {
+            // A name that is no node's is ignored.
+            if let Some(j) = find(t) {
+                fwd.push(j);
+                if let Some(c) = rev_count.get_mut(j as usize + 1) {
+                    *c += 1;
+                }
+            }
+        };
         for node in nodes {
-            let deps = member(node, "depends_on").and_then(J::as_array);
-            let targets: Box<dyn Iterator<Item = &str>> = match deps {
-                Some(d) => Box::new(d.iter().filter_map(J::as_str)),
-                None => Box::new(self.defaults.depends_on.iter().map(String::as_str)),
-            };
-            for t in targets {
-                // A name that is no node's is ignored.
-                if let Some(j) = find(t) {
-                    fwd.push(j);
-                    if let Some(c) = rev_count.get_mut(j as usize + 1) {
-                        *c += 1;
+            match member(node, "depends_on").and_then(J::as_array) {
+                Some(deps) => {
+                    for t in deps.iter().filter_map(J::as_str) {
+                        link(t, &mut fwd, &mut rev_count);
+                    }
+                }
+                None => {
+                    for t in &self.defaults.depends_on {
+                        link(t, &mut fwd, &mut rev_count);
                     }
                 }
             }
