@@ -21,8 +21,10 @@
 //!
 //! `load N` is the other kind of scenario: the shipped rules' precompiled artifact loaded from
 //! bytes N times, each followed by its first decision (`load/first_decision`'s loop, with the
-//! last few modules kept alive as the bench keeps them), printing the mean. It is the driver
-//! for counting the instructions of loading, which the machine's load does not disturb:
+//! last few modules kept alive as the bench keeps them), printing the mean; then N more, each
+//! step timed on its own (the load; the policy's first instance; its first decision; a second
+//! decision on the same instance), printing each step's median. It is the driver for counting
+//! the instructions of loading, which the machine's load does not disturb:
 //!
 //! ```sh
 //! valgrind --tool=callgrind --toggle-collect='*Engine::load_precompiled*' \
@@ -100,7 +102,9 @@ fn blast_facts(n: usize) -> serde_json::Value {
     serde_json::json!({"change": {"services": [name(0)]}, "topology": {"nodes": nodes}})
 }
 
-/// `n` loads of the shipped rules' artifact from bytes, each with its first decision.
+/// `n` loads of the shipped rules' artifact from bytes, each with its first decision; then the
+/// phases of `n` more, each timed on its own: the load, the first decision (instantiation,
+/// encoding, the module's first run) and a second decision on the same instance.
 fn loads(n: u32) {
     let engine =
         blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
@@ -121,6 +125,41 @@ fn loads(n: u32) {
         "load from bytes and first decision: {:?} on average over {n}",
         start.elapsed() / n.max(1)
     );
+    let mut phases = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let module = engine.load_precompiled(&artifact).unwrap();
+        let t1 = Instant::now();
+        let policy = module.policy();
+        let mut session = policy.session().unwrap();
+        let t1b = Instant::now();
+        let first = session.evaluate_json(&facts).unwrap();
+        let t2 = Instant::now();
+        let second = session.evaluate_json(&facts).unwrap();
+        let t3 = Instant::now();
+        drop(session);
+        assert_eq!(first.outcome, second.outcome);
+        for (p, d) in phases
+            .iter_mut()
+            .zip([t1 - t0, t1b - t1, t2 - t1b, t3 - t2])
+        {
+            p.push(d);
+        }
+        kept.push_back((module, policy, first));
+        if kept.len() > 4 {
+            kept.pop_front();
+        }
+    }
+    for (name, mut p) in ["load", "instance", "first decision", "second decision"]
+        .into_iter()
+        .zip(phases)
+    {
+        p.sort();
+        println!(
+            "{name}: median {:?}",
+            p.get(p.len() / 2).copied().unwrap_or_default()
+        );
+    }
 }
 
 fn main() {
