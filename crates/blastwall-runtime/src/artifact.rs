@@ -269,18 +269,19 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
     })
 }
 
-/// An artifact file's trailer and metadata, read and checked (checksum included) without
-/// reading its code into memory.
+/// An artifact file's trailer and core metadata, read and checked (checksum included) without
+/// keeping its code or its metadata JSON in memory.
 #[derive(Debug)]
 pub(crate) struct FileParts {
     pub(crate) trailer: Trailer,
-    /// The metadata without docs, in binary (`core_meta`).
+    /// What deciding reads of the metadata, in binary (`core_meta`).
     pub(crate) core: Vec<u8>,
-    pub(crate) metadata_json: Vec<u8>,
+    /// Where the metadata JSON is in the file, and its length.
+    pub(crate) metadata_json_at: (u64, usize),
 }
 
 /// Reads and checks the artifact in `file`: its trailer, then its checksum over the whole
-/// file, which is streamed through a small buffer so that only the metadata is kept.
+/// file, which is streamed through a small buffer so that only the core metadata is kept.
 pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileParts, LoadError> {
     let io = |e: std::io::Error| LoadError::Read(e.to_string());
     let len = file.metadata().map_err(io)?.len();
@@ -314,17 +315,25 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     let mut core = Vec::with_capacity(t.c);
     read_exactly(file, t.c, &mut core).map_err(io)?;
     crc.update(&core);
-    let mut metadata_json = Vec::with_capacity(t.m);
-    read_exactly(file, t.m, &mut metadata_json).map_err(io)?;
-    crc.update(&metadata_json);
+    // The metadata JSON is read for the checksum only: it is read again if a host asks for
+    // the docs or encodes a config (`check::MetadataText`).
+    let mut left = t.m;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        buffer.clear();
+        read_exactly(file, n, &mut buffer).map_err(io)?;
+        crc.update(&buffer);
+        left -= n;
+    }
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
     if crc.finalize() != t.crc {
         return Err(LoadError::Corrupt);
     }
+    let at = (t.n + t.c) as u64;
     Ok(FileParts {
+        metadata_json_at: (at, t.m),
         trailer: t,
         core,
-        metadata_json,
     })
 }
 
@@ -383,7 +392,9 @@ mod tests {
         assert_eq!(file.trailer.abi, 1);
         assert_eq!(file.trailer.wasm_sha, [9; 32]);
         assert_eq!(file.core, b"core");
-        assert_eq!(file.metadata_json, b"{}");
+        let (at, len) = file.metadata_json_at;
+        assert_eq!((at, len), (13, 2));
+        assert_eq!(bytes.get(at as usize..at as usize + len), Some(&b"{}"[..]));
     }
 
     #[test]

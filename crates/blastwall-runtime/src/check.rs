@@ -5,7 +5,7 @@
 //! The same interface check runs on a precompiled module's types, which wasmtime reports after
 //! deserialising, so both ways of loading refuse the same modules with the same words.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use blastwall_abi::layout::{ABI_VERSION, METADATA_SECTION, Metadata};
 use wasmparser::{ExternalKind, Parser, Payload, ValType, Validator, WasmFeatures};
@@ -160,7 +160,10 @@ pub(crate) fn metadata(json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
 ///
 /// [`Engine::precompile`]: crate::Engine::precompile
 /// [`Module::metadata`]: crate::Module::metadata
-pub(crate) fn artifact_metadata(core: &[u8], json: Vec<u8>) -> Result<LoadedMetadata, LoadError> {
+pub(crate) fn artifact_metadata(
+    core: &[u8],
+    json: MetadataText,
+) -> Result<LoadedMetadata, LoadError> {
     let mut metadata = core_meta::read(core)
         .map_err(|e| LoadError::BadMetadata(format!("the artifact's core metadata: {e}")))?;
     check_abi(u64::from(metadata.abi))?;
@@ -172,7 +175,7 @@ pub(crate) fn artifact_metadata(core: &[u8], json: Vec<u8>) -> Result<LoadedMeta
         struct Params {
             params: Vec<blastwall_abi::layout::ParamMeta>,
         }
-        serde_json::from_slice::<Params>(&source)
+        serde_json::from_slice::<Params>(source.get()?)
             .map(|p| p.params)
             .map_err(|e| format!("the artifact's metadata: {e}"))
     });
@@ -221,7 +224,7 @@ fn checked(mut metadata: Metadata, text: Vec<u8>) -> Result<LoadedMetadata, Load
     .map_err(LoadError::Layout)?;
     Ok(LoadedMetadata {
         metadata,
-        text: Arc::new(text),
+        text: Arc::new(MetadataText::held(text)),
         encoder,
     })
 }
@@ -258,9 +261,71 @@ pub(crate) struct LoadedMetadata {
     /// The metadata JSON as stored in the module (or the artifact), not yet checked to be
     /// UTF-8 when it came from an artifact; shared with the encoder, which reads the
     /// parameters from it when they came from an artifact.
-    pub(crate) text: Arc<Vec<u8>>,
+    pub(crate) text: Arc<MetadataText>,
     /// The fact encoder for its layout.
     pub(crate) encoder: Encoder,
+}
+
+/// A module's metadata JSON: held in memory, or left in the artifact file it was loaded from
+/// and read from there the first time it is needed (the docs, or the parameters of an
+/// artifact). Loading an artifact file checks the JSON's checksum but keeps nothing of it,
+/// which saves copying tens of kilobytes that deciding never reads; the file does not change
+/// while the module lives (`Engine::load_precompiled_file`'s contract).
+#[derive(Debug)]
+pub(crate) struct MetadataText {
+    text: OnceLock<Result<Vec<u8>, String>>,
+    /// The file, where the text starts in it and its length.
+    file: Option<(std::fs::File, u64, usize)>,
+}
+
+impl MetadataText {
+    /// Text held in memory.
+    pub(crate) fn held(text: Vec<u8>) -> MetadataText {
+        MetadataText {
+            text: OnceLock::from(Ok(text)),
+            file: None,
+        }
+    }
+
+    /// The `len` bytes at `at` in `file`, read when first needed.
+    pub(crate) fn in_file(file: std::fs::File, at: u64, len: usize) -> MetadataText {
+        MetadataText {
+            text: OnceLock::new(),
+            file: Some((file, at, len)),
+        }
+    }
+
+    /// The text, or why it cannot be read from its file.
+    pub(crate) fn get(&self) -> Result<&[u8], String> {
+        self.text
+            .get_or_init(|| {
+                let Some((file, at, len)) = &self.file else {
+                    return Ok(Vec::new());
+                };
+                let mut text = vec![0; *len];
+                read_at(file, &mut text, *at)
+                    .map(|()| text)
+                    .map_err(|e| format!("cannot read the metadata from the artifact file: {e}"))
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Fills `buf` from `file` at offset `at`, leaving the file's position alone where the platform
+/// allows (the position is shared with the handle wasmtime keeps).
+fn read_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read as _, Seek as _};
+        let mut file = file;
+        file.seek(std::io::SeekFrom::Start(at))?;
+        file.read_exact(buf)
+    }
 }
 
 /// What a checked wasm module carries that the runtime keeps.
@@ -420,7 +485,11 @@ mod tests {
     #[test]
     fn an_artifacts_parameters_are_read_when_a_config_needs_them() {
         let json = json!({"params": [{"name": "strict", "type": "bool", "default": false, "doc": [], "glob": false}]});
-        let loaded = artifact_metadata(&core(), serde_json::to_vec(&json).unwrap()).unwrap();
+        let loaded = artifact_metadata(
+            &core(),
+            MetadataText::held(serde_json::to_vec(&json).unwrap()),
+        )
+        .unwrap();
         let config = json!({"strict": true});
         let bytes = loaded
             .encoder
@@ -438,7 +507,8 @@ mod tests {
     fn unreadable_parameters_fail_every_config_not_the_load() {
         // Only a damaged artifact with a matching checksum gets here; its decisions without a
         // config need no parameters, and every config is refused with the reason.
-        let loaded = artifact_metadata(&core(), b"{\"params\": [".to_vec()).unwrap();
+        let loaded =
+            artifact_metadata(&core(), MetadataText::held(b"{\"params\": [".to_vec())).unwrap();
         assert!(loaded.encoder.default_error().is_none());
         assert!(loaded.encoder.encode_json(&json!({}), 64, 0).is_ok());
         for _ in 0..2 {

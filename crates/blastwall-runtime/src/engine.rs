@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifact::{self, Hash, Parts};
 use crate::cache::Cache;
-use crate::check::{self, LoadedMetadata};
+use crate::check::{self, LoadedMetadata, MetadataText};
 use crate::err::LoadError;
 use crate::module::Module;
 
@@ -269,6 +269,7 @@ impl Engine {
         metadata: &LoadedMetadata,
         code: &[u8],
     ) -> Result<Vec<u8>, LoadError> {
+        let text = metadata.text.get().map_err(LoadError::BadMetadata)?;
         if let Some(e) = metadata.encoder.default_error() {
             return Err(LoadError::BadMetadata(format!(
                 "{e}; a module whose parameter defaults do not fit cannot be precompiled"
@@ -278,8 +279,8 @@ impl Engine {
             abi: blastwall_abi::layout::ABI_VERSION,
             engine: self.inner.fingerprint,
             wasm_sha: *wasm_sha,
-            core: &check::core_metadata(&metadata.text)?,
-            metadata_json: &metadata.text,
+            core: &check::core_metadata(text)?,
+            metadata_json: text,
             compiled: code,
         }))
     }
@@ -309,7 +310,8 @@ impl Engine {
     /// ```
     pub fn load_precompiled(&self, artifact: &[u8]) -> Result<Module, LoadError> {
         let parts = artifact::read(artifact, &self.inner.fingerprint)?;
-        let metadata = check_metadata(parts.abi, parts.core, parts.metadata_json.to_vec())?;
+        let text = MetadataText::held(parts.metadata_json.to_vec());
+        let metadata = check_metadata(parts.abi, parts.core, text)?;
         let compiled = deserialize_bytes(&self.inner.wasmtime, parts.compiled)?;
         self.finish(compiled, metadata, false)
     }
@@ -355,7 +357,10 @@ impl Engine {
         }
         let file = std::fs::File::open(path).map_err(read)?;
         let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
-        let metadata = check_metadata(parts.trailer.abi, &parts.core, parts.metadata_json)?;
+        // The metadata JSON stays in the file until a host asks for the docs or a config.
+        let (at, len) = parts.metadata_json_at;
+        let text = MetadataText::in_file(file.try_clone().map_err(read)?, at, len);
+        let metadata = check_metadata(parts.trailer.abi, &parts.core, text)?;
         // SAFETY: the caller vouches for the file's origin and that it does not change while
         // the module lives (this function's contract).
         let compiled = unsafe { deserialize_file(&self.inner.wasmtime, file)? };
@@ -394,7 +399,7 @@ impl Engine {
 fn check_metadata(
     abi: u32,
     core: &[u8],
-    metadata_json: Vec<u8>,
+    metadata_json: MetadataText,
 ) -> Result<LoadedMetadata, LoadError> {
     let loaded = check::artifact_metadata(core, metadata_json)?;
     if abi != loaded.metadata.abi {

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use blastwall_abi::layout::Metadata;
 
 use crate::abi::Encoder;
-use crate::check::LoadedMetadata;
+use crate::check::{LoadedMetadata, MetadataText};
 use crate::engine::Engine;
 use crate::policy::Policy;
 
@@ -35,7 +35,7 @@ struct ModuleInner {
     /// rules, which decoding reads.
     core: Metadata,
     /// The metadata JSON, for the docs.
-    text: Arc<Vec<u8>>,
+    text: Arc<MetadataText>,
     /// The metadata with the docs, parsed from `text` when first asked for.
     full: OnceLock<Metadata>,
     encoder: Encoder,
@@ -85,8 +85,15 @@ impl Module {
         self.inner.full.get_or_init(|| {
             // The text was parsed with its docs checked when the module was loaded (from
             // wasm) or precompiled (an artifact, whose checksum covers it), so this cannot
-            // fail; if it somehow did, the rules without their docs are still the module's.
-            serde_json::from_slice(&self.inner.text).unwrap_or_else(|_| self.inner.core.clone())
+            // fail unless an artifact file changed while the module lives, which its loader
+            // promised it would not; if it somehow did, the rules without their docs are still
+            // the module's.
+            self.inner
+                .text
+                .get()
+                .ok()
+                .and_then(|text| serde_json::from_slice(text).ok())
+                .unwrap_or_else(|| self.inner.core.clone())
         })
     }
 

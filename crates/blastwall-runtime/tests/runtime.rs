@@ -732,6 +732,40 @@ fn precompiled_modules_read_their_parameters_when_a_config_needs_them() {
 }
 
 #[test]
+fn a_module_from_a_file_reads_its_metadata_from_the_file_it_was_loaded_from() {
+    // Loading a file leaves the metadata JSON in it, read when the docs or a config need it:
+    // from the file as it was loaded, also after another artifact is renamed over it.
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.bwc");
+    std::fs::write(&path, engine.precompile(&strict_module()).unwrap()).unwrap();
+    // SAFETY: the file is replaced only by renaming, never written in place.
+    #[allow(unsafe_code)]
+    let module = unsafe { engine.load_precompiled_file(&path) }.unwrap();
+    let other = dir.path().join("other.bwc");
+    std::fs::write(&other, engine.precompile(&deny_module()).unwrap()).unwrap();
+    std::fs::rename(&other, &path).unwrap();
+
+    assert_eq!(
+        module.metadata(),
+        engine.load(&strict_module()).unwrap().metadata()
+    );
+    let strict = module
+        .policy()
+        .with_config(json!({"strict": true}).as_object().unwrap())
+        .unwrap();
+    assert_eq!(
+        strict.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Deny
+    );
+    // The file now there has no parameters.
+    // SAFETY: as above.
+    #[allow(unsafe_code)]
+    let replaced = unsafe { engine.load_precompiled_file(&path) }.unwrap();
+    assert!(replaced.metadata().params.is_empty());
+}
+
+#[test]
 fn a_module_whose_defaults_do_not_fit_is_not_precompiled() {
     let engine = engine();
     let mut param = strict_param();
