@@ -304,27 +304,13 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut crc = crc32fast::Hasher::new();
     let mut buffer = Vec::with_capacity(CHUNK);
-    let mut left = t.n;
-    while left > 0 {
-        let n = left.min(CHUNK);
-        buffer.clear();
-        read_exactly(file, n, &mut buffer).map_err(io)?;
-        crc.update(&buffer);
-        left -= n;
-    }
+    checksum_next(file, t.n, &mut buffer, &mut crc).map_err(io)?;
     let mut core = Vec::with_capacity(t.c);
     read_exactly(file, t.c, &mut core).map_err(io)?;
     crc.update(&core);
     // The metadata JSON is read for the checksum only: it is read again if a host asks for
     // the docs or encodes a config (`check::MetadataText`).
-    let mut left = t.m;
-    while left > 0 {
-        let n = left.min(CHUNK);
-        buffer.clear();
-        read_exactly(file, n, &mut buffer).map_err(io)?;
-        crc.update(&buffer);
-        left -= n;
-    }
+    checksum_next(file, t.m, &mut buffer, &mut crc).map_err(io)?;
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
     if crc.finalize() != t.crc {
         return Err(LoadError::Corrupt);
@@ -335,6 +321,24 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
         trailer: t,
         core,
     })
+}
+
+/// Feeds the next `n` bytes of `file` into `crc`, through `buffer` a chunk at a time.
+fn checksum_next(
+    file: &std::fs::File,
+    n: usize,
+    buffer: &mut Vec<u8>,
+    crc: &mut crc32fast::Hasher,
+) -> std::io::Result<()> {
+    let mut left = n;
+    while left > 0 {
+        let chunk = left.min(CHUNK);
+        buffer.clear();
+        read_exactly(file, chunk, buffer)?;
+        crc.update(buffer);
+        left -= chunk;
+    }
+    Ok(())
 }
 
 /// Appends the next `n` bytes of `file` to `out`, which has room for them: read into the
