@@ -447,6 +447,40 @@ fn graph_index() {
     };
     assert_eq!(m.str(m.slot(m.header(5), 6)), "two nodes are named `db`");
 
+    // Names alike in their first 16 bytes (the key sorting and lookup start from), a
+    // duplicate whose first node is the one a dependency reaches, and many nodes, so that
+    // lookups probe past other names.
+    let mut nodes: Vec<serde_json::Value> = (0..40)
+        .map(|i| json!({"name": format!("payments-service-{i}"), "depends_on": [format!("payments-service-{}", (i + 1) % 40)]}))
+        .collect();
+    nodes.push(json!({"name": "payments-service-7", "depends_on": ["payments-service-", "payments-service-39"]}));
+    let out = enc
+        .encode_json(&json!({"topology": {"nodes": nodes}}), BASE, 0)
+        .unwrap();
+    let m = Mem {
+        bytes: &out.bytes,
+        base: BASE,
+    };
+    let g = m.header(5);
+    assert_eq!(m.slot(g, 0), 41);
+    let fwd_start = m.u32s(m.slot(g, 2), 42);
+    let fwd = m.u32s(m.slot(g, 3), u64::from(fwd_start[41]));
+    for i in 0..40u32 {
+        assert_eq!(
+            fwd[fwd_start[i as usize] as usize..fwd_start[i as usize + 1] as usize],
+            [(i + 1) % 40],
+            "node {i}"
+        );
+    }
+    // `payments-service-` is no node's name; `payments-service-39` is node 39.
+    assert_eq!(fwd[fwd_start[40] as usize..], [39]);
+    // Node 6 depends on `payments-service-7`: the first node of that name, 7, not 40.
+    assert_eq!(fwd[fwd_start[6] as usize..fwd_start[7] as usize], [7]);
+    assert_eq!(
+        m.str(m.slot(g, 6)),
+        "two nodes are named `payments-service-7`"
+    );
+
     // No nodes, and no graph index when the policy does not walk the graph.
     let out = enc.encode_json(&json!({"topology": {}}), BASE, 0).unwrap();
     let m = Mem {
