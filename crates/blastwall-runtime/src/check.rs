@@ -295,6 +295,13 @@ impl MetadataText {
         }
     }
 
+    /// The `len` bytes at `at` in `file`, read now.
+    pub(crate) fn read_now(file: &std::fs::File, at: u64, len: usize) -> std::io::Result<Self> {
+        let mut text = vec![0; len];
+        read_at(file, &mut text, at)?;
+        Ok(MetadataText::held(text))
+    }
+
     /// The text, or why it cannot be read from its file.
     pub(crate) fn get(&self) -> Result<&[u8], String> {
         self.text
@@ -501,6 +508,21 @@ mod tests {
             .encode_config(json!({"lax": true}).as_object().unwrap(), 8)
             .unwrap_err();
         assert!(e.to_string().contains("the policy declares strict"), "{e}");
+    }
+
+    #[test]
+    fn metadata_text_is_read_from_its_place_in_the_file_now_or_later() {
+        use std::io::Write as _;
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"code{\"params\": []}trailer").unwrap();
+        let now = MetadataText::read_now(&file, 4, 14).unwrap();
+        let later = MetadataText::in_file(file.try_clone().unwrap(), 4, 14);
+        assert_eq!(now.get(), Ok(&b"{\"params\": []}"[..]));
+        assert_eq!(later.get(), Ok(&b"{\"params\": []}"[..]));
+        // Past the end of the file: an error, now or later, never a short text.
+        assert!(MetadataText::read_now(&file, 20, 14).is_err());
+        let e = MetadataText::in_file(file, 20, 14).get().unwrap_err();
+        assert!(e.contains("cannot read the metadata"), "{e}");
     }
 
     #[test]

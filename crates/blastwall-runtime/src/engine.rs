@@ -324,6 +324,12 @@ impl Engine {
     /// the checksum over the whole file and the metadata are checked before wasmtime sees the
     /// file, as in [`load_precompiled`].
     ///
+    /// The module keeps the file open twice while it lives: once for wasmtime, which maps the
+    /// data into each instance from it, and once to read the metadata JSON (the docs and the
+    /// parameters) when a host first asks for [`Module::metadata`] or encodes a config. When
+    /// no second descriptor can be had (the process is at its limit of open files), the JSON
+    /// is read at once instead.
+    ///
     /// [`load_precompiled`]: Engine::load_precompiled
     ///
     /// # Safety
@@ -359,7 +365,10 @@ impl Engine {
         let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
         // The metadata JSON stays in the file until a host asks for the docs or a config.
         let (at, len) = parts.metadata_json_at;
-        let text = MetadataText::in_file(file.try_clone().map_err(read)?, at, len);
+        let text = match file.try_clone() {
+            Ok(handle) => MetadataText::in_file(handle, at, len),
+            Err(_) => MetadataText::read_now(&file, at, len).map_err(read)?,
+        };
         let metadata = check_metadata(parts.trailer.abi, &parts.core, text)?;
         // SAFETY: the caller vouches for the file's origin and that it does not change while
         // the module lives (this function's contract).
