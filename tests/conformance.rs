@@ -547,6 +547,28 @@ fn the_filtered_lists_have_filters_and_still_match() {
 }
 
 #[test]
+fn the_wide_tables_case_has_tables_of_both_entry_sizes() {
+    // `cases/decide/wide-tables` runs the module's walk of 4-byte entries (its own tables and
+    // a host's) beside that of 2-byte ones only if its patterns compile to both.
+    use blastwall_abi::dfa::{glob_dfa, glob_list_dfas, regex_dfa};
+    let glob = blastwall_abi::glob::Glob::new("*a????????????").unwrap();
+    assert_eq!(glob_dfa(&glob).unwrap().entry_size(), 4);
+    assert_eq!(regex_dfa("a.{9}$").unwrap().entry_size(), 4);
+    assert_eq!(regex_dfa("^notes/").unwrap().entry_size(), 2);
+    let param: Vec<u32> = glob_list_dfas(&["*a????????????", "docs/**"])
+        .unwrap()
+        .iter()
+        .map(|d| d.entry_size())
+        .collect();
+    assert!(param.contains(&4), "{param:?}");
+    let facts = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/decide/wide-tables/facts.json"),
+    )
+    .unwrap();
+    assert!(facts.contains(r#""names": ["*a????????????", "docs/**"]"#));
+}
+
+#[test]
 fn a_config_glob_too_large_to_compile_is_refused_by_both_hosts() {
     // A host compiles a glob parameter's patterns when they are given, and refuses a list it
     // cannot compile (docs/abi.md, Patterns); the interpreter must refuse the same facts.

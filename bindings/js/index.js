@@ -11,7 +11,7 @@ import { JsonFloat, parseJson } from "./src/json.js";
 export { FactsError, parseJson, JsonFloat };
 
 /** The ABI version this host speaks. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 const ABSENT = 0xffffffff;
 const FINDING_LEN = 48;

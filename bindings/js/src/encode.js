@@ -14,6 +14,7 @@ import {
   compileGlobList,
   MAX_STATES,
   MAX_WORK,
+  entrySize,
   tableLength,
 } from "./glob.js";
 
@@ -637,8 +638,10 @@ export class Encoder {
       dv.setUint32(4, t.nclasses, true);
       dv.setUint32(8, t.nstates, true);
       dv.setUint32(12, t.start, true);
-      // The literal filters, then the class map (the word at 20 stays 0).
+      // The literal filters and the entry size, then the class map.
+      const w = entrySize(t);
       dv.setUint32(16, t.filters.length, true);
+      dv.setUint32(20, w, true);
       let at = 24;
       for (const [lo, hi] of t.filters) {
         dv.setUint32(at, lo, true);
@@ -647,15 +650,17 @@ export class Encoder {
       }
       b.set(t.classes, at);
       at += 256;
-      // Successors as row byte offsets, bit 0 set for the matching state (docs/abi.md).
-      const row = 4 * t.nclasses;
+      // Successors as row byte offsets, bit 0 set for the matching state (docs/abi.md), in
+      // entries of `w` bytes.
+      const put = w === 2 ? (v) => dv.setUint16(at, v, true) : (v) => dv.setUint32(at, v >>> 0, true);
+      const row = w * t.nclasses;
       for (const v of t.next) {
-        dv.setUint32(at, ((v * row) | t.accept[v]) >>> 0, true);
-        at += 4;
+        put((v * row) | t.accept[v]);
+        at += w;
       }
       for (const v of t.eoi) {
-        dv.setUint32(at, v, true);
-        at += 4;
+        put(v);
+        at += w;
       }
       b.set(t.accept, at);
       return b;

@@ -731,7 +731,18 @@ export function walk(table, bytes) {
   return table.accept[table.eoi[state]] === 1;
 }
 
+/**
+ * Bytes per entry of an encoded table's `next` and `eoi` (docs/abi.md, Patterns): 2 when the
+ * last row's offset with 2-byte entries, `2 × c × (s − 1)` (which leaves bit 0 free), and the
+ * number of states are below 2¹⁶, else 4 — as the Rust host chooses.
+ */
+export function entrySize(t) {
+  return Math.max(2 * t.nclasses * Math.max(t.nstates - 1, 0), t.nstates) < 65536 ? 2 : 4;
+}
+
 /** Bytes of an encoded table, not counting an invalid pattern's text. */
 export function tableLength(t) {
-  return t.kind === 0 ? 24 : 280 + 8 * t.filters.length + 4 * t.nstates * t.nclasses + 5 * t.nstates;
+  if (t.kind === 0) return 24;
+  const w = entrySize(t);
+  return 280 + 8 * t.filters.length + w * t.nstates * t.nclasses + (w + 1) * t.nstates;
 }

@@ -116,6 +116,11 @@ const HEADER_LEN: usize = 16;
 /// padding.
 const FILTERS_AT: usize = HEADER_LEN + 8;
 
+/// A table whose last row's offset with 2-byte entries (`2 × c × (s − 1)`, which leaves
+/// room for the matching bit) and number of states are below this has 2-byte entries
+/// ([`Dfa::entry_size`]).
+pub const NARROW_ENTRY_MAX: u64 = 1 << 16;
+
 /// Bytes of an encoded invalid pattern, not counting its text: the header and a `str` slot.
 const INVALID_LEN: usize = HEADER_LEN + 8;
 
@@ -578,17 +583,40 @@ impl Dfa {
         self.accept.get(state) == Some(&1)
     }
 
+    /// Bytes of each entry of the encoded table's `next` and `eoi` (docs/abi.md, Patterns):
+    /// 2 when every successor's row offset, with its matching bit, fits in 16 bits
+    /// ([`NARROW_ENTRY_MAX`]), else 4; 0 for an invalid pattern, which has no entries.
+    ///
+    /// Narrow entries halve a table: the shipped rules' tables all fit, and their module's
+    /// data is half as large, which is less to copy and map when a module is loaded.
+    pub fn entry_size(&self) -> u32 {
+        match self.kind {
+            DfaKind::Invalid => 0,
+            DfaKind::Glob | DfaKind::Regex => {
+                // The last row's offset, and (for `eoi`) the state numbers.
+                let last_row =
+                    2 * u64::from(self.nclasses) * u64::from(self.nstates.saturating_sub(1));
+                if last_row.max(u64::from(self.nstates)) < NARROW_ENTRY_MAX {
+                    2
+                } else {
+                    4
+                }
+            }
+        }
+    }
+
     /// Bytes of the encoded table (the `docs/abi.md` layout), not counting the error text of an
     /// invalid pattern.
     pub fn encoded_len(&self) -> usize {
         match self.kind {
             DfaKind::Invalid => INVALID_LEN,
             DfaKind::Glob | DfaKind::Regex => {
+                let w = self.entry_size() as usize;
                 FILTERS_AT
                     + 8 * self.filters.len()
                     + 256
-                    + 4 * self.next.len()
-                    + 4 * self.eoi.len()
+                    + w * self.next.len()
+                    + w * self.eoi.len()
                     + self.accept.len()
             }
         }
@@ -616,21 +644,27 @@ impl Dfa {
                 out.extend_from_slice(self.text.as_bytes());
             }
             DfaKind::Glob | DfaKind::Regex => {
+                let w = self.entry_size();
                 push(out, u32::try_from(self.filters.len()).unwrap_or(u32::MAX));
-                push(out, 0);
+                push(out, w);
                 for f in &self.filters {
                     out.extend_from_slice(&f.to_le_bytes());
                 }
                 out.extend_from_slice(&self.classes);
+                // An entry of `w` bytes; with `w = 2` every value fits (`entry_size`).
+                let entry = |out: &mut Vec<u8>, v: u32| match w {
+                    2 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+                    _ => push(out, v),
+                };
                 // Each successor as the byte offset of its row, with bit 0 set when it is the
                 // matching state (docs/abi.md): the walk then needs no multiplication and no
                 // second load per byte.
-                let row = 4 * self.nclasses;
+                let row = w * self.nclasses;
                 self.next.iter().for_each(|&t| {
                     let matching = self.accept.get(t as usize) == Some(&1);
-                    push(out, t.wrapping_mul(row) | u32::from(matching));
+                    entry(out, t.wrapping_mul(row) | u32::from(matching));
                 });
-                self.eoi.iter().for_each(|&v| push(out, v));
+                self.eoi.iter().for_each(|&v| entry(out, v));
                 out.extend_from_slice(&self.accept);
             }
         }

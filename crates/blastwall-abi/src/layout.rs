@@ -12,7 +12,7 @@ use crate::decision::{Effect, Level};
 use crate::schema::{self, DocKind, Record, Shape};
 
 /// The ABI version this crate speaks; `bw_abi_version` returns it and the metadata repeats it.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The name of the custom section holding the metadata.
 pub const METADATA_SECTION: &str = "blastwall";

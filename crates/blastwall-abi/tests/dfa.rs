@@ -26,6 +26,8 @@ struct Decoded {
     c: usize,
     s: usize,
     start: usize,
+    /// Bytes per entry of `next` and `eoi`: 2 or 4 (0 for an invalid pattern).
+    w: usize,
     classes: Vec<u8>,
     next: Vec<u32>,
     eoi: Vec<u32>,
@@ -37,6 +39,16 @@ struct Decoded {
 fn u32_at(mem: &[u8], at: usize) -> Result<u32> {
     let bytes = mem.get(at..at + 4).ok_or("read past the end")?;
     Ok(u32::from_le_bytes(bytes.try_into()?))
+}
+
+/// The entry of `w` bytes at `at`.
+fn entry_at(mem: &[u8], at: usize, w: usize) -> Result<u32> {
+    if w == 2 {
+        let bytes = mem.get(at..at + 2).ok_or("read past the end")?;
+        Ok(u32::from(u16::from_le_bytes(bytes.try_into()?)))
+    } else {
+        u32_at(mem, at)
+    }
 }
 
 /// Reads the table at address `addr` out of `mem`, whose first byte has address `base`.
@@ -57,6 +69,7 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
             c,
             s,
             start,
+            w: 0,
             classes: Vec::new(),
             next: Vec::new(),
             eoi: Vec::new(),
@@ -66,11 +79,10 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
         });
     }
     let nf = u32_at(mem, at + 16)? as usize;
-    assert_eq!(
-        u32_at(mem, at + 20)?,
-        0,
-        "the word after the filter count is 0"
-    );
+    let w = u32_at(mem, at + 20)? as usize;
+    if w != 2 && w != 4 {
+        return Err(format!("entry size {w}: neither 2 nor 4").into());
+    }
     let filters = (0..nf)
         .map(|i| {
             let lo = u64::from(u32_at(mem, at + 24 + 8 * i)?);
@@ -84,18 +96,18 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
         .ok_or("classes")?
         .to_vec();
     let next_at = classes_at + 256;
-    let eoi_at = next_at + 4 * s * c;
-    let accept_at = eoi_at + 4 * s;
+    let eoi_at = next_at + w * s * c;
+    let accept_at = eoi_at + w * s;
     let next = (0..s * c)
-        .map(|i| u32_at(mem, next_at + 4 * i))
+        .map(|i| entry_at(mem, next_at + w * i, w))
         .collect::<Result<Vec<_>>>()?;
     let eoi = (0..s)
-        .map(|i| u32_at(mem, eoi_at + 4 * i))
+        .map(|i| entry_at(mem, eoi_at + w * i, w))
         .collect::<Result<Vec<_>>>()?;
     let accept = mem.get(accept_at..accept_at + s).ok_or("accept")?.to_vec();
     // `next` holds each successor as its row's byte offset, bit 0 set when it is matching;
     // read back as state numbers, checking both halves of every entry.
-    let row = 4 * c;
+    let row = w * c;
     let next = next
         .into_iter()
         .map(|e| {
@@ -113,6 +125,7 @@ fn decode(mem: &[u8], base: u32, addr: u32) -> Result<Decoded> {
         c,
         s,
         start,
+        w,
         classes,
         next,
         eoi,
@@ -316,6 +329,13 @@ fn roundtrip(dfa: &Dfa) -> std::result::Result<Decoded, String> {
     }
     if decoded.kind != 0 {
         decoded.check_shape()?;
+        // The Rust and JavaScript hosts write 2-byte entries whenever they fit: the last
+        // row's offset `2 × c × (s − 1)` with its matching bit, and the states in `eoi`.
+        let (c, s) = (decoded.c as u64, decoded.s as u64);
+        let narrow = (2 * c * s.saturating_sub(1)).max(s) < 1 << 16;
+        if decoded.w != if narrow { 2 } else { 4 } {
+            return Err(format!("entry size {} for c={c}, s={s}", decoded.w));
+        }
     }
     Ok(decoded)
 }
@@ -769,8 +789,13 @@ fn layout_byte_by_byte() -> Result {
     // kind 1, 3 classes (other, `/`, `a`), 4 states (dead, start, after `a`, matching),
     // start 1.
     assert_eq!(words(0, 4), [1, 3, 4, 1]);
-    // No filters: `a` has no pair of adjacent bytes.
-    assert_eq!(words(16, 2), [0, 0]);
+    // No filters: `a` has no pair of adjacent bytes. 2-byte entries.
+    assert_eq!(words(16, 2), [0, 2]);
+    let halves = |from: usize, n: usize| -> Vec<u32> {
+        (0..n)
+            .map(|i| entry_at(t, from + 2 * i, 2).unwrap_or(u32::MAX))
+            .collect()
+    };
     let classes: Vec<u8> = (0..=255u8)
         .map(|b| match b {
             b'/' => 1,
@@ -780,16 +805,16 @@ fn layout_byte_by_byte() -> Result {
         .collect();
     assert_eq!(t.get(24..280), Some(classes.as_slice()));
     #[rustfmt::skip]
-    assert_eq!(words(280, 12), [
+    assert_eq!(halves(280, 12), [
         0, 0, 0, // dead
-        0, 0, 2 * 12, // start: `a` goes on (rows are 3 classes × 4 bytes)
-        0, (3 * 12) | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
-        37, 37, 37, // matching
+        0, 0, 2 * 6, // start: `a` goes on (rows are 3 classes × 2 bytes)
+        0, (3 * 6) | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
+        19, 19, 19, // matching
     ]);
-    assert_eq!(words(280 + 48, 4), [0, 0, 3, 3]);
-    assert_eq!(t.get(280 + 48 + 16..), Some(&[0, 0, 0, 1][..]));
+    assert_eq!(halves(280 + 24, 4), [0, 0, 3, 3]);
+    assert_eq!(t.get(280 + 24 + 8..), Some(&[0, 0, 0, 1][..]));
     assert_eq!(t.len(), dfa.encoded_len());
-    assert_eq!(dfa.encoded_len(), 24 + 256 + 4 * 4 * 3 + 4 * 4 + 4);
+    assert_eq!(dfa.encoded_len(), 24 + 256 + 2 * 4 * 3 + 2 * 4 + 4);
 
     // `*.md` and `**/tests/**` have one filter each, the bits of their literals' pairs; the
     // union has both, in ascending order, and the class map follows them.
@@ -804,11 +829,11 @@ fn layout_byte_by_byte() -> Result {
     let dfa = glob_dfa(&Glob::new("*.md")?)?;
     let mut out = Vec::new();
     dfa.encode_into(&mut out, 0);
-    assert_eq!(words_of(&out, 16, 4), [1, 0, md as u32, (md >> 32) as u32]);
+    assert_eq!(words_of(&out, 16, 4), [1, 2, md as u32, (md >> 32) as u32]);
     assert_eq!(decode(&out, 0, 0)?.filters, [md]);
     assert_eq!(out.len(), dfa.encoded_len());
     let (s, c) = (dfa.state_count() as usize, dfa.class_count() as usize);
-    assert_eq!(out.len(), 24 + 8 + 256 + s * (4 * c + 5));
+    assert_eq!(out.len(), 24 + 8 + 256 + s * (2 * c + 3));
     let decoded = decode(&out, 0, 0)?;
     assert!(decoded.is_match("docs/a.md") && !decoded.is_match("docs/a.rs"));
     let union = glob_list_dfas(&["**/tests/**", "*.md"])?;
@@ -822,10 +847,38 @@ fn layout_byte_by_byte() -> Result {
     let mut out = Vec::new();
     assert_eq!(dfa.encode_into(&mut out, 8), 8);
     assert_eq!(words_of(&out, 0, 4), [2, 2, 3, 1]);
-    assert_eq!(words_of(&out, 16, 2), [0, 0]);
-    assert_eq!(words_of(&out, 280, 6), [0, 0, 8, (2 * 8) | 1, 17, 17]);
-    assert_eq!(words_of(&out, 280 + 24, 3), [0, 0, 2]);
-    assert_eq!(out.get(280 + 36..), Some(&[0, 0, 1][..]));
+    assert_eq!(words_of(&out, 16, 2), [0, 2]);
+    let halves_of = |from: usize, n: usize| -> Vec<u32> {
+        (0..n)
+            .map(|i| entry_at(&out, from + 2 * i, 2).unwrap_or(u32::MAX))
+            .collect()
+    };
+    assert_eq!(halves_of(280, 6), [0, 0, 4, (2 * 4) | 1, 9, 9]);
+    assert_eq!(halves_of(280 + 12, 3), [0, 0, 2]);
+    assert_eq!(out.get(280 + 18..), Some(&[0, 0, 1][..]));
+
+    // A table whose rows do not fit 2-byte offsets has 4-byte entries: a literal of 920
+    // bytes over 46 letters is 921 states of 47 classes.
+    let long = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ".repeat(20);
+    let dfa = regex_dfa(&long)?;
+    let (s, c) = (dfa.state_count() as usize, dfa.class_count() as usize);
+    assert!(2 * c * (s - 1) >= 1 << 16, "c={c}, s={s}");
+    assert_eq!(dfa.entry_size(), 4);
+    let mut out = Vec::new();
+    dfa.encode_into(&mut out, 0);
+    assert_eq!(words_of(&out, 16, 2), [0, 4]);
+    assert_eq!(out.len(), 24 + 256 + s * (4 * c + 5));
+    assert_eq!(out.len(), dfa.encoded_len());
+    let decoded = roundtrip(&dfa)?;
+    let near = format!("{}x", long.get(..long.len() - 1).ok_or("short")?);
+    for (subject, want) in [
+        (format!("x{long}y"), true),
+        (near, false),
+        (String::new(), false),
+    ] {
+        assert_eq!(decoded.is_match(&subject), want);
+        assert_eq!(dfa.is_match(&subject), want);
+    }
 
     // An invalid pattern: the header, a `str` slot, then the text.
     let dfa = Dfa::invalid("oops".to_owned());

@@ -33,6 +33,7 @@ pub const P_BOX: u32 = 21;
 pub const P_PUT_BYTE: u32 = 22;
 pub const P_STR_EQ_ASCII_CI: u32 = 23;
 pub const P_DFA_WALK: u32 = 24;
+pub const P_DFA_WALK_NARROW: u32 = 25;
 
 /// Table slots for `call_indirect` comparisons.
 pub const CMP_I64: i32 = 0;
@@ -94,7 +95,8 @@ pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
         &[I32],
         str_eq_ascii_ci(),
     );
-    f(out, "dfa_walk", &[I32, I64], &[I32], dfa_walk());
+    f(out, "dfa_walk", &[I32, I64], &[I32], dfa_walk(4));
+    f(out, "dfa_walk_narrow", &[I32, I64], &[I32], dfa_walk(2));
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.
@@ -746,8 +748,8 @@ const UNROLL: usize = 4;
 /// `dfa(table, subject) -> 0 | 1 | 2`: match a subject against a compiled pattern
 /// (docs/abi.md, Patterns); 2 when the pattern is invalid (its error text is then in `G_ERR`,
 /// and `G_FAILED` set). A glob table's literal filter is tested here and the walk is
-/// `dfa_walk`'s: most subjects are refused by the filter, and this function's few locals
-/// make that cheap.
+/// `dfa_walk`'s, or `dfa_walk_narrow`'s for a table of 2-byte entries: most subjects are
+/// refused by the filter, and this function's few locals make that cheap.
 fn dfa() -> Asm {
     let mut a = Asm::new(2);
     let d = 0;
@@ -771,13 +773,28 @@ fn dfa() -> Asm {
     literal_filter(&mut a, d, nf, base, n);
     a.end();
     a.end();
+    a.get(d).load32(20).i32c(2).i(I32Eq);
+    a.if_of(BlockType::Result(I32));
+    a.get(d).get(s).call(P_DFA_WALK_NARROW);
+    a.else_();
     a.get(d).get(s).call(P_DFA_WALK);
+    a.end();
     a
 }
 
 /// `dfa_walk(table, subject) -> 0 | 1`: the walk of a valid compiled pattern (docs/abi.md,
-/// Patterns), after `dfa` has tested its kind and its literal filter.
-fn dfa_walk() -> Asm {
+/// Patterns), after `dfa` has tested its kind and its literal filter, for a table whose
+/// `next` and `eoi` entries are `width` bytes (2 or 4; `dfa` chooses by the table's header).
+fn dfa_walk(width: u32) -> Asm {
+    // log2 of the entry size: an index times the entry size is a shift.
+    let shift = if width == 2 { 1 } else { 2 };
+    let entry = |a: &mut Asm| {
+        if width == 2 {
+            a.load16(0);
+        } else {
+            a.load32(0);
+        }
+    };
     let mut a = Asm::new(2);
     let d = 0;
     let s = 1;
@@ -815,17 +832,17 @@ fn dfa_walk() -> Asm {
         .get(ns)
         .get(nc)
         .i(I32Mul)
-        .i32c(2)
+        .i32c(shift)
         .i(I32Shl)
         .i(I32Add)
         .set(eoi);
-    a.u32_addr(eoi, ns).set(acc);
+    a.get(eoi).get(ns).i32c(shift).i(I32Shl).i(I32Add).set(acc);
     a.get(s).ptr().set(base);
     a.get(s).len().set(n);
     // The walk keeps `row`, the byte offset of the current state's row in `next`; an entry is
     // the successor's row offset with bit 0 set when the successor is matching.
     let row = a.i32_local();
-    a.get(st).get(nc).i(I32Mul).i32c(2).i(I32Shl).set(row);
+    a.get(st).get(nc).i(I32Mul).i32c(shift).i(I32Shl).set(row);
     // feed(byte on stack): state transition, early answers.
     let b = a.i32_local();
     let e = a.i32_local();
@@ -833,7 +850,9 @@ fn dfa_walk() -> Asm {
         a.set(b);
         a.get(next).get(row).i(I32Add);
         a.get(classes).get(b).i(I32Add).load8(0);
-        a.i32c(2).i(I32Shl).i(I32Add).load32(0).tee(e);
+        a.i32c(shift).i(I32Shl).i(I32Add);
+        entry(a);
+        a.tee(e);
         a.i32c(1).i(I32And);
         a.if_();
         a.i32c(1).i(Return);
@@ -925,8 +944,10 @@ fn dfa_walk() -> Asm {
     }
     a.end();
     // The state number of `row`, once, for the end-of-input step.
-    a.get(row).get(nc).i32c(2).i(I32Shl).i(I32DivU).set(st);
-    a.u32_at(eoi, st).set(st);
+    a.get(row).get(nc).i32c(shift).i(I32Shl).i(I32DivU).set(st);
+    a.get(eoi).get(st).i32c(shift).i(I32Shl).i(I32Add);
+    entry(&mut a);
+    a.set(st);
     a.get(acc).get(st).i(I32Add).load8(0);
     a
 }

@@ -96,7 +96,7 @@ fn wat(evaluate: &str) -> String {
     (i32.store offset=4 (local.get $r) (i32.const 1))
     (i32.store offset=8 (local.get $r) (local.get $f))
     (local.get $r))
-  (func (export "bw_abi_version") (result i32) (i32.const 3))
+  (func (export "bw_abi_version") (result i32) (i32.const {ABI_VERSION}))
   (func (export "bw_reserve") (param $size i32) (result i32)
     (local $a i32)
     (global.set $top (global.get $reserved))
@@ -326,8 +326,8 @@ fn bad_modules_are_refused_with_reasons() {
     assert_eq!(err, "the module does not export `bw_input`");
 
     let wrong = wat("(call $allow)").replace(
-        r#"(func (export "bw_abi_version") (result i32) (i32.const 3))"#,
-        r#"(func (export "bw_abi_version") (result i64) (i64.const 3))"#,
+        &format!(r#"(func (export "bw_abi_version") (result i32) (i32.const {ABI_VERSION}))"#),
+        &format!(r#"(func (export "bw_abi_version") (result i64) (i64.const {ABI_VERSION}))"#),
     );
     let err = load_err(
         &engine,
@@ -348,7 +348,10 @@ fn bad_modules_are_refused_with_reasons() {
 
     let err = load_err(&engine, &with_metadata(bare.clone(), "{not json"));
     assert!(err.contains("not valid metadata"), "{err}");
-    let err = load_err(&engine, &with_metadata(bare.clone(), r#"{"abi": 3}"#));
+    let err = load_err(
+        &engine,
+        &with_metadata(bare.clone(), &format!(r#"{{"abi": {ABI_VERSION}}}"#)),
+    );
     assert!(err.contains("not valid metadata"), "{err}");
 
     let err = load_err(
@@ -357,7 +360,7 @@ fn bad_modules_are_refused_with_reasons() {
     );
     assert_eq!(
         err,
-        "the module speaks blastwall ABI version 1, but this runtime speaks version 3"
+        "the module speaks blastwall ABI version 1, but this runtime speaks version 4"
     );
 
     let twice = with_metadata(
