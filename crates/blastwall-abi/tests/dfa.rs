@@ -791,11 +791,6 @@ fn layout_byte_by_byte() -> Result {
     assert_eq!(words(0, 4), [1, 3, 4, 1]);
     // No filters: `a` has no pair of adjacent bytes. 2-byte entries.
     assert_eq!(words(16, 2), [0, 2]);
-    let halves = |from: usize, n: usize| -> Vec<u32> {
-        (0..n)
-            .map(|i| entry_at(t, from + 2 * i, 2).unwrap_or(u32::MAX))
-            .collect()
-    };
     let classes: Vec<u8> = (0..=255u8)
         .map(|b| match b {
             b'/' => 1,
@@ -805,13 +800,13 @@ fn layout_byte_by_byte() -> Result {
         .collect();
     assert_eq!(t.get(24..280), Some(classes.as_slice()));
     #[rustfmt::skip]
-    assert_eq!(halves(280, 12), [
+    assert_eq!(halves_of(t, 280, 12), [
         0, 0, 0, // dead
         0, 0, 2 * 6, // start: `a` goes on (rows are 3 classes × 2 bytes)
         0, (3 * 6) | 1, 0, // after `a`: `/` matches (bit 0: the matching state)
         19, 19, 19, // matching
     ]);
-    assert_eq!(halves(280 + 24, 4), [0, 0, 3, 3]);
+    assert_eq!(halves_of(t, 280 + 24, 4), [0, 0, 3, 3]);
     assert_eq!(t.get(280 + 24 + 8..), Some(&[0, 0, 0, 1][..]));
     assert_eq!(t.len(), dfa.encoded_len());
     assert_eq!(dfa.encoded_len(), 24 + 256 + 2 * 4 * 3 + 2 * 4 + 4);
@@ -848,13 +843,8 @@ fn layout_byte_by_byte() -> Result {
     assert_eq!(dfa.encode_into(&mut out, 8), 8);
     assert_eq!(words_of(&out, 0, 4), [2, 2, 3, 1]);
     assert_eq!(words_of(&out, 16, 2), [0, 2]);
-    let halves_of = |from: usize, n: usize| -> Vec<u32> {
-        (0..n)
-            .map(|i| entry_at(&out, from + 2 * i, 2).unwrap_or(u32::MAX))
-            .collect()
-    };
-    assert_eq!(halves_of(280, 6), [0, 0, 4, (2 * 4) | 1, 9, 9]);
-    assert_eq!(halves_of(280 + 12, 3), [0, 0, 2]);
+    assert_eq!(halves_of(&out, 280, 6), [0, 0, 4, (2 * 4) | 1, 9, 9]);
+    assert_eq!(halves_of(&out, 280 + 12, 3), [0, 0, 2]);
     assert_eq!(out.get(280 + 18..), Some(&[0, 0, 1][..]));
 
     // A table whose rows do not fit 2-byte offsets has 4-byte entries: a literal of 920
@@ -912,6 +902,13 @@ fn layout_byte_by_byte() -> Result {
 fn words_of(mem: &[u8], from: usize, n: usize) -> Vec<u32> {
     (0..n)
         .map(|i| u32_at(mem, from + 4 * i).unwrap_or(u32::MAX))
+        .collect()
+}
+
+/// The `n` 2-byte entries from `from`, as `words_of` reads 4-byte ones.
+fn halves_of(mem: &[u8], from: usize, n: usize) -> Vec<u32> {
+    (0..n)
+        .map(|i| entry_at(mem, from + 2 * i, 2).unwrap_or(u32::MAX))
         .collect()
 }
 
