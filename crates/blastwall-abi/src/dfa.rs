@@ -78,6 +78,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -198,10 +199,17 @@ pub enum DfaError {
 /// Normalise a path as `docs/abi.md` says: split at `/`, drop empty and `.` segments, join with
 /// single `/`s. A path with no segment left becomes `""`, which matches no glob.
 pub fn normalize_path(path: &str) -> String {
-    path.split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect::<Vec<_>>()
-        .join("/")
+    normalized(path).into_owned()
+}
+
+/// [`normalize_path`], borrowing a path that is already normal (no empty and no `.` segment):
+/// most paths are, and matching one then allocates nothing.
+fn normalized(path: &str) -> Cow<'_, str> {
+    let keep = |s: &&str| !s.is_empty() && *s != ".";
+    if path.split('/').all(|s| keep(&s)) {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(path.split('/').filter(keep).collect::<Vec<_>>().join("/"))
 }
 
 /// The regular expression a glob stands for, on normalised paths (see the
@@ -555,7 +563,7 @@ impl Dfa {
                 if !filter::passes(&self.filters, filter::subject_mask(subject.as_bytes())) {
                     return false;
                 }
-                let path = normalize_path(subject);
+                let path = normalized(subject);
                 !path.is_empty() && self.walk(path.as_bytes())
             }
         }
@@ -1218,6 +1226,43 @@ mod tests {
     use proptest::sample::select;
 
     use super::*;
+
+    #[test]
+    fn a_normal_path_is_matched_as_given_and_any_other_normalised_first() {
+        let cases = [
+            ("services/cart/src/lib.rs", "services/cart/src/lib.rs"),
+            ("a", "a"),
+            ("./a", "a"),
+            ("a//b", "a/b"),
+            ("a/./b/", "a/b"),
+            ("/a/b", "a/b"),
+            ("..", ".."),
+            ("a/../b", "a/../b"),
+            ("", ""),
+            ("/", ""),
+            ("./.", ""),
+        ];
+        for (path, want) in cases {
+            let got = normalized(path);
+            assert_eq!(got, want, "{path:?}");
+            assert_eq!(normalize_path(path), want, "{path:?}");
+            // Borrowed exactly when nothing had to change (`""` is not a path: it is rebuilt).
+            assert_eq!(
+                matches!(got, Cow::Borrowed(_)),
+                !path.is_empty() && path == want,
+                "{path:?}"
+            );
+        }
+        let dfa = glob_list_dfas(&["services/**"]).unwrap_or_default();
+        for path in [
+            "services/cart/x.rs",
+            "./services//cart/x.rs",
+            "services/./x",
+        ] {
+            assert!(dfa.iter().any(|d| d.is_match(path)), "{path:?}");
+        }
+        assert!(!dfa.iter().any(|d| d.is_match("web/services/x")));
+    }
 
     /// The tables as `regex-automata` builds them from [`glob_regex`]: the reference the direct
     /// construction is held to, byte for byte.
