@@ -1348,25 +1348,41 @@ fn not_i64(path: Path<'_>, n: &serde_json::Number) -> Failed {
 }
 
 /// String equality without a call to `memcmp`: field names and enum values are short, and
-/// comparing them is most of what validation does.
+/// comparing them is most of what validation does. Whatever the length, the bytes are compared
+/// a word at a time: a short string as two words that overlap (its first and its last 4 or 2
+/// bytes), a long one 8 bytes at a time and then its last 8.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut i = 0;
-    while i + 8 <= a.len() {
-        if a.get(i..i + 8) != b.get(i..i + 8) {
-            return false;
+    // The `width` bytes at `at` of both, as numbers (`width` is 2, 4 or 8 and fits).
+    fn word(x: &[u8], at: usize, width: usize) -> u64 {
+        let mut w = [0u8; 8];
+        if let (Some(d), Some(s)) = (w.get_mut(..width), x.get(at..at + width)) {
+            d.copy_from_slice(s);
         }
-        i += 8;
+        u64::from_le_bytes(w)
     }
-    a.get(i..)
-        .unwrap_or(&[])
-        .iter()
-        .zip(b.get(i..).unwrap_or(&[]))
-        .all(|(x, y)| x == y)
+    let eq = |at: usize, width: usize| word(a, at, width) == word(b, at, width);
+    match n {
+        0 => true,
+        1 => a.first() == b.first(),
+        2..4 => eq(0, 2) && eq(n - 2, 2),
+        4..8 => eq(0, 4) && eq(n - 4, 4),
+        _ => {
+            let mut i = 0;
+            while i + 8 <= n {
+                if !eq(i, 8) {
+                    return false;
+                }
+                i += 8;
+            }
+            i == n || eq(n - 8, 8)
+        }
+    }
 }
 
 #[cold]
@@ -1477,12 +1493,45 @@ fn entry<'v>(m: &'v Map<String, J>, key: &str) -> Option<&'v J> {
 /// The first 16 bytes of `name` as a big-endian number, zero-padded. Two keys compare as the
 /// names' bytes do, except that names alike in their first 16 bytes (or differing only by
 /// trailing NULs) tie, and the names themselves then decide.
+///
+/// A shorter name is read as words that overlap (its first and its last 8, or 4, bytes) and
+/// shifted into place, not copied into a zeroed buffer: reading such a buffer back as one number
+/// waits for the copy's small stores on every call.
 fn name_key(name: &str) -> u128 {
-    let mut bytes = [0u8; 16];
-    for (b, c) in bytes.iter_mut().zip(name.bytes()) {
-        *b = c;
+    let b = name.as_bytes();
+    let n = b.len();
+    if let Some(head) = b.first_chunk::<16>() {
+        return u128::from_be_bytes(*head);
     }
-    u128::from_be_bytes(bytes)
+    let be64 = |at: usize| {
+        b.get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_be_bytes(*w))
+    };
+    let be32 = |at: usize| {
+        b.get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map_or(0, |w| u32::from_be_bytes(*w))
+    };
+    // The bytes past the first word come from the last word, whose earlier bytes (already in
+    // the first) are shifted out.
+    let (hi, lo) = match n {
+        9..16 => (be64(0), be64(n - 8) << (8 * (16 - n))),
+        8 => (be64(0), 0),
+        5..8 => {
+            let tail = be32(n - 4) << (8 * (8 - n));
+            ((u64::from(be32(0)) << 32) | u64::from(tail), 0)
+        }
+        4 => (u64::from(be32(0)) << 32, 0),
+        _ => {
+            let mut w = 0u64;
+            for (i, &c) in b.iter().enumerate() {
+                w |= u64::from(c) << (56 - 8 * i);
+            }
+            (w, 0)
+        }
+    };
+    (u128::from(hi) << 64) | u128::from(lo)
 }
 
 /// The record type a shape holds, through lists and optionals.
@@ -1500,5 +1549,81 @@ fn record_in_direct(shape: &Shp) -> Option<usize> {
         Shp::Record(r) => Some(*r),
         Shp::Optional(s) => record_in_direct(s),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{name_key, same};
+
+    #[test]
+    fn name_keys_order_names_as_their_first_sixteen_bytes_do() {
+        let names = [
+            "",
+            "a",
+            "a\0",
+            "ab",
+            "b",
+            "svc-1",
+            "svc-10",
+            "svc-2",
+            "svc-9",
+            "Svc-1",
+            "0123456789abcde",
+            "0123456789abcdef",
+            "0123456789abcdef0",
+            "0123456789abcdeg",
+            "é",
+            "zzzzzzzzzzzzzzzzzzzz",
+        ];
+        let head = |s: &str| {
+            let mut b = [0u8; 16];
+            for (d, c) in b.iter_mut().zip(s.bytes()) {
+                *d = c;
+            }
+            b
+        };
+        for a in names {
+            for b in names {
+                assert_eq!(
+                    name_key(a).cmp(&name_key(b)),
+                    head(a).cmp(&head(b)),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        assert_eq!(name_key("a"), u128::from(b'a') << 120);
+        // Exactly the zero-padded first 16 bytes, at every length.
+        for n in 0..40 {
+            let name: String = (0..n)
+                .map(|i| char::from(b'A' + (i * 7 % 58) as u8))
+                .collect();
+            assert_eq!(
+                name_key(&name),
+                u128::from_be_bytes(head(&name)),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn same_is_byte_equality_at_every_length() {
+        // Every length up to 40 (each of the word paths and their edges), with the strings
+        // differing at each position in turn, or not at all.
+        for n in 0..40 {
+            let a: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(same(&a, &a.clone()), "{a:?}");
+            for at in 0..n {
+                let mut b = a.clone().into_bytes();
+                if let Some(c) = b.get_mut(at) {
+                    *c = b'#';
+                }
+                let b = String::from_utf8(b).unwrap_or_default();
+                assert!(!same(&a, &b), "{a:?} {b:?}");
+            }
+            let longer = format!("{a}z");
+            assert!(!same(&a, &longer) && !same(&longer, &a), "{a:?}");
+        }
+        assert!(same("é", "é") && !same("é", "è"));
     }
 }
