@@ -1169,6 +1169,33 @@ impl<'p> Gen<'p> {
                 cx.a.end();
             }
             ExprKind::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
+                if prefixed_lowered(a, b).is_some() =>
+            {
+                // `"p" + lower(x) == lower(y)` (either way round) compares without building
+                // the concatenation or any lower-cased string. The operands are evaluated in
+                // the order written, so a failing one is reported as before.
+                let (p, x, y, swapped) =
+                    prefixed_lowered(a, b).ok_or_else(|| internal("prefixed lower"))?;
+                let (lx, ly) = (cx.a.i64_local(), cx.a.i64_local());
+                if swapped {
+                    self.expr(cx, y)?;
+                    cx.a.set(ly);
+                    self.expr(cx, x)?;
+                    cx.a.set(lx);
+                } else {
+                    self.expr(cx, x)?;
+                    cx.a.set(lx);
+                    self.expr(cx, y)?;
+                    cx.a.set(ly);
+                }
+                cx.a.get(lx).get(ly);
+                self.expr(cx, p)?;
+                cx.a.call(P_STR_EQ_ASCII_CI_PREFIXED);
+                if *op == CmpOp::Ne {
+                    cx.a.i(I::I32Eqz);
+                }
+            }
+            ExprKind::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
                 if lowered(a).is_some() && lowered(b).is_some() =>
             {
                 // `lower(x) == lower(y)` compares without building the lower-cased strings.
@@ -1685,6 +1712,26 @@ fn lowered(e: &Expr) -> Option<&Expr> {
     match &e.kind {
         ExprKind::Builtin(Builtin::Lower, args) => args.first(),
         _ => None,
+    }
+}
+
+/// `(p, x, y, swapped)` when `a == b` compares `p + lower(x)` with `lower(y)`, `p` a string
+/// literal with no ASCII upper-case letter (so that lower-casing the concatenation leaves it
+/// as it is); `swapped` when `lower(y)` is written first.
+fn prefixed_lowered<'e>(a: &'e Expr, b: &'e Expr) -> Option<(&'e Expr, &'e Expr, &'e Expr, bool)> {
+    let split = |e: &'e Expr| match &e.kind {
+        ExprKind::Concat(p, l) => match &p.kind {
+            ExprKind::Str(s) if !s.bytes().any(|c| c.is_ascii_uppercase()) => {
+                Some((&**p, lowered(l)?))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    match (split(a), split(b)) {
+        (Some((p, x)), _) => Some((p, x, lowered(b)?, false)),
+        (None, Some((p, x))) => Some((p, x, lowered(a)?, true)),
+        (None, None) => None,
     }
 }
 

@@ -34,6 +34,7 @@ pub const P_PUT_BYTE: u32 = 22;
 pub const P_STR_EQ_ASCII_CI: u32 = 23;
 pub const P_DFA_WALK: u32 = 24;
 pub const P_DFA_WALK_NARROW: u32 = 25;
+pub const P_STR_EQ_ASCII_CI_PREFIXED: u32 = 26;
 
 /// Table slots for `call_indirect` comparisons.
 pub const CMP_I64: i32 = 0;
@@ -97,6 +98,13 @@ pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
     );
     f(out, "dfa_walk", &[I32, I64], &[I32], dfa_walk(4));
     f(out, "dfa_walk_narrow", &[I32, I64], &[I32], dfa_walk(2));
+    f(
+        out,
+        "str_eq_ascii_ci_prefixed",
+        &[I64, I64, I64],
+        &[I32],
+        str_eq_ascii_ci_prefixed(),
+    );
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.
@@ -322,6 +330,38 @@ fn str_eq() -> Asm {
     a.end();
     a.end();
     a.i32c(1);
+    a
+}
+
+/// `str_eq_ascii_ci_prefixed(x, y, p) -> 0 | 1`: whether `p + x` equals `y` when both are
+/// ASCII-lower-cased, without building `p + x`: `y` is as long as both, starts with `p` and ends
+/// with `x` (each compared by `str_eq_ascii_ci`). It is `p + lower(x) == lower(y)` for a literal
+/// `p` with no ASCII upper-case letter, which lower-casing leaves as it is.
+fn str_eq_ascii_ci_prefixed() -> Asm {
+    let mut a = Asm::new(3);
+    let (x, y, p) = (0, 1, 2);
+    let n = a.i32_local();
+    let rest = a.i32_local();
+    a.get(p).len().set(n);
+    // `len(y) - len(p)`, when `y` is at least as long as `p`, must be `len(x)`.
+    a.get(y).len().get(n).i(I32LtU);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(y).len().get(n).i(I32Sub).tee(rest);
+    a.get(x).len().i(I32Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(p);
+    a.get(y).ptr().get(n).pack();
+    a.call(P_STR_EQ_ASCII_CI).i(I32Eqz);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.get(x);
+    a.get(y).ptr().get(n).i(I32Add).get(rest).pack();
+    a.call(P_STR_EQ_ASCII_CI);
     a
 }
 
