@@ -1074,6 +1074,18 @@ fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     a.get(entry).get(n).store32(4);
     a.get(entry).get(mask).store64(8);
     a.end();
+    // A subject of mask 0 (fewer than two bytes: most often the `""` of `x ?? ""`) holds no
+    // filter but 0, and filters are in ascending order: when the first is not 0, none passes.
+    a.get(mask)
+        .i(I64Eqz)
+        .get(d)
+        .load64(24)
+        .i64c(0)
+        .i(I64Ne)
+        .i(I32And);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
     // The filters, `UNROLL` per turn (a union has up to 16).
     let passed = a.block();
     let next = a.loop_();
