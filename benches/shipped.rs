@@ -85,8 +85,8 @@ fn shipped(c: &mut Criterion) {
         .iter()
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect();
-    // Sanity: the change's paths meet the lists the way the decision says (some are exempt
-    // from AI review, some are production paths, none is sensitive).
+    // Sanity: the floor does real work on these paths: some (path, list) pairs match, and
+    // not all of them.
     let hits = floor.classify(&paths);
     assert!(hits > 0 && hits < paths.len() * PATH_LISTS.len(), "{hits}");
     g.bench_function("native_paths_floor", |b| {
@@ -113,8 +113,9 @@ const PATH_LISTS: [&str; 8] = [
 ];
 
 /// Classifying the changed paths natively, with the tables and literal filters the module
-/// walks (`Dfa::is_match`, the mask of a path computed once): each path against every list of [`PATH_LISTS`], and against
-/// `ai_always_review` where it is exempt from AI review, as the rules ask. It leaves out the
+/// walks (`Dfa::is_match`, the mask of a path computed once): each path against every list of
+/// [`PATH_LISTS`], and against `ai_always_review` where it is exempt from AI review, as the
+/// rules ask. It leaves out the
 /// rest of a decision (owners, approvals, the graph, messages), so it is below what any
 /// implementation that matches paths when it decides can take.
 struct PathsFloor {
