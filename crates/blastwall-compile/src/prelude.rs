@@ -35,6 +35,7 @@ pub const P_STR_EQ_ASCII_CI: u32 = 23;
 pub const P_DFA_WALK: u32 = 24;
 pub const P_DFA_WALK_NARROW: u32 = 25;
 pub const P_STR_EQ_ASCII_CI_PREFIXED: u32 = 26;
+pub const P_SUBJECT_MASK: u32 = 27;
 
 /// Table slots for `call_indirect` comparisons.
 pub const CMP_I64: i32 = 0;
@@ -105,6 +106,7 @@ pub fn emit(out: &mut Out, graph: GraphSlots, topology_prefix: u64) {
         &[I32],
         str_eq_ascii_ci_prefixed(),
     );
+    f(out, "subject_mask", &[I32, I32], &[I64], subject_mask());
 }
 
 /// `alloc(n) -> addr`: 8-byte aligned bump allocation.
@@ -1014,8 +1016,6 @@ pub const MASK_CACHE_BYTES: u32 = MASK_CACHE_ENTRIES * 16;
 /// evaluation ([`MASK_CACHE_ENTRIES`]).
 fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     let mask = a.i64_local();
-    let p = a.i32_local();
-    let last = a.i32_local();
     let j = a.i32_local();
     let f = a.i64_local();
     let entry = a.i32_local();
@@ -1045,31 +1045,9 @@ fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     a.get(entry).load64(8).set(mask);
     a.br(known);
     a.end();
-    // Pairs start at `base` .. `base + n - 2`; `last` is one past the last start.
-    a.get(base).set(p);
-    a.get(base).get(n).i(I32Add).i32c(1).i(I32Sub).set(last);
-    let done = a.block();
-    let l = a.loop_();
-    for _ in 0..UNROLL {
-        a.get(p).get(last).i(I32GeU);
-        a.br_if(done);
-        a.get(mask)
-            .i64c(1)
-            .get(p)
-            .load16(0)
-            .i32c(0x9E37_79B1_u32 as i32)
-            .i(I32Mul)
-            .i32c(26)
-            .i(I32ShrU)
-            .i(I64ExtendI32U)
-            .i(I64Shl)
-            .i(I64Or)
-            .set(mask);
-        a.get(p).i32c(1).i(I32Add).set(p);
-    }
-    a.br(l);
-    a.end();
-    a.end();
+    // Not cached: computed by `subject_mask`, out of line, so that this function keeps few
+    // locals for the common case of a cached mask.
+    a.get(base).get(n).call(P_SUBJECT_MASK).set(mask);
     a.get(entry).get(base).store32(0);
     a.get(entry).get(n).store32(4);
     a.get(entry).get(mask).store64(8);
@@ -1113,6 +1091,43 @@ fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     a.br(next);
     a.end();
     a.end();
+}
+
+/// `subject_mask(base, n) -> mask`: the literal mask of the `n` bytes at `base` (`n` ≥ 2), one
+/// 16-bit load per pair (see [`literal_filter`]).
+fn subject_mask() -> Asm {
+    let mut a = Asm::new(2);
+    let (base, n) = (0, 1);
+    let mask = a.i64_local();
+    let p = a.i32_local();
+    let last = a.i32_local();
+    // Pairs start at `base` .. `base + n - 2`; `last` is one past the last start.
+    a.get(base).set(p);
+    a.get(base).get(n).i(I32Add).i32c(1).i(I32Sub).set(last);
+    let done = a.block();
+    let l = a.loop_();
+    for _ in 0..UNROLL {
+        a.get(p).get(last).i(I32GeU);
+        a.br_if(done);
+        a.get(mask)
+            .i64c(1)
+            .get(p)
+            .load16(0)
+            .i32c(0x9E37_79B1_u32 as i32)
+            .i(I32Mul)
+            .i32c(26)
+            .i(I32ShrU)
+            .i(I64ExtendI32U)
+            .i(I64Shl)
+            .i(I64Or)
+            .set(mask);
+        a.get(p).i32c(1).i(I32Add).set(p);
+    }
+    a.br(l);
+    a.end();
+    a.end();
+    a.get(mask);
+    a
 }
 
 /// `sort(list, cmp) -> set`: a sorted copy without duplicates (merge sort, bottom-up).
