@@ -1019,10 +1019,18 @@ fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     let j = a.i32_local();
     let f = a.i64_local();
     let entry = a.i32_local();
-    // A subject of fewer than two bytes has mask 0 (and no glob with a filter matches it).
+    // A subject of fewer than two bytes (most often the `""` of `x ?? ""`) has mask 0, which
+    // holds no filter but 0; filters are in ascending order, so when the first is not 0 none
+    // passes and the answer is known without the loop. (The mask local is 0 here.)
     let known = a.block();
     a.get(n).i32c(2).i(I32LtU);
-    a.br_if(known);
+    a.if_();
+    a.get(d).load64(24).i64c(0).i(I64Ne);
+    a.if_();
+    a.i32c(0).i(Return);
+    a.end();
+    a.br(known);
+    a.end();
     a.get(base)
         .i32c(0x9E37_79B1_u32 as i32)
         .i(I32Mul)
@@ -1051,18 +1059,6 @@ fn literal_filter(a: &mut Asm, d: u32, nf: u32, base: u32, n: u32) {
     a.get(entry).get(base).store32(0);
     a.get(entry).get(n).store32(4);
     a.get(entry).get(mask).store64(8);
-    a.end();
-    // A subject of mask 0 (fewer than two bytes: most often the `""` of `x ?? ""`) holds no
-    // filter but 0, and filters are in ascending order: when the first is not 0, none passes.
-    a.get(mask)
-        .i(I64Eqz)
-        .get(d)
-        .load64(24)
-        .i64c(0)
-        .i(I64Ne)
-        .i(I32And);
-    a.if_();
-    a.i32c(0).i(Return);
     a.end();
     // The filters, `UNROLL` per turn (a union has up to 16).
     let passed = a.block();
