@@ -71,19 +71,38 @@ impl CombineContext {
 
     /// How many approvers count for `group` (`any` counts everyone).
     pub fn have(&self, group: &str) -> u32 {
-        let group = identity(group);
+        // `identity(group)` compared with names already folded, without building it: the
+        // approvers' names and teams hold no ASCII upper-case letter.
+        let group = group.trim_matches(|c: char| c.is_ascii_whitespace());
+        let group = group.strip_prefix('@').unwrap_or(group);
+        let any = group.eq_ignore_ascii_case("any");
         let n = self
             .approvers
             .iter()
-            .filter(|(by, teams)| group == "any" || *by == group || teams.contains(&group))
+            .filter(|(by, teams)| {
+                any || by.eq_ignore_ascii_case(group)
+                    || teams.iter().any(|t| t.eq_ignore_ascii_case(group))
+            })
             .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 }
 
 /// Apply overrides, merge reviews and decide the outcome.
-pub fn combine(mut findings: Vec<Finding>, ctx: &CombineContext) -> Decision {
-    for f in &mut findings {
+pub fn combine(findings: Vec<Finding>, ctx: &CombineContext) -> Decision {
+    let mut decision = Decision {
+        outcome: Outcome::Allow,
+        findings,
+        reviews: Vec::new(),
+    };
+    combine_in_place(&mut decision, ctx);
+    decision
+}
+
+/// [`combine`] on `decision.findings`, just decoded: sets their overrides, replaces
+/// `decision.reviews` (reusing the strings of the reviews already there) and sets the outcome.
+pub fn combine_in_place(decision: &mut Decision, ctx: &CombineContext) {
+    for f in &mut decision.findings {
         if f.level == Level::Soft
             && !f.error
             && let Some(o) = ctx.overrides.iter().find(|o| o.rule == f.rule)
@@ -94,38 +113,50 @@ pub fn combine(mut findings: Vec<Finding>, ctx: &CombineContext) -> Decision {
             });
         }
     }
-    let mut reviews: Vec<Review> = Vec::new();
-    for f in findings
+    let reviews = &mut decision.reviews;
+    let mut merged = 0;
+    for f in decision
+        .findings
         .iter()
         .filter(|f| f.effect == Effect::Review && f.overridden.is_none() && !f.error)
     {
         let from = f.from.as_deref().unwrap_or("any");
         let needed = f.count.unwrap_or(1);
-        match reviews.iter_mut().find(|r| r.from == from) {
+        match reviews
+            .get_mut(..merged)
+            .and_then(|done| done.iter_mut().find(|r| r.from == from))
+        {
             Some(r) => r.needed = r.needed.max(needed),
-            None => reviews.push(Review {
-                have: ctx.have(from),
-                from: from.to_string(),
-                needed,
-                satisfied: false,
-            }),
+            None => {
+                let have = ctx.have(from);
+                match reviews.get_mut(merged) {
+                    Some(r) => {
+                        r.from.clear();
+                        r.from.push_str(from);
+                        r.needed = needed;
+                        r.have = have;
+                    }
+                    None => reviews.push(Review {
+                        from: from.to_string(),
+                        needed,
+                        have,
+                        satisfied: false,
+                    }),
+                }
+                merged += 1;
+            }
         }
     }
-    for r in &mut reviews {
+    reviews.truncate(merged);
+    for r in reviews.iter_mut() {
         r.satisfied = r.have >= r.needed;
     }
-    let mut decision = Decision {
-        outcome: Outcome::Allow,
-        findings,
-        reviews,
-    };
     decision.outcome = decision
         .findings
         .iter()
         .map(|f| decision.raised_by(f))
         .max()
         .unwrap_or(Outcome::Allow);
-    decision
 }
 
 #[cfg(test)]
@@ -191,6 +222,20 @@ mod tests {
         assert_eq!(ctx.have("Dave"), 1);
         assert_eq!(ctx.have("org/z"), 0);
         assert_eq!(ctx.have("carol"), 0);
+        // `have` folds the group as `identity` does.
+        for group in [
+            "  ANY\t", "@Any", "@@dave", "org/x ", "ORG/", "dävé", "", "@",
+        ] {
+            let folded = identity(group);
+            let expected = ctx
+                .approvers
+                .iter()
+                .filter(|(by, teams)| folded == "any" || *by == folded || teams.contains(&folded))
+                .count() as u32;
+            assert_eq!(ctx.have(group), expected, "{group:?}");
+        }
+        assert_eq!(ctx.have("  ANY\t"), 1);
+        assert_eq!(ctx.have("@@dave"), 0);
     }
 
     #[test]
@@ -252,6 +297,43 @@ mod tests {
             ]
         );
         assert_eq!(d.outcome, Outcome::Review);
+    }
+
+    #[test]
+    fn combining_in_place_replaces_the_reviews_held_before() {
+        let ctx = CombineContext::new("", "", vec![approval("bob", false, &["@b"])], Vec::new());
+        let findings = vec![
+            finding("r1", Level::Hard, Effect::Review, Some("@a"), 1),
+            finding("r2", Level::Hard, Effect::Review, Some("@b"), 1),
+            finding("r3", Level::Hard, Effect::Review, Some("@a"), 3),
+        ];
+        let expected = combine(findings.clone(), &ctx);
+        let stale = |from: &str| Review {
+            from: from.into(),
+            needed: 9,
+            have: 9,
+            satisfied: true,
+        };
+        for held in [
+            Vec::new(),
+            vec![stale("@b")],
+            vec![
+                stale("@z"),
+                stale("@a"),
+                stale("@b"),
+                stale("a much longer group name"),
+            ],
+        ] {
+            let mut d = Decision {
+                outcome: Outcome::Deny,
+                findings: findings.clone(),
+                reviews: held,
+            };
+            combine_in_place(&mut d, &ctx);
+            assert_eq!(d, expected);
+        }
+        assert_eq!(expected.reviews.len(), 2);
+        assert_eq!(expected.outcome, Outcome::Review);
     }
 
     #[test]

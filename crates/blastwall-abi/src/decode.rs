@@ -100,28 +100,42 @@ fn u64_at(memory: &[u8], addr: u64) -> Result<u64, DecodeError> {
 }
 
 /// The string a `str` slot points at.
-fn string(
-    memory: &[u8],
+fn text<'m>(
+    memory: &'m [u8],
     slot: u64,
     finding: u32,
     what: &'static str,
-) -> Result<String, DecodeError> {
+) -> Result<&'m str, DecodeError> {
     let b = bytes(memory, slot & 0xFFFF_FFFF, slot >> 32)?;
-    std::str::from_utf8(b)
-        .map(String::from)
-        .map_err(|_| DecodeError::Utf8 { finding, what })
+    std::str::from_utf8(b).map_err(|_| DecodeError::Utf8 { finding, what })
 }
 
-fn opt_string(
-    memory: &[u8],
+fn opt_text<'m>(
+    memory: &'m [u8],
     slot: u64,
     finding: u32,
     what: &'static str,
-) -> Result<Option<String>, DecodeError> {
+) -> Result<Option<&'m str>, DecodeError> {
     if slot == ABSENT {
         Ok(None)
     } else {
-        string(memory, slot, finding, what).map(Some)
+        text(memory, slot, finding, what).map(Some)
+    }
+}
+
+/// Make `s` hold `parts`, keeping its allocation when it is large enough.
+fn assign(s: &mut String, parts: &[&str]) {
+    s.clear();
+    for p in parts {
+        s.push_str(p);
+    }
+}
+
+fn assign_opt(s: &mut Option<String>, v: Option<&str>) {
+    match (s.as_mut(), v) {
+        (Some(s), Some(v)) => assign(s, &[v]),
+        (None, Some(v)) => *s = Some(v.to_string()),
+        (_, None) => *s = None,
     }
 }
 
@@ -131,6 +145,21 @@ pub fn decode_findings(
     result: u32,
     meta: &Metadata,
 ) -> Result<Vec<Finding>, DecodeError> {
+    let mut findings = Vec::new();
+    decode_findings_into(memory, result, meta, &mut findings)?;
+    Ok(findings)
+}
+
+/// [`decode_findings`] into `findings`, replacing what it held. The strings of the findings
+/// already there are overwritten in place, so a host that decides many times with one vector
+/// allocates only when a decision has more findings, or longer texts, than any before it. On
+/// an error, what `findings` holds is unspecified.
+pub fn decode_findings_into(
+    memory: &[u8],
+    result: u32,
+    meta: &Metadata,
+    findings: &mut Vec<Finding>,
+) -> Result<(), DecodeError> {
     let result = u64::from(result);
     let status = u32_at(memory, result)?;
     if status != 0 {
@@ -139,7 +168,7 @@ pub fn decode_findings(
     let count = u32_at(memory, result + 4)?;
     let at = u64::from(u32_at(memory, result + 8)?);
     let records = bytes(memory, at, u64::from(count) * u64::from(FINDING_LEN))?;
-    let mut findings = Vec::with_capacity(records.len() / FINDING_LEN as usize);
+    findings.truncate(records.len() / FINDING_LEN as usize);
     for i in 0..count {
         let base = at + u64::from(i) * u64::from(FINDING_LEN);
         let slot = |k: u64| u64_at(memory, base + 8 * k);
@@ -150,12 +179,13 @@ pub fn decode_findings(
             rule: index,
             rules: meta.rules.len(),
         })?;
-        let text = string(memory, slot(1)?, i, "message")?;
-        let finding = match flag {
+        let message = text(memory, slot(1)?, i, "message")?;
+        // Everything is read and checked before the finding is written.
+        let (effect, about, from, count, omitted) = match flag {
             0 => {
                 let (from, count) = if rule.effect == Effect::Review {
                     let from =
-                        opt_string(memory, slot(3)?, i, "group")?.ok_or(DecodeError::Missing {
+                        opt_text(memory, slot(3)?, i, "group")?.ok_or(DecodeError::Missing {
                             finding: i,
                             what: "group",
                         })?;
@@ -180,42 +210,59 @@ pub fn decode_findings(
                         value: omitted,
                     });
                 }
-                Finding {
-                    rule: rule.name.clone(),
-                    level: rule.level,
-                    effect: rule.effect,
-                    message: text,
-                    source: rule.source.clone(),
-                    about: opt_string(memory, slot(2)?, i, "subject")?,
-                    from,
-                    count,
-                    overridden: None,
-                    error: false,
-                    omitted: u32::try_from(omitted).unwrap_or(u32::MAX),
-                }
+                let about = opt_text(memory, slot(2)?, i, "subject")?;
+                let omitted = u32::try_from(omitted).unwrap_or(u32::MAX);
+                (rule.effect, about, from, count, omitted)
             }
-            1 => Finding {
-                rule: rule.name.clone(),
-                level: rule.level,
-                effect: if rule.level == Level::Advisory {
+            1 => {
+                let effect = if rule.level == Level::Advisory {
                     Effect::Warn
                 } else {
                     Effect::Deny
-                },
-                message: format!("rule `{}` failed: {text}", rule.name),
-                source: rule.source.clone(),
+                };
+                (effect, None, None, None, 0)
+            }
+            flag => return Err(DecodeError::Flag { finding: i, flag }),
+        };
+        let error = flag == 1;
+        if findings.len() <= i as usize {
+            findings.push(Finding {
+                rule: String::new(),
+                level: rule.level,
+                effect,
+                message: String::new(),
+                source: String::new(),
                 about: None,
                 from: None,
                 count: None,
                 overridden: None,
-                error: true,
+                error,
                 omitted: 0,
-            },
-            flag => return Err(DecodeError::Flag { finding: i, flag }),
+            });
+        }
+        let Some(f) = findings.get_mut(i as usize) else {
+            continue;
         };
-        findings.push(finding);
+        assign(&mut f.rule, &[&rule.name]);
+        f.level = rule.level;
+        f.effect = effect;
+        if error {
+            assign(
+                &mut f.message,
+                &["rule `", &rule.name, "` failed: ", message],
+            );
+        } else {
+            assign(&mut f.message, &[message]);
+        }
+        assign(&mut f.source, &[&rule.source]);
+        assign_opt(&mut f.about, about);
+        assign_opt(&mut f.from, from);
+        f.count = count;
+        f.overridden = None;
+        f.error = error;
+        f.omitted = omitted;
     }
-    Ok(findings)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -326,6 +373,46 @@ mod tests {
         assert_eq!(got[3].effect, Effect::Deny);
         assert_eq!((got[3].about.clone(), got[3].from.clone()), (None, None));
         assert_eq!((got[3].count, got[3].omitted), (None, 0));
+    }
+
+    #[test]
+    fn decoding_into_findings_replaces_what_they_held() {
+        let mut m = Mem::new(&[]);
+        let (msg, about, group, boom) = (
+            m.str(b"a.rs is bad"),
+            m.str(b"a.rs"),
+            m.str(b"@org/x"),
+            m.str(b"division by zero"),
+        );
+        let all = [
+            [1, msg, ABSENT, group, 2, 3],
+            [0, msg, about, ABSENT, 0, 0],
+            [2 | 1 << 32, boom, ABSENT, ABSENT, 0, 0],
+        ];
+        let mut prefilled = None;
+        // Fewer, as many and more findings than the vector holds, each time into the vector
+        // the decoding before left: fields set before are cleared or replaced.
+        for n in [3, 1, 0, 2, 3, 1] {
+            let mut m2 = Mem::new(&all[..n]);
+            m2.bytes[512..].copy_from_slice(&m.bytes[512..]);
+            let expected = decode_findings(&m2.bytes, 8, &meta()).unwrap();
+            let held = prefilled.get_or_insert_with(|| {
+                let mut f = expected.clone();
+                for x in &mut f {
+                    x.overridden = Some(crate::decision::Override {
+                        by: "a".into(),
+                        reason: "b".into(),
+                    });
+                    x.about = Some("left over".into());
+                    x.from = Some("left over".into());
+                    x.count = Some(7);
+                }
+                f
+            });
+            decode_findings_into(&m2.bytes, 8, &meta(), held).unwrap();
+            assert_eq!(*held, expected, "{n} findings");
+            assert_eq!(held.len(), n);
+        }
     }
 
     #[test]
