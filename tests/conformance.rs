@@ -240,8 +240,38 @@ proptest! {
     #[test]
     fn shipped_rules_agree_on_random_facts(facts in common::arb::facts()) {
         let (expected, actual) = shipped().decide(&facts);
-        prop_assert_eq!(expected, actual, "facts: {}", facts);
+        prop_assert_eq!(&expected, &actual, "facts: {}", facts);
+        // Again into one `Decision` reused across every case, holding whatever the case
+        // before left in it: more or fewer findings, reviews, absent or present fields.
+        let again = REUSED.with_borrow_mut(|reused| {
+            let (session, decision) = reused.get_or_insert_with(|| {
+                let session = shipped().module.session().unwrap();
+                (session, blastwall_abi::decision::Decision {
+                    outcome: blastwall_abi::decision::Outcome::Allow,
+                    findings: Vec::new(),
+                    reviews: Vec::new(),
+                })
+            });
+            match session.evaluate_json_into(&facts, decision) {
+                Ok(()) => decision.to_json_pretty(),
+                Err(blastwall_runtime::EvalError::Facts(e)) => {
+                    // A refusal leaves a decision that fails closed.
+                    assert_eq!(decision.outcome, blastwall_abi::decision::Outcome::Deny);
+                    assert!(decision.findings.is_empty() && decision.reviews.is_empty());
+                    format!("refused: {e}")
+                }
+                Err(e) => format!("module error: {e}"),
+            }
+        });
+        prop_assert_eq!(expected, again, "facts, deciding into a reused decision: {}", facts);
     }
+}
+
+thread_local! {
+    /// A session and the decision it decides into, kept from one random case to the next.
+    static REUSED: std::cell::RefCell<
+        Option<(blastwall_runtime::Session, blastwall_abi::decision::Decision)>,
+    > = const { std::cell::RefCell::new(None) };
 }
 
 proptest! {

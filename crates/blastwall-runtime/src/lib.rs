@@ -36,8 +36,8 @@ mod policy;
 
 /// The encoding, decoding and combining this crate uses, gathered in one place.
 mod abi {
-    pub use blastwall_abi::combine::{CombineContext, combine};
-    pub use blastwall_abi::decode::{DecodeError, decode_findings};
+    pub use blastwall_abi::combine::{CombineContext, combine_in_place};
+    pub use blastwall_abi::decode::{DecodeError, decode_findings_into};
     pub use blastwall_abi::encode::{Encoded, EncodedTopology, Encoder, LayoutError, Reserved};
     pub use blastwall_abi::facts_error::FactsError;
 }

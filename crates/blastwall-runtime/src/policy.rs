@@ -9,12 +9,13 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use blastwall_abi::decision::Decision;
+use blastwall_abi::decision::{Decision, Outcome};
 use blastwall_abi::layout::ABI_VERSION;
 use wasmtime::{Instance, Memory, ResourceLimiter, Store, Trap, TypedFunc};
 
 use crate::abi::{
-    CombineContext, Encoded, EncodedTopology, FactsError, Reserved, combine, decode_findings,
+    CombineContext, Encoded, EncodedTopology, FactsError, Reserved, combine_in_place,
+    decode_findings_into,
 };
 use crate::engine::EvalLimits;
 use crate::err::EvalError;
@@ -437,6 +438,31 @@ impl Session {
     /// Decides on facts already encoded by [`encode`](Session::encode): the module's time
     /// alone, without checking and encoding JSON.
     pub fn evaluate_encoded(&mut self, facts: &EncodedFacts) -> Result<Decision, EvalError> {
+        let mut decision = empty_decision(Outcome::Allow);
+        self.decide(facts, &mut decision)?;
+        Ok(decision)
+    }
+
+    /// [`evaluate_encoded`](Session::evaluate_encoded) into `decision`, replacing what it
+    /// held. The strings and vectors already in `decision` are reused, so a caller that decides
+    /// many times with one `Decision` allocates only when a decision has more findings or
+    /// longer texts than any before it.
+    ///
+    /// On an error, `decision` is left with no findings, no reviews and the outcome `deny`: a
+    /// caller that reads it anyway fails closed.
+    pub fn evaluate_encoded_into(
+        &mut self,
+        facts: &EncodedFacts,
+        decision: &mut Decision,
+    ) -> Result<(), EvalError> {
+        let result = self.decide(facts, decision);
+        if result.is_err() {
+            fail_closed(decision);
+        }
+        result
+    }
+
+    fn decide(&mut self, facts: &EncodedFacts, decision: &mut Decision) -> Result<(), EvalError> {
         if facts.base != self.base {
             return Err(EvalError::WrongBase {
                 encoded: facts.base,
@@ -456,13 +482,14 @@ impl Session {
                 slot.base, self.base
             )));
         }
-        let decision = slot.run(
+        slot.run_into(
             &self.policy.inner,
             &facts.encoded.bytes,
             &facts.encoded.context,
+            decision,
         )?;
         self.slot = Some(slot);
-        Ok(decision)
+        Ok(())
     }
 
     /// Checks, encodes and decides on `facts`.
@@ -470,6 +497,39 @@ impl Session {
         let facts = self.encode(facts)?;
         self.evaluate_encoded(&facts)
     }
+
+    /// [`evaluate_json`](Session::evaluate_json) into `decision`, reusing its allocations as
+    /// [`evaluate_encoded_into`](Session::evaluate_encoded_into) does; on an error, `decision`
+    /// is left with no findings, no reviews and the outcome `deny`.
+    pub fn evaluate_json_into(
+        &mut self,
+        facts: &serde_json::Value,
+        decision: &mut Decision,
+    ) -> Result<(), EvalError> {
+        match self.encode(facts) {
+            Ok(facts) => self.evaluate_encoded_into(&facts, decision),
+            Err(e) => {
+                fail_closed(decision);
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// A decision with no findings and no reviews.
+fn empty_decision(outcome: Outcome) -> Decision {
+    Decision {
+        outcome,
+        findings: Vec::new(),
+        reviews: Vec::new(),
+    }
+}
+
+/// What a decision that failed leaves for a caller that reads it anyway.
+fn fail_closed(decision: &mut Decision) {
+    decision.findings.clear();
+    decision.reviews.clear();
+    decision.outcome = Outcome::Deny;
 }
 
 impl Drop for Session {
@@ -626,6 +686,19 @@ impl Slot {
         bytes: &[u8],
         context: &CombineContext,
     ) -> Result<Decision, EvalError> {
+        let mut decision = empty_decision(Outcome::Allow);
+        self.run_into(policy, bytes, context, &mut decision)?;
+        Ok(decision)
+    }
+
+    /// [`Slot::run`] into `decision`, reusing its allocations.
+    fn run_into(
+        &mut self,
+        policy: &PolicyInner,
+        bytes: &[u8],
+        context: &CombineContext,
+        decision: &mut Decision,
+    ) -> Result<(), EvalError> {
         let limits = policy.limits;
         let trapped = |e, store: &Store<Limiter>| failure(e, store, limits, EvalError::Trap);
         if let Some(fuel) = limits.fuel {
@@ -655,13 +728,15 @@ impl Slot {
             .evaluate
             .call(&mut self.store, addr)
             .map_err(|e| trapped(e, &self.store))?;
-        let findings = decode_findings(
+        decode_findings_into(
             self.memory.data(&self.store),
             result.cast_unsigned(),
             policy.module.core_metadata(),
+            &mut decision.findings,
         )
         .map_err(EvalError::Decode)?;
-        Ok(combine(findings, context))
+        combine_in_place(decision, context);
+        Ok(())
     }
 }
 

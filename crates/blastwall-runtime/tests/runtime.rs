@@ -254,6 +254,80 @@ fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
 }
 
 #[test]
+fn deciding_into_a_decision_that_fails_leaves_it_denying() {
+    let limits = EvalLimits {
+        fuel: Some(1_000_000),
+        ..EvalLimits::default()
+    };
+    let policy = engine_with(limits)
+        .load(&looping_module())
+        .unwrap()
+        .policy();
+    let mut session = policy.session().unwrap();
+    let mut d = session.evaluate_json(&json!({})).unwrap();
+    assert_eq!(d.outcome, Outcome::Allow);
+    // Out of fuel, facts refused, facts encoded for another policy: each an error, and each
+    // leaves the decision denying, with nothing in it.
+    let other = engine().load(&allow_module()).unwrap().policy();
+    let foreign = other.session().unwrap().encode(&json!({})).unwrap();
+    let failures = [
+        session.evaluate_json_into(&json!({"change": {}}), &mut d),
+        session.evaluate_json_into(&json!(["not", "an", "object"]), &mut d),
+        session.evaluate_encoded_into(&foreign, &mut d),
+    ];
+    for (i, result) in failures.into_iter().enumerate() {
+        assert!(result.is_err(), "failure {i} decided");
+    }
+    let mut each = Vec::new();
+    for facts in [json!({"change": {}}), json!([1])] {
+        d.outcome = Outcome::Allow;
+        assert!(session.evaluate_json_into(&facts, &mut d).is_err());
+        each.push((d.outcome, d.findings.len(), d.reviews.len()));
+    }
+    assert_eq!(each, vec![(Outcome::Deny, 0, 0); 2]);
+    // The next decision works and replaces the denial.
+    session.evaluate_json_into(&json!({}), &mut d).unwrap();
+    assert_eq!(d.outcome, Outcome::Allow);
+}
+
+#[test]
+fn deciding_into_one_decision_replaces_what_it_held() {
+    // Denies when a `change` is given, else allows.
+    let module = module_bytes(&format!(
+        "(if (result i32) {HAS_CHANGE} (then (call $deny)) (else (call $allow)))"
+    ));
+    let policy = engine().load(&module).unwrap().policy();
+    let mut session = policy.session().unwrap();
+    let denied = session.encode(&json!({"change": {}})).unwrap();
+    let expected = session.evaluate_encoded(&denied).unwrap();
+    assert_eq!(expected.findings.len(), 1);
+    // A decision holding more findings and reviews than this one, with every optional field
+    // set: what is not this decision's is gone.
+    let mut d = expected.clone();
+    let mut extra = expected.findings[0].clone();
+    extra.rule = "another rule, with a longer name than the first".into();
+    extra.about = Some("a.rs".into());
+    extra.from = Some("@org/x".into());
+    extra.count = Some(2);
+    extra.error = true;
+    extra.omitted = 4;
+    d.findings[0] = extra.clone();
+    d.findings.push(extra);
+    d.reviews.push(blastwall_abi::decision::Review {
+        from: "@org/x".into(),
+        needed: 2,
+        have: 0,
+        satisfied: false,
+    });
+    session.evaluate_encoded_into(&denied, &mut d).unwrap();
+    assert_eq!(d, expected);
+    let mut d = expected.clone();
+    session.evaluate_json_into(&json!({}), &mut d).unwrap();
+    assert_eq!(d, session.evaluate_json(&json!({})).unwrap());
+    assert_eq!((d.outcome, d.findings.len()), (Outcome::Allow, 0));
+}
+
+#[test]
 fn exceeding_the_memory_cap_is_an_error_and_the_next_decision_works() {
     let limits = EvalLimits {
         memory_bytes: 4 << 20,
