@@ -53,9 +53,28 @@ fn shipped(c: &mut Criterion) {
     g.bench_function("module_encoded", |b| {
         b.iter(|| session.evaluate_encoded(black_box(&encoded)).unwrap())
     });
+    // The same into one `Decision` kept across iterations (`Session::evaluate_encoded_into`),
+    // as a host deciding many times in a row can: its strings and vectors are reused.
+    let mut reused = decision.clone();
+    g.bench_function("module_encoded_into", |b| {
+        b.iter(|| {
+            session
+                .evaluate_encoded_into(black_box(&encoded), &mut reused)
+                .unwrap()
+        })
+    });
+    assert_eq!(reused, decision);
     g.bench_function("module_json", |b| {
         b.iter(|| session.evaluate_json(black_box(&json)).unwrap())
     });
+    g.bench_function("module_json_into", |b| {
+        b.iter(|| {
+            session
+                .evaluate_json_into(black_box(&json), &mut reused)
+                .unwrap()
+        })
+    });
+    assert_eq!(reused, decision);
     // The host's part of `module_json` alone: the facts checked and encoded, not decided.
     g.bench_function("encode", |b| {
         b.iter(|| session.encode(black_box(&json)).unwrap())
