@@ -863,9 +863,7 @@ impl Encoder {
     /// at address `base`, which must be 8-byte aligned: a host encodes it once into memory
     /// from `bw_reserve` and passes its address to every [`Encoder::encode_json`].
     pub fn encode_config(&self, config: &Map<String, J>, base: u32) -> Result<Vec<u8>, FactsError> {
-        if let Some(e) = self.params().map_err(Clone::clone)?.default_error.as_ref() {
-            return Err(e.clone());
-        }
+        // `config` refuses parameters whose defaults do not fit, as `encode` does.
         if !base.is_multiple_of(SLOT) {
             return Err(not_aligned(base));
         }

@@ -860,6 +860,16 @@ fn a_module_whose_defaults_do_not_fit_is_not_precompiled() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("strict"), "{e}");
+    // So does encoding a config for it, given or empty.
+    let module = engine.load(&wasm).unwrap();
+    for config in [json!({}), json!({"strict": true})] {
+        let e = module
+            .policy()
+            .with_config(config.as_object().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("strict"), "{e}");
+    }
     // Precompiled, its parameters would be read only for a config, and its decisions without
     // one would not: refused.
     let e = engine.precompile(&wasm).unwrap_err().to_string();
