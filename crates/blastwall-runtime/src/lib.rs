@@ -6,7 +6,9 @@
 //! - [`Module`]: a checked, compiled module and its metadata.
 //! - [`Policy`]: a module with its parameters; [`Policy::evaluate_json`] decides, in instances
 //!   pooled and reused across calls and threads.
-//! - [`Session`]: one instance owned by one caller, for the hot path.
+//! - [`Session`]: one instance owned by one caller, for the hot path; it can decide into a
+//!   [`Decision`](blastwall_abi::decision::Decision) the caller keeps, reusing its allocations
+//!   ([`Session::evaluate_encoded_into`]).
 //!
 //! ```no_run
 //! use blastwall_runtime::{Engine, EngineConfig, EvalLimits};
