@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use blastwall_abi::decision::{Effect, Level, Outcome};
+use blastwall_abi::decision::{Decision, Effect, Level, Outcome};
 use blastwall_abi::layout::{ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
 use blastwall_runtime::{Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy};
 use serde_json::json;
@@ -217,16 +217,21 @@ fn running_past_the_time_limit_is_an_error_and_the_next_decision_works() {
     );
 }
 
-#[test]
-fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
+/// [`looping_module`] under a fuel limit.
+fn fuelled_looping_policy() -> Policy {
     let limits = EvalLimits {
         fuel: Some(1_000_000),
         ..EvalLimits::default()
     };
-    let policy = engine_with(limits)
+    engine_with(limits)
         .load(&looping_module())
         .unwrap()
-        .policy();
+        .policy()
+}
+
+#[test]
+fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
+    let policy = fuelled_looping_policy();
     assert_eq!(
         policy.evaluate_json(&json!({})).unwrap().outcome,
         Outcome::Allow
@@ -255,39 +260,40 @@ fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
 
 #[test]
 fn deciding_into_a_decision_that_fails_leaves_it_denying() {
-    let limits = EvalLimits {
-        fuel: Some(1_000_000),
-        ..EvalLimits::default()
-    };
-    let policy = engine_with(limits)
-        .load(&looping_module())
-        .unwrap()
-        .policy();
+    let policy = fuelled_looping_policy();
     let mut session = policy.session().unwrap();
-    let mut d = session.evaluate_json(&json!({})).unwrap();
-    assert_eq!(d.outcome, Outcome::Allow);
-    // Out of fuel, facts refused, facts encoded for another policy: each an error, and each
-    // leaves the decision denying, with nothing in it.
     let other = engine().load(&allow_module()).unwrap().policy();
     let foreign = other.session().unwrap().encode(&json!({})).unwrap();
-    let failures = [
-        session.evaluate_json_into(&json!({"change": {}}), &mut d),
-        session.evaluate_json_into(&json!(["not", "an", "object"]), &mut d),
-        session.evaluate_encoded_into(&foreign, &mut d),
-    ];
-    for (i, result) in failures.into_iter().enumerate() {
-        assert!(result.is_err(), "failure {i} decided");
+    // What the caller's decision holds before each failure: an allow with a finding and a
+    // review in it.
+    let held: Decision = serde_json::from_value(json!({
+        "outcome": "allow",
+        "findings": [{"rule": "r", "level": "advisory", "effect": "warn", "message": "m",
+                      "source": "p.bw:1:1"}],
+        "reviews": [{"from": "any", "needed": 1, "have": 1, "satisfied": true}],
+    }))
+    .unwrap();
+    // Out of fuel, facts refused, facts encoded for another policy: each an error, and each
+    // leaves the decision denying, with nothing in it.
+    for case in 0..3 {
+        let mut d = held.clone();
+        let result = match case {
+            0 => session.evaluate_json_into(&json!({"change": {}}), &mut d),
+            1 => session.evaluate_json_into(&json!(["not", "an", "object"]), &mut d),
+            _ => session.evaluate_encoded_into(&foreign, &mut d),
+        };
+        assert!(result.is_err(), "case {case} decided");
+        assert_eq!(
+            (d.outcome, d.findings.len(), d.reviews.len()),
+            (Outcome::Deny, 0, 0),
+            "case {case}"
+        );
     }
-    let mut each = Vec::new();
-    for facts in [json!({"change": {}}), json!([1])] {
-        d.outcome = Outcome::Allow;
-        assert!(session.evaluate_json_into(&facts, &mut d).is_err());
-        each.push((d.outcome, d.findings.len(), d.reviews.len()));
-    }
-    assert_eq!(each, vec![(Outcome::Deny, 0, 0); 2]);
     // The next decision works and replaces the denial.
+    let mut d = held.clone();
     session.evaluate_json_into(&json!({}), &mut d).unwrap();
-    assert_eq!(d.outcome, Outcome::Allow);
+    assert_eq!(d, session.evaluate_json(&json!({})).unwrap());
+    assert_eq!((d.outcome, d.findings.len()), (Outcome::Allow, 0));
 }
 
 #[test]
