@@ -902,6 +902,82 @@ impl<'p> Gen<'p> {
         Ok(())
     }
 
+    /// Whether the subject on the stack (a `str` slot) matches `pattern`; leaves 0 or 1, and
+    /// leaves by `cx.fail` when a parameter's pattern is invalid.
+    fn glob_on_stack(&mut self, cx: &mut Cx, pattern: &GlobRef) -> R<()> {
+        let s = cx.a.zero_i64();
+        cx.a.set(s);
+        match pattern {
+            GlobRef::Const(i) => {
+                let addr = *self.glob_addr.get(*i).ok_or_else(|| internal("glob"))?;
+                cx.a.u32c(addr).get(s).call(P_DFA);
+            }
+            GlobRef::Dynamic(p) if matches!(p.kind, ExprKind::List(_)) => {
+                // A list of literal patterns: compiled here, tried in order.
+                let ExprKind::List(items) = &p.kind else {
+                    return Err(internal("glob list"));
+                };
+                let patterns: Vec<&str> = items
+                    .iter()
+                    .filter_map(|i| match &i.kind {
+                        ExprKind::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let dfas = blastwall_abi::dfa::glob_list_dfas(&patterns).map_err(|e| {
+                    CompileError::Pattern {
+                        pattern: patterns.join(", "),
+                        reason: e.to_string(),
+                    }
+                })?;
+                let addrs: Vec<u32> = dfas
+                    .iter()
+                    .map(|d| d.encode_into(self.out.data_mut(), crate::module::DATA_BASE))
+                    .collect();
+                let done = cx.a.block_of(BlockType::Result(I32));
+                for addr in addrs {
+                    cx.a.i32c(1);
+                    cx.a.u32c(addr).get(s).call(P_DFA);
+                    cx.a.br_if(done);
+                    cx.a.i(I::Drop);
+                }
+                cx.a.i32c(0);
+                cx.a.end();
+            }
+            GlobRef::Dynamic(p) => {
+                let ExprKind::Param(pi) = p.kind else {
+                    return Err(internal("a glob computed at run time"));
+                };
+                let slot = *self
+                    .glob_slot
+                    .get(&pi)
+                    .ok_or_else(|| internal("glob parameter slot"))?;
+                let list = cx.a.zero_i64();
+                let i = cx.a.zero_i32();
+                let r = cx.a.zero_i32();
+                cx.a.i(I::GlobalGet(G_CONFIG)).load64(slot * 8).set(list);
+                let bl = cx.a.block();
+                let l = cx.a.loop_();
+                cx.a.get(i).get(list).len().i(I::I32GeU);
+                cx.a.br_if(bl);
+                cx.a.get(list)
+                    .ptr()
+                    .get(i)
+                    .i32c(3)
+                    .i(I::I32Shl)
+                    .i(I::I32Add)
+                    .load32(0);
+                cx.a.get(s).call(P_DFA).tee(r).i32c(2).i(I::I32Eq);
+                cx.a.br_if(cx.fail);
+                cx.a.get(r);
+                cx.a.br_if(bl);
+                cx.each_tail(i, l);
+                cx.a.get(r);
+            }
+        }
+        Ok(())
+    }
+
     fn arith(&mut self, cx: &mut Cx, e: &Expr, op: ArithOp, a: &Expr, b: &Expr) -> R<()> {
         self.expr(cx, a)?;
         let x = cx.a.zero_i64();
@@ -1308,80 +1384,30 @@ impl<'p> Gen<'p> {
                 cx.each_tail(i, l);
                 cx.a.get(r);
             }
-            ExprKind::Glob(a, pattern) => match pattern {
-                GlobRef::Const(i) => {
-                    let addr = *self.glob_addr.get(*i).ok_or_else(|| internal("glob"))?;
-                    cx.a.u32c(addr);
-                    self.expr(cx, a)?;
-                    cx.a.call(P_DFA);
-                }
-                GlobRef::Dynamic(p) if matches!(p.kind, ExprKind::List(_)) => {
-                    // A list of literal patterns: compiled here, tried in order.
-                    let ExprKind::List(items) = &p.kind else {
-                        return Err(internal("glob list"));
+            ExprKind::Glob(a, pattern) => match &a.kind {
+                // `(x ?? "literal") matches P`, most often `(f.previous_path ?? "") matches L`:
+                // when `x` is absent the answer is the literal's, which is the same all through
+                // an evaluation, so it is kept in the memo table instead of matched again for
+                // every witness.
+                ExprKind::Coalesce(x, d) if matches!(d.kind, ExprKind::Str(_)) => {
+                    self.expr(cx, x)?;
+                    let v = cx.a.zero_i64();
+                    cx.a.tee(v).i64c(ABSENT).i(I::I64Eq);
+                    cx.a.if_of(BlockType::Result(I32));
+                    let literal = Expr {
+                        kind: ExprKind::Glob(d.clone(), pattern.clone()),
+                        ty: e.ty.clone(),
+                        span: e.span,
                     };
-                    let patterns: Vec<&str> = items
-                        .iter()
-                        .filter_map(|i| match &i.kind {
-                            ExprKind::Str(s) => Some(s.as_str()),
-                            _ => None,
-                        })
-                        .collect();
-                    let dfas = blastwall_abi::dfa::glob_list_dfas(&patterns).map_err(|e| {
-                        CompileError::Pattern {
-                            pattern: patterns.join(", "),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    let addrs: Vec<u32> = dfas
-                        .iter()
-                        .map(|d| d.encode_into(self.out.data_mut(), crate::module::DATA_BASE))
-                        .collect();
-                    self.expr(cx, a)?;
-                    let s = cx.a.zero_i64();
-                    cx.a.set(s);
-                    let done = cx.a.block_of(BlockType::Result(I32));
-                    for addr in addrs {
-                        cx.a.i32c(1);
-                        cx.a.u32c(addr).get(s).call(P_DFA);
-                        cx.a.br_if(done);
-                        cx.a.i(I::Drop);
-                    }
-                    cx.a.i32c(0);
+                    self.cond(cx, &literal)?;
+                    cx.a.else_();
+                    cx.a.get(v);
+                    self.glob_on_stack(cx, pattern)?;
                     cx.a.end();
                 }
-                GlobRef::Dynamic(p) => {
-                    let ExprKind::Param(pi) = p.kind else {
-                        return Err(internal("a glob computed at run time"));
-                    };
-                    let slot = *self
-                        .glob_slot
-                        .get(&pi)
-                        .ok_or_else(|| internal("glob parameter slot"))?;
+                _ => {
                     self.expr(cx, a)?;
-                    let s = cx.a.zero_i64();
-                    cx.a.set(s);
-                    let list = cx.a.zero_i64();
-                    let i = cx.a.zero_i32();
-                    let r = cx.a.zero_i32();
-                    cx.a.i(I::GlobalGet(G_CONFIG)).load64(slot * 8).set(list);
-                    let bl = cx.a.block();
-                    let l = cx.a.loop_();
-                    cx.a.get(i).get(list).len().i(I::I32GeU);
-                    cx.a.br_if(bl);
-                    cx.a.get(list)
-                        .ptr()
-                        .get(i)
-                        .i32c(3)
-                        .i(I::I32Shl)
-                        .i(I::I32Add)
-                        .load32(0);
-                    cx.a.get(s).call(P_DFA).tee(r).i32c(2).i(I::I32Eq);
-                    cx.a.br_if(cx.fail);
-                    cx.a.get(r);
-                    cx.a.br_if(bl);
-                    cx.each_tail(i, l);
-                    cx.a.get(r);
+                    self.glob_on_stack(cx, pattern)?;
                 }
             },
             ExprKind::Regex(a, i) => {
