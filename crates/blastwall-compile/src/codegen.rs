@@ -165,11 +165,12 @@ impl<'p> Gen<'p> {
         }
     }
 
-    /// The call cache of function `i`, when calls to it are worth remembering: one `str`
-    /// argument, a `bool` or `int` result, and a body that does real work.
+    /// The call cache of function `i`, when calls to it are worth remembering: one `str` or
+    /// record argument, a `bool` or `int` result, and a body that does real work.
     fn call_cache(&mut self, i: usize) -> Option<u32> {
         let f = self.policy.fns.get(i)?;
-        let worth = matches!(f.params.as_slice(), [(_, t)] if t.is_stringy())
+        let worth = matches!(f.params.as_slice(),
+            [(_, t)] if t.is_stringy() || matches!(t, Type::Record(_)))
             && matches!(f.ret, Type::Bool | Type::Int)
             && crate::memo::cost(&f.body) >= 40;
         if !worth {
@@ -851,9 +852,11 @@ impl<'p> Gen<'p> {
                         self.check_failed(cx);
                     }
                     Some(cache) => {
-                        // Functions are pure and a string's slot names it for the whole
-                        // evaluation (nothing is freed before the next), so a call with the
-                        // same argument slot has the same result. Failures are not kept.
+                        // Functions are pure, and a string's slot (its address and length)
+                        // or a record's (its address) names it for the whole evaluation:
+                        // records are never written after they are made, and nothing is freed
+                        // before the next evaluation. So a call with the same argument slot
+                        // has the same result. Failures are not kept.
                         let arg = cx.a.zero_i64();
                         let entry = cx.a.zero_i32();
                         let v = cx.a.zero_i64();
