@@ -33,9 +33,14 @@ pub struct CombineContext {
 /// CODEOWNERS writes people as `@alice`; folding only ASCII keeps every host (Rust, the module,
 /// JavaScript) in agreement, since Unicode case mapping differs between their libraries.
 pub fn identity(s: &str) -> String {
+    unfolded(s).to_ascii_lowercase()
+}
+
+/// [`identity`] before the case folding: `s` without surrounding ASCII whitespace and one
+/// leading `@`.
+fn unfolded(s: &str) -> &str {
     let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    let s = s.strip_prefix('@').unwrap_or(s);
-    s.to_ascii_lowercase()
+    s.strip_prefix('@').unwrap_or(s)
 }
 
 impl CombineContext {
@@ -73,8 +78,7 @@ impl CombineContext {
     pub fn have(&self, group: &str) -> u32 {
         // `identity(group)` compared with names already folded, without building it: the
         // approvers' names and teams hold no ASCII upper-case letter.
-        let group = group.trim_matches(|c: char| c.is_ascii_whitespace());
-        let group = group.strip_prefix('@').unwrap_or(group);
+        let group = unfolded(group);
         let any = group.eq_ignore_ascii_case("any");
         let n = self
             .approvers
