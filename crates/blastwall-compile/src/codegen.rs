@@ -47,6 +47,9 @@ pub struct Gen<'p> {
     defined: Vec<usize>,
     /// Compiled function index → its call cache.
     call_caches: HashMap<u32, u32>,
+    /// A list of literal patterns → the addresses of its tables, compiled once however many
+    /// places match against the list.
+    list_tables: HashMap<Vec<String>, Vec<u32>>,
 }
 
 /// Entries in one function's call cache (direct-mapped by the argument's address).
@@ -109,6 +112,7 @@ impl<'p> Gen<'p> {
             memo: HashMap::new(),
             defined: Vec::new(),
             call_caches: HashMap::new(),
+            list_tables: HashMap::new(),
         }
     }
 
@@ -920,23 +924,31 @@ impl<'p> Gen<'p> {
                 let ExprKind::List(items) = &p.kind else {
                     return Err(internal("glob list"));
                 };
-                let patterns: Vec<&str> = items
+                let patterns: Vec<String> = items
                     .iter()
                     .filter_map(|i| match &i.kind {
-                        ExprKind::Str(s) => Some(s.as_str()),
+                        ExprKind::Str(s) => Some(s.clone()),
                         _ => None,
                     })
                     .collect();
-                let dfas = blastwall_abi::dfa::glob_list_dfas(&patterns).map_err(|e| {
-                    CompileError::Pattern {
-                        pattern: patterns.join(", "),
-                        reason: e.to_string(),
+                let addrs = match self.list_tables.get(&patterns) {
+                    Some(addrs) => addrs.clone(),
+                    None => {
+                        let texts: Vec<&str> = patterns.iter().map(String::as_str).collect();
+                        let dfas = blastwall_abi::dfa::glob_list_dfas(&texts).map_err(|e| {
+                            CompileError::Pattern {
+                                pattern: texts.join(", "),
+                                reason: e.to_string(),
+                            }
+                        })?;
+                        let addrs: Vec<u32> = dfas
+                            .iter()
+                            .map(|d| d.encode_into(self.out.data_mut(), crate::module::DATA_BASE))
+                            .collect();
+                        self.list_tables.insert(patterns, addrs.clone());
+                        addrs
                     }
-                })?;
-                let addrs: Vec<u32> = dfas
-                    .iter()
-                    .map(|d| d.encode_into(self.out.data_mut(), crate::module::DATA_BASE))
-                    .collect();
+                };
                 let done = cx.a.block_of(BlockType::Result(I32));
                 for addr in addrs {
                     cx.a.i32c(1);
