@@ -50,7 +50,10 @@ mod topo_error;
 pub mod topology;
 
 pub use admission::plan_from_admission;
-pub use agent::{ActionOptions, action_from_command, action_from_json};
+pub use agent::{
+    ActionOptions, ToolCall, action_from_command, action_from_json, action_from_tool_call,
+    is_shell_tool,
+};
 pub use approvals::{TeamMembership, approvals_from_flags, approvals_from_github_reviews};
 pub use codeowners::{Codeowners, Dialect, OwnersResult, locate, owners_facts, parse_codeowners};
 pub use config::{CheckConfig, ConfigError, read_config};

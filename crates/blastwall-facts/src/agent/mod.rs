@@ -157,6 +157,136 @@ pub fn action_from_command(command: &str, cwd: &str, opts: &ActionOptions) -> Va
     )
 }
 
+/// A tool call an agent is about to make, as a hook front end took it out of the agent's own
+/// payload: which agent, the tool's name, the tool's input object and the working directory.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolCall<'a> {
+    /// The agent, recorded as the document's `source`: `claude-code`, `codex`, `cursor`,
+    /// `gemini`, `copilot` or `mcp`.
+    pub source: &'static str,
+    /// The tool's name as the agent gives it (`Bash`, `run_shell_command`, `mcp__x__y`, …).
+    pub tool: &'a str,
+    /// The tool's input: an object, or `null` when the agent gave none.
+    pub input: &'a Value,
+    /// The directory the call runs in; empty when the agent does not say.
+    pub cwd: &'a str,
+}
+
+/// Tool names, compared case-insensitively, whose input's `command` is a shell command line:
+/// Claude Code's and Copilot's `Bash`/`bash`, Codex's `shell`, `local_shell` and `exec_command`,
+/// Gemini CLI's `run_shell_command`, Cursor's `Shell` and `run_terminal_cmd`.
+const SHELL_TOOLS: [&str; 8] = [
+    "bash",
+    "shell",
+    "local_shell",
+    "exec_command",
+    "run_shell_command",
+    "run_terminal_cmd",
+    "terminal",
+    "powershell",
+];
+
+/// Whether `tool` names a tool that runs a shell command line.
+pub fn is_shell_tool(tool: &str) -> bool {
+    SHELL_TOOLS.iter().any(|t| t.eq_ignore_ascii_case(tool))
+}
+
+/// Build the `action` document for a tool call a hook front end has read.
+///
+/// A shell tool ([`is_shell_tool`]) must carry its command line in `input.command`, as a string
+/// or as an argument vector (`["bash", "-lc", "…"]`, Codex's form, which is quoted back into one
+/// line); a shell tool without one is an error, so that a front end fails closed instead of
+/// deciding on an empty command. Any other tool's input is flattened into `arguments`.
+pub fn action_from_tool_call(
+    call: &ToolCall<'_>,
+    opts: &ActionOptions,
+) -> Result<Value, ActionError> {
+    let input = match call.input {
+        Value::Object(m) => Some(m),
+        Value::Null => None,
+        other => {
+            return Err(crate::error::TypeError {
+                path: "tool_input".to_string(),
+                expected: "an object",
+                found: kind_of(other),
+            }
+            .into());
+        }
+    };
+    if is_shell_tool(call.tool) {
+        let input = input.ok_or_else(|| ActionError::MissingField {
+            path: "tool_input".to_string(),
+        })?;
+        let command = match input.get("command") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(argv)) => quote_argv(argv, "tool_input.command")?,
+            Some(other) => {
+                return Err(crate::error::TypeError {
+                    path: "tool_input.command".to_string(),
+                    expected: "a string or a list of strings",
+                    found: kind_of(other),
+                }
+                .into());
+            }
+            None => {
+                return Err(ActionError::MissingField {
+                    path: "tool_input.command".to_string(),
+                });
+            }
+        };
+        return Ok(build(
+            &Input {
+                source: call.source,
+                tool: call.tool.to_string(),
+                command: Some(command),
+                cwd: call.cwd.to_string(),
+                arguments: Vec::new(),
+            },
+            opts,
+        ));
+    }
+    Ok(build(
+        &Input {
+            source: call.source,
+            tool: call.tool.to_string(),
+            command: None,
+            cwd: call.cwd.to_string(),
+            arguments: input.map(|_| flatten(call.input)).unwrap_or_default(),
+        },
+        opts,
+    ))
+}
+
+/// An argument vector as one shell line that parses back into the same words: each word is
+/// single-quoted unless it is made only of characters the shell never treats specially.
+fn quote_argv(argv: &[Value], path: &str) -> Result<String, ActionError> {
+    let mut line = String::new();
+    for (i, word) in argv.iter().enumerate() {
+        let Value::String(w) = word else {
+            return Err(crate::error::TypeError {
+                path: format!("{path}.{i}"),
+                expected: "a string",
+                found: kind_of(word),
+            }
+            .into());
+        };
+        if i > 0 {
+            line.push(' ');
+        }
+        let plain = !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+        if plain {
+            line.push_str(w);
+        } else {
+            line.push('\'');
+            line.push_str(&w.replace('\'', "'\\''"));
+            line.push('\'');
+        }
+    }
+    Ok(line)
+}
+
 /// What the payload says, before analysis.
 struct Input {
     source: &'static str,
