@@ -362,7 +362,84 @@ impl Engine {
             )));
         }
         let file = std::fs::File::open(path).map_err(read)?;
+        // SAFETY: the caller vouches for the file's origin and that it does not change while
+        // the module lives (this function's contract).
+        unsafe { self.load_artifact_file(file, &path.display().to_string(), None, false) }
+    }
+
+    /// Loads the module a caller names by `key` — a digest of whatever the module is built
+    /// from, such as the policy sources and the compiler's version — from this engine's cache
+    /// directory, without compiling anything, when this engine stored it there before.
+    /// Otherwise it calls `build` for the module's wasm, loads that as [`load`](Engine::load)
+    /// does, and stores the compiled artifact under `key` for the next process.
+    ///
+    /// This is what a short-lived process that decides once (an agent's hook) needs: going
+    /// from sources to wasm costs milliseconds that a cache keyed by the wasm's own hash cannot
+    /// save, since the wasm must exist to be hashed. The key must change whenever the wasm
+    /// `build` would return does; an artifact found under a key is trusted to be that wasm's.
+    /// The cached file is checked as [`load_precompiled_file`](Engine::load_precompiled_file)
+    /// checks a file, and must record the same key, so a file of another key renamed into its
+    /// place is refused; one that fails any check is rebuilt and rewritten. Without a cache
+    /// directory, every call builds and compiles.
+    pub fn load_keyed<E: From<LoadError>>(
+        &self,
+        key: &[u8],
+        build: impl FnOnce() -> Result<Vec<u8>, E>,
+    ) -> Result<Module, E> {
+        let key_sha: Hash = Sha256::new()
+            .chain_update(b"blastwall-runtime keyed module\0")
+            .chain_update(key)
+            .finalize()
+            .into();
+        let name = Cache::key(&self.inner.fingerprint, &key_sha);
+        if let Some(file) = self.inner.cache.as_ref().and_then(|c| c.open(&name)) {
+            // SAFETY: the cache writes a file whole under a temporary name and renames it into
+            // place, never writing to one in place, so the mapped file does not change; its
+            // origin is the cache directory's trust model (see `deserialize`).
+            #[allow(unsafe_code)]
+            let loaded = unsafe { self.load_artifact_file(file, &name, Some(&key_sha), true) };
+            if let Ok(module) = loaded {
+                return Ok(module);
+            }
+        }
+        let wasm = build()?;
+        let checked = check::module(&wasm)?;
+        let compiled = wasmtime::Module::new(&self.inner.wasmtime, &wasm)
+            .map_err(|e| LoadError::Compile(e.to_string()))?;
+        if let Some(cache) = &self.inner.cache {
+            // The keyed artifact records the key's digest where a cached module records its
+            // wasm's, so that it is found only under its own key.
+            if let Ok(code) = compiled.serialize()
+                && let Ok(artifact) = self.artifact(&key_sha, &checked.metadata, &code)
+            {
+                cache.write(&name, &artifact);
+            }
+        }
+        Ok(Module::new(self.clone(), compiled, checked.metadata, false))
+    }
+
+    /// Loads the artifact in `file`, mapped where it lies; with `expect`, only when its
+    /// trailer records that hash.
+    ///
+    /// # Safety
+    ///
+    /// As [`load_precompiled_file`](Engine::load_precompiled_file): the file's origin is
+    /// trusted and it does not change while the module lives.
+    #[allow(unsafe_code)]
+    unsafe fn load_artifact_file(
+        &self,
+        file: std::fs::File,
+        shown: &str,
+        expect: Option<&Hash>,
+        from_cache: bool,
+    ) -> Result<Module, LoadError> {
+        let read = |e: std::io::Error| LoadError::Read(format!("`{shown}`: {e}"));
         let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
+        if expect.is_some_and(|sha| parts.trailer.wasm_sha != *sha) {
+            return Err(LoadError::Read(format!(
+                "`{shown}` holds the artifact of another module"
+            )));
+        }
         // The metadata JSON stays in the file until a host asks for the docs or a config.
         let (at, len) = parts.metadata_json_at;
         let text = match file.try_clone() {
@@ -370,10 +447,9 @@ impl Engine {
             Err(_) => MetadataText::read_now(&file, at, len).map_err(read)?,
         };
         let metadata = check_metadata(parts.trailer.abi, &parts.core, text)?;
-        // SAFETY: the caller vouches for the file's origin and that it does not change while
-        // the module lives (this function's contract).
+        // SAFETY: this function's contract.
         let compiled = unsafe { deserialize_file(&self.inner.wasmtime, file)? };
-        self.finish(compiled, metadata, false)
+        self.finish(compiled, metadata, from_cache)
     }
 
     /// The interface check every loaded artifact gets before it becomes a [`Module`].

@@ -52,7 +52,7 @@
 pub use blastwall_abi::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
 pub use blastwall_interp::{RuleStatus, Trace};
 pub use blastwall_runtime::{
-    EncodedFacts, Engine, EngineConfig, EvalLimits, Module, Policy as Compiled, Session,
+    EncodedFacts, Engine, EngineConfig, EvalLimits, LoadError, Module, Policy as Compiled, Session,
 };
 
 #[doc(hidden)]
