@@ -158,6 +158,53 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// A review group in words: `any` is anyone but the author, a group its name in backticks.
+    pub fn group_name(from: &str) -> String {
+        if from == "any" {
+            "anyone but the author".to_string()
+        } else {
+            format!("`{from}`")
+        }
+    }
+
+    /// What would let the change go ahead despite `f`, in words: the approvals still missing,
+    /// the override a `soft` finding takes, or why nothing lifts it. `None` when nothing is
+    /// needed (an advisory finding, a review already satisfied).
+    pub fn remedy(&self, f: &Finding) -> Option<String> {
+        let override_hint = format!(
+            "record an override naming who and why: `overrides: [{{\"rule\": \"{}\", \"by\": \"…\", \"reason\": \"…\"}}]`",
+            f.rule
+        );
+        if f.error {
+            return Some("the rule could not be evaluated; fix the facts or the rule (errors cannot be overridden)".into());
+        }
+        match (f.effect, f.level) {
+            (Effect::Deny, Level::Hard) => {
+                Some("a hard rule: change what it is about; it cannot be overridden".into())
+            }
+            (Effect::Deny, Level::Soft) => Some(override_hint),
+            (Effect::Review, level) => {
+                let from = f.from.as_deref().unwrap_or("any");
+                let r = self.reviews.iter().find(|r| r.from == from)?;
+                if r.satisfied {
+                    return None;
+                }
+                let missing = r.needed - r.have.min(r.needed);
+                let mut hint = format!(
+                    "needs {missing} more approval{} from {}",
+                    if missing == 1 { "" } else { "s" },
+                    Decision::group_name(from)
+                );
+                if level == Level::Soft {
+                    hint.push_str(", or ");
+                    hint.push_str(&override_hint);
+                }
+                Some(hint)
+            }
+            _ => None,
+        }
+    }
+
     /// How far one finding raises the outcome: an overridden finding not at all, a review only
     /// while its group's requirement is unmet, an advisory finding to `warn` at most. The
     /// outcome is the largest of these over all findings (`allow` when there are none).

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use blastwall::{Decision, Policy, Source};
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod check;
 mod replay;
 mod report;
 
@@ -80,6 +79,13 @@ enum Command {
     /// Decide every commit of a range with the current rules and report what they would have
     /// done: counts per outcome, the rules behind them, the commits not allowed.
     Replay(replay::ReplayArgs),
+    /// Guard a coding agent: decide its tool call (JSON on standard input) and answer in the
+    /// agent's own hook contract; or install the hook into the agent's configuration.
+    #[command(after_help = HOOK_HELP)]
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+    },
     /// Run the `test` blocks written beside the rules.
     Test {
         /// Policy files or folders; the shipped rules when none are given.
@@ -97,6 +103,66 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+const HOOK_HELP: &str = "\
+A hook never fails open: an error on the way (a payload not understood, an unknown tool, bad
+rules, a limit) is answered as a deny in the agent's contract, with the reason. `--fail-open`
+lets the call run instead. See docs/agents.md.";
+
+#[derive(Subcommand, Debug)]
+enum HookCommand {
+    /// Claude Code `PreToolUse`.
+    ClaudeCode(HookArgs),
+    /// Codex `PreToolUse` (a review is answered as a deny: Codex runs an `ask`).
+    Codex(HookArgs),
+    /// Cursor `beforeShellExecution`, `beforeMCPExecution` and `preToolUse`.
+    Cursor(HookArgs),
+    /// Gemini CLI `BeforeTool`.
+    Gemini(HookArgs),
+    /// GitHub Copilot `preToolUse` (a review is answered as a deny).
+    Copilot(HookArgs),
+    /// Write the hook into an agent's configuration, keeping everything else there.
+    Install(InstallArgs),
+    /// Take out of an agent's configuration exactly what `install` wrote.
+    Uninstall(InstallArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct HookArgs {
+    /// Policy files or folders (default: `rules/` of the repository the call runs in, else the
+    /// shipped rules). Name a place the agent cannot write to keep the rules out of its reach.
+    #[arg(long)]
+    rules: Vec<PathBuf>,
+    /// The configuration file (default: `blastwall.toml` of the repository the call runs in).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where compiled policies are kept (default: `$BLASTWALL_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/blastwall`, else `~/.cache/blastwall`).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Treat a tool of this name as known and decide it on its arguments (repeatable).
+    #[arg(long = "allow-tool", value_name = "NAME")]
+    allow_tool: Vec<String>,
+    /// Let the call run when the hook itself fails, instead of blocking it.
+    #[arg(long)]
+    fail_open: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct InstallArgs {
+    /// `claude-code`, `codex`, `cursor`, `gemini` or `copilot`.
+    agent: String,
+    /// `project` (the repository's files) or `user` (your home directory's).
+    #[arg(long, default_value = "project")]
+    scope: String,
+    /// The repository (default: the current directory).
+    #[arg(long)]
+    repo: Option<PathBuf>,
+    /// The command the agent runs (default: `blastwall` when it is on `PATH`, else this
+    /// binary's full path), followed by `hook <agent>`.
+    #[arg(long)]
+    command: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -182,6 +248,9 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Hook { command } = cli.command {
+        return hook(command);
+    }
     // Policies are checked and evaluated on a thread with a generous stack, so limits are
     // what stops pathological input, never the platform's default stack size.
     let worker = std::thread::Builder::new()
@@ -221,11 +290,152 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Check(args) => check_command(*args, false),
         Command::Explain(args) => check_command(*args, true),
         Command::Replay(args) => {
-            let policy = load_policy(&args.rule_paths())?;
+            let policy = load_policy(&args.rule_paths()?)?;
             replay::run(args, &policy)
         }
+        Command::Hook { .. } => Err(Failure("internal error: a hook runs on its own".into())),
         Command::Test { paths, format } => test(&paths, format),
         Command::Fmt { check, paths } => fmt(check, &paths),
+    }
+}
+
+/// `blastwall hook …`. Deciding runs on a worker thread with a large stack; whatever happens
+/// there, the agent gets an answer in its contract.
+fn hook(command: HookCommand) -> ExitCode {
+    let (agent, args) = match command {
+        HookCommand::ClaudeCode(a) => (blastwall_hook::Agent::ClaudeCode, a),
+        HookCommand::Codex(a) => (blastwall_hook::Agent::Codex, a),
+        HookCommand::Cursor(a) => (blastwall_hook::Agent::Cursor, a),
+        HookCommand::Gemini(a) => (blastwall_hook::Agent::Gemini, a),
+        HookCommand::Copilot(a) => (blastwall_hook::Agent::Copilot, a),
+        HookCommand::Install(a) => return hook_install(&a, true),
+        HookCommand::Uninstall(a) => return hook_install(&a, false),
+    };
+    let opts = blastwall_hook::Options {
+        rules: args.rules,
+        config: args.config,
+        cache_dir: args.cache_dir.or_else(blastwall_hook::default_cache_dir),
+        allow_tools: args.allow_tool,
+        fail_open: args.fail_open,
+    };
+    let worker_opts = opts.clone();
+    let worker = std::thread::Builder::new()
+        .name("blastwall-hook".into())
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let mut bytes = Vec::new();
+            let read = std::io::Read::read_to_end(
+                &mut std::io::Read::take(
+                    std::io::stdin().lock(),
+                    blastwall_hook::MAX_PAYLOAD_BYTES + 1,
+                ),
+                &mut bytes,
+            );
+            let payload = read
+                .map(|_| bytes)
+                .map_err(|e| format!("cannot read the payload from standard input: {e}"));
+            blastwall_hook::run(agent, payload, &worker_opts)
+        });
+    let answer = match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => blastwall_hook::run(
+            agent,
+            Err("internal error: the worker thread stopped".into()),
+            &opts,
+        ),
+        Err(e) => blastwall_hook::run(
+            agent,
+            Err(format!("cannot start a worker thread: {e}")),
+            &opts,
+        ),
+    };
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_all(answer.stdout.as_bytes())
+        .and_then(|()| out.flush());
+    if !answer.stderr.is_empty() {
+        eprint!("{}", answer.stderr);
+    }
+    match written {
+        Ok(()) => ExitCode::from(answer.code),
+        Err(e) => {
+            // The agent cannot read the answer: exit 2, the blocking code of the agents that
+            // have one, with the reason where they read it.
+            eprintln!("blastwall: cannot write the answer, so the call is blocked: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn hook_install(args: &InstallArgs, install: bool) -> ExitCode {
+    let result = (|| -> Result<Vec<String>, Failure> {
+        let agent = blastwall_hook::Agent::from_name(&args.agent).ok_or_else(|| {
+            Failure(format!(
+                "unknown agent `{}`: expected one of {}",
+                args.agent,
+                blastwall_hook::Agent::ALL
+                    .map(|a| format!("`{}`", a.name()))
+                    .join(", ")
+            ))
+        })?;
+        let scope = match args.scope.as_str() {
+            "project" => blastwall_hook::Scope::Project,
+            "user" => blastwall_hook::Scope::User,
+            other => {
+                return Err(Failure(format!(
+                    "unknown scope `{other}`: expected `project` or `user`"
+                )));
+            }
+        };
+        let project = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        if install {
+            let command = format!(
+                "{} hook {}",
+                args.command.clone().unwrap_or_else(hook_program),
+                agent.name()
+            );
+            Ok(blastwall_hook::install(
+                agent,
+                scope,
+                &project,
+                home.as_deref(),
+                &command,
+            )?)
+        } else {
+            Ok(blastwall_hook::uninstall(
+                agent,
+                scope,
+                &project,
+                home.as_deref(),
+            )?)
+        }
+    })();
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(Failure(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// How a hook configuration names this program: `blastwall` when that is on `PATH` (so a
+/// committed configuration works on every machine), else this binary's full path.
+fn hook_program() -> String {
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("blastwall").is_file())
+    });
+    match std::env::current_exe() {
+        Ok(exe) if !on_path => exe.display().to_string(),
+        _ => "blastwall".to_string(),
     }
 }
 
@@ -378,9 +588,9 @@ fn build(paths: &[PathBuf], output: &Path, precompile: bool) -> Result<u8, Failu
 
 fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
     let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-    let rules = check::rule_paths(&repo, &args.rules);
+    let rules = blastwall_gather::rule_paths(&repo, &args.rules)?;
     let policy = load_policy(&rules)?;
-    let gathered = check::gather(&check::Sources {
+    let gathered = blastwall_gather::gather(&blastwall_gather::Sources {
         repo: args.repo,
         base: args.base,
         head: args.head,
@@ -652,11 +862,10 @@ fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, Failure> {
     if paths.is_empty() {
         return Ok(blastwall::embedded_rules());
     }
-    let mut sources = Vec::new();
-    for f in expand(paths)? {
-        sources.push(Source::new(f.display().to_string(), read_text(&f)?));
-    }
-    Ok(sources)
+    Ok(blastwall_gather::policy_files(paths)?
+        .into_iter()
+        .map(|(path, text)| Source::new(path, text))
+        .collect())
 }
 
 fn compile_policy(sources: Vec<Source>) -> Result<Policy, Failure> {
@@ -676,43 +885,13 @@ fn policy_failure(e: &blastwall::Error) -> Failure {
 
 /// Files named, and the `.bw` files (sorted) in folders named.
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| Failure(format!("cannot read `{}`: {e}", p.display())))?;
-        if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Failure(format!("cannot read `{}`: {e}", p.display())))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|x| x == "bw"))
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                return Err(Failure(format!("no `.bw` files in `{}`", p.display())));
-            }
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    Ok(blastwall_gather::policy_paths(paths)?)
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
-    String::from_utf8(bytes).map_err(|e| {
-        Failure(format!(
-            "`{}` is not valid UTF-8 (first bad byte at offset {})",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        ))
-    })
+    Ok(blastwall_gather::read_text(path)?)
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, Failure> {
-    let text = read_text(path)?;
-    serde_json::from_str(&text)
-        .map_err(|e| Failure(format!("`{}` is not valid JSON: {e}", path.display())))
+    Ok(blastwall_gather::read_json(path)?)
 }

@@ -33,8 +33,8 @@ use blastwall::{Decision, Outcome, Policy};
 use blastwall_facts::{GitOptions, GitRepo, RangeCommit};
 use serde_json::{Map, Value, json};
 
-use crate::check::RepoContext;
 use crate::{Failure, Format};
+use blastwall_gather::RepoContext;
 
 /// The default of `--max-commits`.
 const DEFAULT_MAX_COMMITS: usize = 10_000;
@@ -90,8 +90,8 @@ pub struct ReplayArgs {
 impl ReplayArgs {
     /// The policy to load: `--rules`, else the repository's `rules/` when it holds `.bw`
     /// files, else none (the shipped rules), as `check` chooses.
-    pub fn rule_paths(&self) -> Vec<PathBuf> {
-        crate::check::rule_paths(&self.repo_path(), &self.rules)
+    pub fn rule_paths(&self) -> Result<Vec<PathBuf>, blastwall_gather::GatherError> {
+        blastwall_gather::rule_paths(&self.repo_path(), &self.rules)
     }
 
     fn repo_path(&self) -> PathBuf {

@@ -90,47 +90,11 @@ pub fn decision_text_with(d: &Decision, colour: bool) -> String {
 }
 
 fn group_name(from: &str) -> String {
-    if from == "any" {
-        "anyone but the author".to_string()
-    } else {
-        format!("`{from}`")
-    }
+    blastwall::Decision::group_name(from)
 }
 
-/// What would let the change go ahead despite this finding, in words.
 fn remedy(f: &blastwall::Finding, d: &Decision) -> Option<String> {
-    let override_hint = format!(
-        "record an override naming who and why: `overrides: [{{\"rule\": \"{}\", \"by\": \"…\", \"reason\": \"…\"}}]`",
-        f.rule
-    );
-    if f.error {
-        return Some("the rule could not be evaluated; fix the facts or the rule (errors cannot be overridden)".into());
-    }
-    match (f.effect, f.level) {
-        (Effect::Deny, Level::Hard) => {
-            Some("a hard rule: change what it is about; it cannot be overridden".into())
-        }
-        (Effect::Deny, Level::Soft) => Some(override_hint),
-        (Effect::Review, level) => {
-            let from = f.from.as_deref().unwrap_or("any");
-            let r = d.reviews.iter().find(|r| r.from == from)?;
-            if r.satisfied {
-                return None;
-            }
-            let missing = r.needed - r.have.min(r.needed);
-            let mut hint = format!(
-                "needs {missing} more approval{} from {}",
-                if missing == 1 { "" } else { "s" },
-                group_name(from)
-            );
-            if level == Level::Soft {
-                hint.push_str(", or ");
-                hint.push_str(&override_hint);
-            }
-            Some(hint)
-        }
-        _ => None,
-    }
+    d.remedy(f)
 }
 
 /// The explanation as JSON.

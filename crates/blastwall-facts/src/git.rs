@@ -330,6 +330,16 @@ pub fn merge_base(repo: &Path, a: &str, b: &str) -> Result<String, GitError> {
     Ok(r.merge_base(a_id, b_id, a, b)?.to_string())
 }
 
+/// Whether the repository at `repo` is a shallow clone: some commits' parents are not in it.
+pub fn is_shallow(repo: &Path) -> Result<bool, GitError> {
+    let r = Repo::open(repo)?;
+    r.repo.is_shallow().map_err(|e| GitError::Corrupt {
+        repo: r.path.clone(),
+        doing: "reading its shallow boundary",
+        detail: e.to_string(),
+    })
+}
+
 /// The default branch: the branch `origin/HEAD` points to (e.g. `origin/main`), else `main`,
 /// else `master`, each only if it exists. The result is a revision [`change_from_git`] and
 /// [`merge_base`] accept.

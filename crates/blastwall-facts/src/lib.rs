@@ -59,7 +59,9 @@ pub use codeowners::{Codeowners, Dialect, OwnersResult, locate, owners_facts, pa
 pub use config::{CheckConfig, ConfigError, read_config};
 pub use env::EnvPattern;
 pub use error::{ActionError, InputError, PlanError, TypeError};
-pub use git::{GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, merge_base};
+pub use git::{
+    GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, is_shallow, merge_base,
+};
 pub use git_error::{GitError, PatternError};
 pub use plan::PlanOptions;
 pub use provenance::{

@@ -1,42 +1,162 @@
-//! `blastwall check`: gather the facts of a change from where it happens — the repository,
-//! plans, admission requests, agent payloads, reviews, topology — and decide.
+//! Gathering: what to read for a decision, and reading it into fact documents.
+//!
+//! `blastwall-facts` turns one input format into one fact document; this crate decides what to
+//! read for a request — the git range and its default base, the repository's `CODEOWNERS`,
+//! topology and `blastwall.toml`, its `rules/` folder, the plans, admission requests, agent
+//! payloads and reviews a front end was handed — and puts the documents together. Every front
+//! end (`check`, `explain`, `replay`, `hook`) gathers through it, so they read the same things
+//! the same way and fail the same way: an input that cannot be read is a [`GatherError`], never
+//! a document left out.
 
+mod err;
+
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::Failure;
+pub use err::GatherError;
 
-/// What `check` was asked to look at.
+/// The most bytes any one input file may hold. Inputs are read in bounded chunks, so a file
+/// without end (`/dev/zero`) fails here instead of exhausting memory.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Read a whole input file as UTF-8 text, refusing anything that is not a regular file (a FIFO
+/// without a writer would block forever, a device may never end) and anything over
+/// [`MAX_INPUT_BYTES`].
+pub fn read_text(path: &Path) -> Result<String, GatherError> {
+    let io = |source| GatherError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(GatherError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| GatherError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// Read a JSON input file.
+pub fn read_json(path: &Path) -> Result<Value, GatherError> {
+    let text = read_text(path)?;
+    serde_json::from_str(&text).map_err(|e| GatherError::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The policy files `paths` name: each file named, and the `.bw` files (sorted) of each folder
+/// named. A folder without `.bw` files is an error: an empty policy would decide nothing.
+pub fn policy_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, GatherError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let io = |source| GatherError::Read {
+            path: p.clone(),
+            source,
+        };
+        if std::fs::metadata(p).map_err(io)?.is_dir() {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(p).map_err(io)? {
+                let path = entry.map_err(io)?.path();
+                if path.extension().is_some_and(|x| x == "bw") {
+                    found.push(path);
+                }
+            }
+            found.sort();
+            if found.is_empty() {
+                return Err(GatherError::NoPolicy { path: p.clone() });
+            }
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The policy files `paths` name ([`policy_paths`]), read, as `(path, text)` pairs.
+pub fn policy_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, GatherError> {
+    policy_paths(paths)?
+        .into_iter()
+        .map(|f| Ok((f.display().to_string(), read_text(&f)?)))
+        .collect()
+}
+
+/// The root of the git work tree that holds `start`, found as git finds it: the nearest of
+/// `start` and its ancestors that has a `.git` entry (a folder, or the file a linked work tree
+/// or submodule has). `None` outside any repository.
+pub fn find_repository(start: &Path) -> Option<PathBuf> {
+    let start = if start.is_absolute() {
+        start.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(start)
+    };
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// What a front end was asked to look at.
 #[derive(Debug, Default)]
 pub struct Sources {
+    /// The repository (default: the current directory).
     pub repo: Option<PathBuf>,
+    /// The base revision (default: the merge base of the default branch and the head).
     pub base: Option<String>,
+    /// The head revision (default: `HEAD`).
     pub head: Option<String>,
+    /// Read no git range.
     pub no_git: bool,
+    /// A Terraform plan (`terraform show -json`).
     pub plan: Option<PathBuf>,
+    /// A Kubernetes admission request.
     pub admission: Option<PathBuf>,
+    /// A coding agent's tool call.
     pub action: Option<PathBuf>,
+    /// GitHub pull-request reviews.
     pub reviews: Option<PathBuf>,
+    /// Logins that approved the change.
     pub approved_by: Vec<String>,
+    /// The change's author (default: the head commit's author email).
     pub author: Option<String>,
+    /// A topology file.
     pub topology: Option<PathBuf>,
+    /// The configuration file (default: `blastwall.toml` in the repository).
     pub config: Option<PathBuf>,
+    /// Parameters, `KEY=VALUE`.
     pub set: Vec<String>,
 }
 
 /// The facts gathered, and notes on what was not available.
+#[derive(Debug)]
 pub struct Gathered {
+    /// The fact documents, as one JSON object.
     pub facts: Value,
+    /// What was not available, for the front end to show (a missing `CODEOWNERS`, say).
     pub notes: Vec<String>,
 }
 
-fn read(path: &Path) -> Result<String, Failure> {
-    crate::read_text(path)
+fn read(path: &Path) -> Result<String, GatherError> {
+    read_text(path)
 }
 
 /// Gather every fact document the sources give.
-pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
+pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     let repo = src.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let mut notes = Vec::new();
     let context = RepoContext::load(
@@ -69,25 +189,23 @@ pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
     // Infrastructure and agent inputs.
     match (&src.plan, &src.admission) {
         (Some(_), Some(_)) => {
-            return Err(Failure(
-                "give `--plan` or `--admission`, not both: both fill the `plan` document".into(),
-            ));
+            return Err(GatherError::PlanAndAdmission);
         }
         (Some(p), None) => {
             let plan = blastwall_facts::plan_from_terraform(&read(p)?, &config.plan)
-                .map_err(|e| Failure(format!("`{}`: {e}", p.display())))?;
+                .map_err(|e| input_error(p, &e))?;
             facts.insert("plan".into(), plan);
         }
         (None, Some(p)) => {
             let plan = blastwall_facts::plan_from_admission(&read(p)?, &config.plan)
-                .map_err(|e| Failure(format!("`{}`: {e}", p.display())))?;
+                .map_err(|e| input_error(p, &e))?;
             facts.insert("plan".into(), plan);
         }
         (None, None) => {}
     }
     if let Some(p) = &src.action {
         let action = blastwall_facts::action_from_json(&read(p)?, &config.action)
-            .map_err(|e| Failure(format!("`{}`: {e}", p.display())))?;
+            .map_err(|e| input_error(p, &e))?;
         facts.insert("action".into(), action);
     }
 
@@ -96,7 +214,7 @@ pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
     for s in &src.set {
         let (key, value) = s
             .split_once('=')
-            .ok_or_else(|| Failure(format!("`--set {s}`: expected KEY=VALUE")))?;
+            .ok_or_else(|| GatherError::Set(s.clone()))?;
         // A value that reads as JSON (a number, a boolean, a list) is that; anything else is
         // a string, so `--set team=@org/x` needs no quoting.
         let v = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
@@ -117,7 +235,11 @@ pub fn gather(src: &Sources) -> Result<Gathered, Failure> {
     })
 }
 
-fn load_config(given: Option<&Path>, repo: &Path) -> Result<blastwall_facts::CheckConfig, Failure> {
+/// `given`, else the repository's `blastwall.toml` when there is one, else the defaults.
+pub fn load_config(
+    given: Option<&Path>,
+    repo: &Path,
+) -> Result<blastwall_facts::CheckConfig, GatherError> {
     let path = match given {
         Some(p) => Some(p.to_path_buf()),
         None => Some(repo.join("blastwall.toml")).filter(|p| p.is_file()),
@@ -126,7 +248,7 @@ fn load_config(given: Option<&Path>, repo: &Path) -> Result<blastwall_facts::Che
         Some(p) => {
             let text = read(&p)?;
             blastwall_facts::read_config(&p.display().to_string(), &text)
-                .map_err(|e| Failure(e.to_string()))
+                .map_err(|e| GatherError::Config(Box::new(e)))
         }
         None => Ok(blastwall_facts::CheckConfig::default()),
     }
@@ -137,7 +259,7 @@ fn change_from_repo(
     repo: &Path,
     config: &blastwall_facts::CheckConfig,
     notes: &mut Vec<String>,
-) -> Result<Option<Value>, Failure> {
+) -> Result<Option<Value>, GatherError> {
     let explicit = src.base.is_some() || src.head.is_some() || src.repo.is_some();
     let head = src.head.clone().unwrap_or_else(|| "HEAD".to_string());
     let base = match &src.base {
@@ -149,30 +271,33 @@ fn change_from_repo(
                     notes.push(format!("no change facts: {e}"));
                     return Ok(None);
                 }
-                Err(e) => return Err(Failure(format!("`{}`: {e}", repo.display()))),
+                Err(source) => return Err(git(repo, source)),
             };
-            let fork = blastwall_facts::merge_base(repo, &default, &head).map_err(|e| {
-                Failure(format!(
-                    "`{}`: base is the merge base of `{default}` and `{head}`: {e}",
-                    repo.display()
-                ))
+            let fork = blastwall_facts::merge_base(repo, &default, &head).map_err(|source| {
+                GatherError::MergeBase {
+                    repo: repo.to_path_buf(),
+                    default: default.clone(),
+                    head: head.clone(),
+                    source: Box::new(source),
+                }
             })?;
             let head_id = blastwall_facts::merge_base(repo, &head, &head)
-                .map_err(|e| Failure(format!("`{}`: {e}", repo.display())))?;
+                .map_err(|source| git(repo, source))?;
             let parent = format!("{head_id}~1");
             let parent_found = match blastwall_facts::merge_base(repo, &parent, &parent) {
                 Ok(_) => true,
                 // A shallow clone cut at the head (CI's default checkout of a push) has the
                 // head but not its parent: checking an empty range would allow whatever was
-                // pushed, so it is an error. The facts crate says "shallow" only in the
-                // error's detail.
-                Err(blastwall_facts::GitError::RevisionNotFound { detail, .. })
-                    if fork == head_id && detail.contains("shallow clone") =>
+                // pushed, so it is an error.
+                Err(blastwall_facts::GitError::RevisionNotFound { .. })
+                    if fork == head_id
+                        && blastwall_facts::is_shallow(repo).map_err(|e| git(repo, e))? =>
                 {
-                    return Err(Failure(format!(
-                        "`{}`: `{head}` is on `{default}`, so its last commit is checked, but its parent is not in this shallow clone: fetch one more commit (`git fetch --deepen=1`; in CI, `fetch-depth: 2`) or give `--base`",
-                        repo.display()
-                    )));
+                    return Err(GatherError::ShallowHead {
+                        repo: repo.to_path_buf(),
+                        head: head.clone(),
+                        default: default.clone(),
+                    });
                 }
                 Err(_) => false,
             };
@@ -194,7 +319,7 @@ fn change_from_repo(
     };
     opts.provenance = config.provenance.clone();
     let change = blastwall_facts::change_from_git(repo, &base, &head, &opts)
-        .map_err(|e| Failure(format!("`{}`: {e}", repo.display())))?;
+        .map_err(|source| git(repo, source))?;
     Ok(Some(change))
 }
 
@@ -213,21 +338,24 @@ fn paths_of(change: &Value) -> Vec<String> {
 
 /// What a change is completed with from the repository itself: its code-owner file and its
 /// topology (given as a file, or derived). Loaded once, applied to any number of changes.
-pub(crate) struct RepoContext {
+#[derive(Debug)]
+pub struct RepoContext {
     owners: Option<blastwall_facts::Codeowners>,
-    pub(crate) topology: Option<Value>,
+    /// The topology: the file given, else `blastwall-topology.toml`, else derived from a
+    /// workspace; `None` when there is none.
+    pub topology: Option<Value>,
     /// `blastwall.toml`: parameters, teams, provenance and environment settings.
-    pub(crate) config: blastwall_facts::CheckConfig,
+    pub config: blastwall_facts::CheckConfig,
 }
 
 impl RepoContext {
     /// Find the code-owner file and the topology of `repo`; notes say what was not found.
-    pub(crate) fn load(
+    pub fn load(
         repo: &Path,
         topology_file: Option<&Path>,
         config_file: Option<&Path>,
         notes: &mut Vec<String>,
-    ) -> Result<RepoContext, Failure> {
+    ) -> Result<RepoContext, GatherError> {
         let config = load_config(config_file, repo)?;
         use blastwall_facts::Dialect;
         // A repository with GitLab CI configuration follows GitLab's rules (sections, its file
@@ -259,8 +387,12 @@ impl RepoContext {
         };
         let topology = match topology_file {
             Some(path) => Some(load_topology(path)?),
-            None => blastwall_facts::topology_auto(repo)
-                .map_err(|e| Failure(format!("topology of `{}`: {e}", repo.display())))?,
+            None => {
+                blastwall_facts::topology_auto(repo).map_err(|source| GatherError::Topology {
+                    repo: repo.to_path_buf(),
+                    source: Box::new(source),
+                })?
+            }
         };
         Ok(RepoContext {
             owners,
@@ -270,7 +402,7 @@ impl RepoContext {
     }
 
     /// Fill in `change.files[].owners`, `change.owners` and `change.services`.
-    pub(crate) fn complete(&self, change: &mut Value) {
+    pub fn complete(&self, change: &mut Value) {
         let paths = paths_of(change);
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         if let Some(co) = &self.owners {
@@ -295,31 +427,42 @@ impl RepoContext {
 }
 
 /// The policy files to load: those given, else the repository's `rules/` when it holds `.bw`
-/// files, else none (the shipped rules).
-pub(crate) fn rule_paths(repo: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
+/// files, else none (the shipped rules). A `rules/` folder that exists but cannot be listed is
+/// an error: falling back to the shipped rules would let through what the repository's own
+/// rules stop.
+pub fn rule_paths(repo: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, GatherError> {
     if !given.is_empty() {
-        return given.to_vec();
+        return Ok(given.to_vec());
     }
     let local = repo.join("rules");
-    let has_rules = std::fs::read_dir(&local)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .any(|e| e.path().extension().is_some_and(|x| x == "bw"))
-        })
-        .unwrap_or(false);
-    if has_rules { vec![local] } else { Vec::new() }
+    if !local.is_dir() {
+        return Ok(Vec::new());
+    }
+    let error = |source| GatherError::Rules {
+        path: local.clone(),
+        source,
+    };
+    let mut has_rules = false;
+    for entry in std::fs::read_dir(&local).map_err(error)? {
+        let entry = entry.map_err(error)?;
+        if entry.path().extension().is_some_and(|x| x == "bw") {
+            has_rules = true;
+            break;
+        }
+    }
+    Ok(if has_rules { vec![local] } else { Vec::new() })
 }
 
 fn add_approvals(
     change: &mut Value,
     src: &Sources,
     config: &blastwall_facts::CheckConfig,
-) -> Result<(), Failure> {
+) -> Result<(), GatherError> {
     let mut approvals: Vec<Value> = Vec::new();
     if let Some(p) = &src.reviews {
         let head = text(change, "head").unwrap_or_default().to_string();
         approvals = blastwall_facts::approvals_from_github_reviews(&read(p)?, &head, &config.teams)
-            .map_err(|e| Failure(format!("`{}`: {e}", p.display())))?;
+            .map_err(|e| input_error(p, &e))?;
     }
     for a in blastwall_facts::approvals_from_flags(&src.approved_by, &config.teams) {
         let by = text(&a, "by").unwrap_or_default().to_string();
@@ -337,14 +480,15 @@ fn add_approvals(
     Ok(())
 }
 
-fn load_topology(path: &Path) -> Result<Value, Failure> {
+fn load_topology(path: &Path) -> Result<Value, GatherError> {
     let text = read(path)?;
     if path.extension().is_some_and(|x| x == "json") {
-        serde_json::from_str(&text)
-            .map_err(|e| Failure(format!("`{}` is not valid JSON: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|e| GatherError::Json {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     } else {
-        blastwall_facts::topology_from_toml(&text)
-            .map_err(|e| Failure(format!("`{}`: {e}", path.display())))
+        blastwall_facts::topology_from_toml(&text).map_err(|e| input_error(path, &e))
     }
 }
 
@@ -357,5 +501,20 @@ fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 fn set(v: &mut Value, key: &str, value: Value) {
     if let Some(m) = v.as_object_mut() {
         m.insert(key.to_string(), value);
+    }
+}
+
+/// An adapter's refusal of an input file.
+fn input_error(path: &Path, e: &dyn std::fmt::Display) -> GatherError {
+    GatherError::Input {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn git(repo: &Path, source: blastwall_facts::GitError) -> GatherError {
+    GatherError::Git {
+        repo: repo.to_path_buf(),
+        source: Box::new(source),
     }
 }
