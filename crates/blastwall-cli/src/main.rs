@@ -836,21 +836,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), Failure> {
 
 /// [`write_atomic`] for bytes.
 fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| Failure(format!("cannot write beside `{}`: {e}", path.display())))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Failure(format!("cannot write `{}`: {e}", path.display())))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path)
-        .map_err(|e| Failure(format!("cannot replace `{}`: {e}", path.display())))?;
-    Ok(())
+    blastwall_gather::write_atomic(path, bytes).map_err(Failure)
 }
 
 fn load_policy(paths: &[PathBuf]) -> Result<Policy, Failure> {

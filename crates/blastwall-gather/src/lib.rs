@@ -50,6 +50,28 @@ pub fn read_text(path: &Path) -> Result<String, GatherError> {
     })
 }
 
+/// Write `bytes` to `path` whole or not at all: a temporary file beside it, synced, then renamed
+/// over it (keeping the old file's permissions). The error says what could not be done, and
+/// where.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| format!("cannot write beside `{}`: {e}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path)
+        .map_err(|e| format!("cannot replace `{}`: {e}", path.display()))?;
+    Ok(())
+}
+
 /// Read a JSON input file.
 pub fn read_json(path: &Path) -> Result<Value, GatherError> {
     let text = read_text(path)?;

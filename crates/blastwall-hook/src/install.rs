@@ -265,7 +265,7 @@ fn read_config(file: &Path) -> Result<Value, InstallError> {
     }
 }
 
-/// Write `value` to `file` whole or not at all: a temporary file beside it, then a rename.
+/// Write `value` to `file` as pretty JSON, whole or not at all.
 fn write_config(file: &Path, value: &Value) -> Result<(), InstallError> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
@@ -273,16 +273,5 @@ fn write_config(file: &Path, value: &Value) -> Result<(), InstallError> {
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| InstallError(format!("cannot write `{}`: {e}", file.display())))?;
     text.push('\n');
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| InstallError(format!("cannot write beside `{}`: {e}", file.display())))?;
-    use std::io::Write as _;
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| InstallError(format!("cannot write `{}`: {e}", file.display())))?;
-    if let Ok(meta) = std::fs::metadata(file) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(file)
-        .map_err(|e| InstallError(format!("cannot replace `{}`: {e}", file.display())))?;
-    Ok(())
+    blastwall_gather::write_atomic(file, text.as_bytes()).map_err(InstallError)
 }
