@@ -126,3 +126,44 @@ fn typed_rust_structs_encode_like_their_json() {
     let d = session.evaluate_encoded(&from_struct).unwrap();
     assert_eq!(d.outcome, blastwall_abi::decision::Outcome::Deny);
 }
+
+/// Strings that double through a chain of functions: each level calls the one below twice, so
+/// six levels of a 20-byte command ask for gigabytes.
+const DOUBLING: &str = r#"
+fn d1(s: str) = s + s
+fn d2(s: str) = d1(d1(s))
+fn d3(s: str) = d2(d2(s))
+fn d4(s: str) = d3(d3(s))
+fn d5(s: str) = d4(d4(s))
+fn d6(s: str) = d5(d5(s))
+rule grows {
+    level hard
+    when len(d6(action.command)) > 0
+    deny "grew"
+}
+"#;
+
+#[test]
+fn a_policy_that_builds_gigabytes_fails_closed_in_both_evaluators() {
+    let facts = json!({ "action": { "command": "twenty bytes of text" } });
+    let policy =
+        blastwall::Policy::compile(vec![blastwall::Source::new("d.bw", DOUBLING)]).unwrap();
+    // The interpreter stops at its memory budget: the rule's error is a deny naming it.
+    let decision = policy.evaluate_json(&facts).unwrap();
+    assert_eq!(decision.outcome, blastwall::Outcome::Deny);
+    let finding = &decision.findings[0];
+    assert!(finding.error, "{finding:?}");
+    assert!(
+        finding.message.contains("bytes of memory"),
+        "{}",
+        finding.message
+    );
+    // The module stops at its memory limit.
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let module = engine.load(&policy.to_wasm().unwrap()).unwrap();
+    match module.policy().evaluate_json(&facts) {
+        Err(EvalError::Memory { .. }) => {}
+        Ok(d) => assert_eq!(d.outcome, blastwall::Outcome::Deny, "{d:?}"),
+        Err(other) => panic!("expected the memory limit, got {other}"),
+    }
+}

@@ -30,6 +30,12 @@ pub enum EvalError {
         /// The limit.
         limit: u64,
     },
+    /// The evaluation built more strings and lists than its memory budget allows.
+    #[error("the policy needed more than {limit} bytes of memory")]
+    Memory {
+        /// The budget, in bytes.
+        limit: u64,
+    },
     /// A glob pattern computed at run time is invalid.
     #[error("invalid glob `{pattern}`: {reason}")]
     Glob {

@@ -20,6 +20,13 @@ use crate::value::{Facts, Value};
 pub const MAX_FINDINGS_PER_RULE: usize = 20;
 /// The default step budget of one decision.
 pub const DEFAULT_STEP_LIMIT: u64 = 50_000_000;
+/// The default memory budget of one decision, in bytes: the most string and list data the
+/// evaluation may build, all rules together. It is the compiled module's default memory limit,
+/// so that a policy that builds too much fails in both evaluators instead of exhausting the
+/// host's memory in one.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
+/// What one list element is charged against the memory budget, as the module stores it.
+const ELEMENT_BYTES: usize = 16;
 
 /// The reference interpreter for one checked policy.
 #[derive(Debug)]
@@ -28,6 +35,7 @@ pub struct Interpreter {
     regexes: Vec<Regex>,
     lines: Vec<LineIndex>,
     step_limit: u64,
+    memory_limit: u64,
 }
 
 /// Why a rule did or did not fire, for `explain`.
@@ -123,6 +131,7 @@ impl Interpreter {
             regexes,
             lines,
             step_limit: DEFAULT_STEP_LIMIT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         })
     }
 
@@ -134,6 +143,12 @@ impl Interpreter {
     /// Set the step budget of one decision.
     pub fn with_step_limit(mut self, limit: u64) -> Interpreter {
         self.step_limit = limit;
+        self
+    }
+
+    /// Set the memory budget of one decision: the bytes of strings and lists it may build.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Interpreter {
+        self.memory_limit = bytes;
         self
     }
 
@@ -179,6 +194,7 @@ impl Interpreter {
     fn run(&self, facts: &Facts, rules: &[usize], mut trace: Option<&mut Trace>) -> Decision {
         let mut findings: Vec<Finding> = Vec::new();
         let mut steps = 0u64;
+        let mut bytes = 0u64;
         for &ri in rules {
             let Some(rule) = self.policy.rules.get(ri) else {
                 continue;
@@ -202,6 +218,8 @@ impl Interpreter {
                 file: rule.loc.file,
                 steps: &mut steps,
                 limit: self.step_limit,
+                bytes: &mut bytes,
+                memory_limit: self.memory_limit,
                 globs: HashMap::new(),
             };
             match ev.rule(rule) {
@@ -301,6 +319,9 @@ struct Eval<'a> {
     file: usize,
     steps: &'a mut u64,
     limit: u64,
+    /// The bytes of strings and lists built so far in this decision.
+    bytes: &'a mut u64,
+    memory_limit: u64,
     globs: HashMap<String, Glob>,
 }
 
@@ -314,6 +335,17 @@ impl Eval<'_> {
         *self.steps += 1;
         if *self.steps > self.limit {
             return Err(EvalError::Limit { limit: self.limit });
+        }
+        Ok(())
+    }
+
+    /// Count `n` more bytes built against the decision's memory budget, before building them.
+    fn charge(&mut self, n: usize) -> R<()> {
+        *self.bytes = self.bytes.saturating_add(n as u64);
+        if *self.bytes > self.memory_limit {
+            return Err(EvalError::Memory {
+                limit: self.memory_limit,
+            });
         }
         Ok(())
     }
@@ -371,10 +403,12 @@ impl Eval<'_> {
             Some(t) => {
                 let mut s = String::new();
                 for p in &t.parts {
+                    let before = s.len();
                     match p {
                         TemplatePart::Text(x) => s.push_str(x),
                         TemplatePart::Hole(e) => self.eval(e, frame)?.render(&mut s),
                     }
+                    self.charge(s.len().saturating_sub(before))?;
                 }
                 s
             }
@@ -443,6 +477,7 @@ impl Eval<'_> {
                 let items = self.items(over, frame)?;
                 for item in items.iter() {
                     self.tick()?;
+                    self.charge(ELEMENT_BYTES)?;
                     if let Some(s) = frame.get_mut(*slot) {
                         *s = item.clone();
                     }
@@ -616,6 +651,7 @@ impl Eval<'_> {
             ExprKind::Concat(a, b) => {
                 let x = self.string(a, frame)?;
                 let y = self.string(b, frame)?;
+                self.charge(x.len().saturating_add(y.len()))?;
                 let mut s = String::with_capacity(x.len() + y.len());
                 s.push_str(&x);
                 s.push_str(&y);
@@ -793,12 +829,15 @@ impl Eval<'_> {
             }
             // ASCII only, like `identity`: every host (the module, JavaScript) must agree, and
             // Unicode case mapping differs between their libraries.
-            Builtin::Lower => Value::str(&self.string(arg(0)?, frame)?.to_ascii_lowercase()),
-            Builtin::Upper => Value::str(&self.string(arg(0)?, frame)?.to_ascii_uppercase()),
-            Builtin::Trim => Value::str(
-                self.string(arg(0)?, frame)?
-                    .trim_matches(|c: char| c.is_ascii_whitespace()),
-            ),
+            Builtin::Lower | Builtin::Upper | Builtin::Trim => {
+                let s = self.string(arg(0)?, frame)?;
+                self.charge(s.len())?;
+                match b {
+                    Builtin::Lower => Value::str(&s.to_ascii_lowercase()),
+                    Builtin::Upper => Value::str(&s.to_ascii_uppercase()),
+                    _ => Value::str(s.trim_matches(|c: char| c.is_ascii_whitespace())),
+                }
+            }
             Builtin::StartsWith | Builtin::EndsWith | Builtin::Contains => {
                 let s = self.string(arg(0)?, frame)?;
                 let p = self.string(arg(1)?, frame)?;
@@ -811,6 +850,8 @@ impl Eval<'_> {
             Builtin::Split => {
                 let s = self.string(arg(0)?, frame)?;
                 let sep = self.string(arg(1)?, frame)?;
+                // At most one piece per byte, each a string and a list element.
+                self.charge(s.len().saturating_mul(ELEMENT_BYTES + 1))?;
                 if sep.is_empty() {
                     Value::list(
                         s.chars()
@@ -825,6 +866,11 @@ impl Eval<'_> {
                 let items = self.items(arg(0)?, frame)?;
                 let sep = self.string(arg(1)?, frame)?;
                 let parts: Vec<String> = items.iter().map(Value::to_text).collect();
+                let total = parts
+                    .iter()
+                    .map(String::len)
+                    .fold(sep.len().saturating_mul(parts.len()), usize::saturating_add);
+                self.charge(total)?;
                 Value::str(&parts.join(&sep))
             }
             Builtin::Set => {

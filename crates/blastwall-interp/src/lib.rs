@@ -6,7 +6,9 @@ mod eval;
 mod value;
 
 pub use err::{EvalError, FactsError};
-pub use eval::{DEFAULT_STEP_LIMIT, Interpreter, MAX_FINDINGS_PER_RULE, RuleStatus, Trace};
+pub use eval::{
+    DEFAULT_MEMORY_LIMIT, DEFAULT_STEP_LIMIT, Interpreter, MAX_FINDINGS_PER_RULE, RuleStatus, Trace,
+};
 pub use value::{Facts, OverrideFact, Value};
 mod testing;
 pub use testing::{TestResult, run_tests};
