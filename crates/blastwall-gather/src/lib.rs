@@ -23,7 +23,7 @@ pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 
 /// Read a whole input file as UTF-8 text, refusing anything that is not a regular file (a FIFO
 /// without a writer would block forever, a device may never end) and anything over
-/// [`MAX_INPUT_BYTES`].
+/// [`MAX_INPUT_BYTES`], before reading it. A leading byte-order mark is dropped.
 pub fn read_text(path: &Path) -> Result<String, GatherError> {
     let io = |source| GatherError::Read {
         path: path.to_path_buf(),
@@ -32,6 +32,12 @@ pub fn read_text(path: &Path) -> Result<String, GatherError> {
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() {
         return Err(io(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(GatherError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_INPUT_BYTES,
+        });
     }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
@@ -44,11 +50,20 @@ pub fn read_text(path: &Path) -> Result<String, GatherError> {
             limit: MAX_INPUT_BYTES,
         });
     }
+    // A byte-order mark is no part of the text: JSON parsers refuse it where TOML accepts it,
+    // so it is dropped here, for every kind of input alike.
+    let had_bom = bytes.starts_with(UTF8_BOM);
+    if had_bom {
+        bytes.drain(..UTF8_BOM.len());
+    }
     String::from_utf8(bytes).map_err(|e| GatherError::NotUtf8 {
         path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
+        offset: e.utf8_error().valid_up_to() + usize::from(had_bom) * UTF8_BOM.len(),
     })
 }
+
+/// The UTF-8 encoding of U+FEFF, the byte-order mark some editors put at the start of a file.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Write `bytes` to `path` whole or not at all: a temporary file beside it, synced, then renamed
 /// over it (keeping the old file's permissions). The error says what could not be done, and
@@ -538,5 +553,61 @@ fn git(repo: &Path, source: blastwall_facts::GitError) -> GatherError {
     GatherError::Git {
         repo: repo.to_path_buf(),
         source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn inputs_are_bounded_regular_files_and_lose_their_byte_order_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let bom = dir.path().join("bom.json");
+        std::fs::write(&bom, b"\xEF\xBB\xBF{\"a\": 1}").unwrap();
+        assert_eq!(read_json(&bom).unwrap(), json!({"a": 1}));
+
+        let big = dir.path().join("big.json");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_INPUT_BYTES + 1).unwrap();
+        match read_text(&big) {
+            Err(GatherError::TooLarge { limit, .. }) => assert_eq!(limit, MAX_INPUT_BYTES),
+            other => panic!("{other:?}"),
+        }
+
+        // A device that never ends is refused before a byte is read.
+        let err = read_text(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, b"\xEF\xBB\xBFok\xff").unwrap();
+        match read_text(&bad) {
+            Err(GatherError::NotUtf8 { offset, .. }) => assert_eq!(offset, 5),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rules_folder_counts_only_when_it_holds_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(rule_paths(dir.path(), &[]).unwrap().is_empty());
+        std::fs::create_dir(dir.path().join("rules")).unwrap();
+        assert!(rule_paths(dir.path(), &[]).unwrap().is_empty());
+        std::fs::write(dir.path().join("rules/a.bw"), "").unwrap();
+        assert_eq!(
+            rule_paths(dir.path(), &[]).unwrap(),
+            vec![dir.path().join("rules")]
+        );
+    }
+
+    #[test]
+    fn the_repository_is_found_from_any_folder_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let deep = dir.path().join("a/b/c");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(find_repository(&deep).as_deref(), Some(dir.path()));
     }
 }

@@ -144,6 +144,9 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
             "the payload is empty: the agent sends its tool call as JSON on standard input".into(),
         );
     }
+    let bytes = bytes
+        .strip_prefix(blastwall_gather::UTF8_BOM)
+        .unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!(
             "the payload is not UTF-8 (first bad byte at offset {})",
