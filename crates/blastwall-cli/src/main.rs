@@ -587,7 +587,7 @@ fn build(paths: &[PathBuf], output: &Path, precompile: bool) -> Result<u8, Failu
 }
 
 fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
-    let repo = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let repo = blastwall_gather::repo_root(args.repo.as_deref());
     let rules = blastwall_gather::rule_paths(&repo, &args.rules)?;
     let policy = load_policy(&rules)?;
     let gathered = blastwall_gather::gather(&blastwall_gather::Sources {

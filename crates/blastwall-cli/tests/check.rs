@@ -579,3 +579,55 @@ fn the_text_report_says_what_was_checked() {
     );
     assert!(text.contains("outcome: review"), "{text}");
 }
+
+fn check_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_blastwall"))
+        .arg("check")
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_from_a_subdirectory_finds_the_repository_as_git_does() {
+    let r = payments_repo();
+    let sub = r.path().join("services/payments/src");
+    let out = check_in(&sub, &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The same decision as from the root: the change, its owners and the topology were found.
+    let (root_out, root_v) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), root_out.status.code());
+    assert_eq!(v["outcome"], root_v["outcome"]);
+    assert_eq!(
+        v["facts"]["change"]["files"][0]["owners"],
+        serde_json::json!(["@org/payments"])
+    );
+    assert!(v["facts"]["topology"].is_object());
+}
+
+#[test]
+fn check_outside_any_repository_with_nothing_to_check_fails_instead_of_allowing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check_in(dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to check"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("outcome: allow"));
+    // An input of its own is enough to decide outside a repository.
+    let action = dir.path().join("a.json");
+    std::fs::write(&action, r#"{"command": "ls"}"#).unwrap();
+    let out = check_in(dir.path(), &["--action", action.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

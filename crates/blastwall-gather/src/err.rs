@@ -115,6 +115,15 @@ pub enum GatherError {
         /// The default branch.
         default: String,
     },
+    /// Nothing was gathered that a rule could decide on.
+    #[error("nothing to check: no change, plan or action was gathered{notes}")]
+    #[diagnostic(help(
+        "run inside a git repository (or give `--repo`), or pass `--plan`, `--admission` or `--action`"
+    ))]
+    NoFacts {
+        /// What gathering noted on the way (why there is no change), after `: `; or empty.
+        notes: String,
+    },
     /// `--plan` and `--admission` both fill the `plan` document.
     #[error("give `--plan` or `--admission`, not both: both fill the `plan` document")]
     PlanAndAdmission,

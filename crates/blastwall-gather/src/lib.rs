@@ -192,9 +192,20 @@ fn read(path: &Path) -> Result<String, GatherError> {
     read_text(path)
 }
 
-/// Gather every fact document the sources give.
+/// The repository a request is about: the one given, else the git work tree that holds the
+/// current directory (found by walking up, as git does), else the current directory.
+pub fn repo_root(given: Option<&Path>) -> PathBuf {
+    match given {
+        Some(p) => p.to_path_buf(),
+        None => find_repository(Path::new(".")).unwrap_or_else(|| PathBuf::from(".")),
+    }
+}
+
+/// Gather every fact document the sources give. Gathering nothing a rule could decide on (no
+/// change, plan or action) is an error: an empty decision would allow, and a CI step run from
+/// the wrong directory would pass without checking anything.
 pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
-    let repo = src.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let repo = repo_root(src.repo.as_deref());
     let mut notes = Vec::new();
     let context = RepoContext::load(
         &repo,
@@ -260,11 +271,17 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     if !params.is_empty() {
         facts.insert("config".into(), Value::Object(params));
     }
-    if facts.is_empty() || (facts.len() == 1 && facts.contains_key("config")) {
-        notes.push(
-            "no facts were gathered: pass a repository, `--plan`, `--admission` or `--action`"
-                .into(),
-        );
+    if !["change", "plan", "action"]
+        .iter()
+        .any(|doc| facts.contains_key(*doc))
+    {
+        return Err(GatherError::NoFacts {
+            notes: if notes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", notes.join("; "))
+            },
+        });
     }
     Ok(Gathered {
         facts: Value::Object(facts),
