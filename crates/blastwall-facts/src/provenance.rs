@@ -38,12 +38,13 @@
 //! | `aider` | an author or committer name ending in ` (aider)` | aider docs, Git integration: `--attribute-author` / `--attribute-committer` |
 //! | `aider` | a message starting with `aider: ` | aider docs: `--attribute-commit-message-author` |
 //! | `aider` | the email `aider@aider.chat` or `noreply@aider.chat` | aider's `--attribute-co-authored-by` trailer, `Co-authored-by: aider (MODEL) <…>` |
-//! | `codex` | the email `noreply@openai.com` | OpenAI Codex commits, `Codex <noreply@openai.com>` |
+//! | `codex` | the email `noreply@openai.com` or `codex@openai.com` | OpenAI Codex commits, `Codex <noreply@openai.com>`, `GPT-5 Codex <codex@openai.com>` |
 //! | `devin` | the bot login `devin-ai-integration[bot]` | Devin's GitHub app |
 //! | `amazon-q` | the bot login `amazon-q-developer[bot]` | Amazon Q Developer's GitHub app |
 //! | `gemini` | the bot login `gemini-code-assist[bot]` | Gemini Code Assist's GitHub app |
-//! | `claude` | the bot login `claude[bot]` | the Claude GitHub app (Claude Code GitHub Actions) |
+//! | `claude` | the bot login `claude[bot]` or `anthropic-code-agent[bot]`, or an email `NNN+Claude@users.noreply.github.com` (the `Claude` user) | the Claude GitHub app (Claude Code GitHub Actions), Claude's coding agent on GitHub |
 //! | `replit` | a `Replit-Commit-Author:` trailer, key in any case | Replit Agent commits |
+//! | the tool named, or `ai` | a project's disclosure line `AI-assisted: …`, `AI-assistance: …`, `AI-disclosure: …`, `AI-generated: …` or `AI disclosure: …`, key in any case; the value's first word names the tool (`AI-assisted: Claude Code` → `claude`), a bare yes gives `ai`, and a value that says no AI was used (`no`, `none`, `n/a`, `not used`, …) is no marker | projects' contribution guidelines that ask for a disclosure line |
 //! | AGENT, lowercased | `Assisted-by: AGENT:MODEL [TOOL…]`, key in any case (without a `:`, the first word) | Linux kernel, `Documentation/process/coding-assistants.rst` |
 //!
 //! Configured [`ProvenancePattern`]s add to these: an exact email (case-insensitive, any of the
@@ -319,6 +320,12 @@ pub fn classify_commit(
         if is_claude_code_footer(line) {
             found.add("claude-code", line.to_string());
         }
+        // `AI disclosure: …` is written with a space, which a trailer key cannot hold.
+        if let Some(value) = strip_prefix_ignore_case(line, "ai disclosure:")
+            && let Some(tool) = disclosure_tool("ai-disclosure", value.trim())
+        {
+            found.add(&tool, line.to_string());
+        }
         let Some((key, value)) = trailer_line(line) else {
             continue;
         };
@@ -326,6 +333,14 @@ pub fn classify_commit(
             identities.push((parse_identity(value), line.to_string()));
         } else if key.eq_ignore_ascii_case("replit-commit-author") {
             found.add("replit", line.to_string());
+        } else if let Some(tool) = disclosure_tool(key, value)
+            // A team that configured this key names the tool itself.
+            && !opts
+                .patterns
+                .iter()
+                .any(|p| p.kind == PatternKind::TrailerKey && key.eq_ignore_ascii_case(&p.pattern))
+        {
+            found.add(&tool, line.to_string());
         } else if key.eq_ignore_ascii_case("assisted-by") {
             let agent = match value.split_once(':') {
                 Some((agent, _)) => agent.trim(),
@@ -376,7 +391,7 @@ fn builtin_identity_tool(person: &Person) -> Option<&'static str> {
     let by_email = match email.as_str() {
         "noreply@anthropic.com" => Some("claude-code"),
         "cursoragent@cursor.com" => Some("cursor"),
-        "noreply@openai.com" => Some("codex"),
+        "noreply@openai.com" | "codex@openai.com" => Some("codex"),
         "aider@aider.chat" | "noreply@aider.chat" => Some("aider"),
         "copilot@github.com" => Some("copilot"),
         _ => None,
@@ -389,9 +404,14 @@ fn builtin_identity_tool(person: &Person) -> Option<&'static str> {
     }
     if let Some((local, domain)) = email.rsplit_once('@')
         && domain == "users.noreply.github.com"
-        && local.ends_with("+copilot")
     {
-        return Some("copilot");
+        // The `Copilot` and `Claude` GitHub users behind the coding agents' commits.
+        if local.ends_with("+copilot") {
+            return Some("copilot");
+        }
+        if local.ends_with("+claude") {
+            return Some("claude");
+        }
     }
     let name = person.name.trim().to_ascii_lowercase();
     let email_login = strip_user_id(local_part(&email));
@@ -408,9 +428,60 @@ fn bot_tool(login: &str) -> Option<&'static str> {
         "devin-ai-integration[bot]" => Some("devin"),
         "amazon-q-developer[bot]" => Some("amazon-q"),
         "gemini-code-assist[bot]" => Some("gemini"),
-        "claude[bot]" => Some("claude"),
+        "claude[bot]" | "anthropic-code-agent[bot]" => Some("claude"),
         _ => None,
     }
+}
+
+/// The tool a project's own disclosure line names: `AI-assisted: …`, `AI-assistance: …`,
+/// `AI-disclosure: …` (key in any case). The value names the tool when it starts with one (its
+/// first word, lowercased, as `Assisted-by:` does); a bare yes names none (`ai`); a value that
+/// says no AI was used (`no`, `none`, `n/a`, `false`, `not used`, …) is no marker.
+fn disclosure_tool(key: &str, value: &str) -> Option<String> {
+    let known = [
+        "ai-assisted",
+        "ai-assistance",
+        "ai-disclosure",
+        "ai-generated",
+    ];
+    if !known.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        return None;
+    }
+    let lower = value.trim().to_ascii_lowercase();
+    let first: String = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/'))
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_string();
+    let negative = [
+        "no", "none", "n/a", "na", "false", "0", "not", "nothing", "without", "never",
+    ];
+    if first.is_empty() || negative.contains(&first.as_str()) {
+        return None;
+    }
+    let affirmative = [
+        "yes",
+        "true",
+        "1",
+        "partly",
+        "partially",
+        "some",
+        "used",
+        "ai",
+    ];
+    Some(if affirmative.contains(&first.as_str()) {
+        "ai".to_string()
+    } else {
+        first
+    })
+}
+
+/// `line` without `prefix`, compared ASCII case-insensitively.
+fn strip_prefix_ignore_case<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = line.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| line.get(prefix.len()..))
+        .flatten()
 }
 
 /// Claude Code's footer: `🤖 Generated with [Claude Code](…)`, or without the link.

@@ -341,6 +341,52 @@ const CASES: &[Case] = &[
         &[],
     ),
     case("empty message", "", HUMAN, &[]),
+    // Identities seen on real commits of public repositories.
+    case(
+        "Codex authoring with its own address",
+        "Add retry to the fetcher\n",
+        ("Codex", "codex@openai.com"),
+        &["codex"],
+    ),
+    case(
+        "a model-named Codex co-author",
+        "Refactor config loading\n\nCo-authored-by: GPT-5 Codex <codex@openai.com>\n",
+        HUMAN,
+        &["codex"],
+    ),
+    case(
+        "Claude's coding agent on GitHub",
+        "Fix flaky test\n",
+        (
+            "anthropic-code-agent[bot]",
+            "242468646+Claude@users.noreply.github.com",
+        ),
+        &["claude"],
+    ),
+    case(
+        "a project's AI-assisted line names the tool",
+        "Speed up the parser\n\nAI-assisted: Claude Code (Opus 4)\n",
+        HUMAN,
+        &["claude"],
+    ),
+    case(
+        "an AI disclosure line with a space in its key",
+        "Port the CLI\n\nAI disclosure: GitHub Copilot suggested the tests\n",
+        HUMAN,
+        &["github"],
+    ),
+    case(
+        "a bare yes names no tool",
+        "Docs\n\nAI-Assisted: yes\n",
+        HUMAN,
+        &["ai"],
+    ),
+    case(
+        "a disclosure that no AI was used is no marker",
+        "Docs\n\nAI-assisted: no\nAI disclosure: none\n",
+        HUMAN,
+        &[],
+    ),
 ];
 
 #[test]
