@@ -573,8 +573,11 @@ fn the_text_report_says_what_was_checked() {
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or_default();
     assert!(first.starts_with("checked: "), "{text}");
+    let shipped = blastwall::Policy::embedded().unwrap().rule_names().len();
     assert!(
-        first.contains("(1 file, AI-assisted: yes), a topology of 2 nodes with 19 rules"),
+        first.contains(&format!(
+            "(1 file, AI-assisted: yes), a topology of 2 nodes with {shipped} rules"
+        )),
         "{first}"
     );
     assert!(text.contains("outcome: review"), "{text}");
@@ -630,4 +633,60 @@ fn check_outside_any_repository_with_nothing_to_check_fails_instead_of_allowing(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_github_noreply_author_is_their_login_so_their_own_approval_never_counts() {
+    let r = payments_repo();
+    r.write(
+        "services/payments/src/lib.rs",
+        "pub fn pay() { /* fastest */ }\n",
+    );
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Tune payments",
+        "--author",
+        "Alice <12345+alice@users.noreply.github.com>",
+    ]);
+    let (out, v) = check(
+        r.path(),
+        &["--approved-by", "alice", "--approved-by", "bob"],
+    );
+    assert_eq!(
+        v["facts"]["change"]["author"],
+        "alice",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two approvals are needed for the blast radius; alice's is her own, so one is had.
+    let any = v["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["from"] == "any")
+        .unwrap();
+    assert_eq!(any["have"], 1, "{v:#}");
+    assert_eq!(out.status.code(), Some(1));
+
+    // An author known only by an email: the report says their approval cannot be told apart.
+    let r = payments_repo();
+    let (out, _) = check(r.path(), &["--approved-by", "alice"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("known only by the email `alice@example.com`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn login_of_email_reads_github_noreply_addresses() {
+    use blastwall_facts::login_of_email as l;
+    assert_eq!(l("12345+octocat@users.noreply.github.com"), "octocat");
+    assert_eq!(l("octocat@users.noreply.github.com"), "octocat");
+    assert_eq!(l("Octo@Users.Noreply.GitHub.com"), "Octo");
+    assert_eq!(l("alice@example.com"), "alice@example.com");
+    assert_eq!(l("+x@users.noreply.github.com"), "+x");
 }

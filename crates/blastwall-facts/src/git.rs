@@ -75,7 +75,9 @@
 //! [`crate::provenance::classify_commit`]. An identity is a `bot` when its name ends in `[bot]`
 //! or its email's local part does (`…[bot]@users.noreply.github.com`, `NNN+name[bot]@…`).
 //!
-//! `author` is [`GitOptions::author`] when set, else the email of the head commit's author.
+//! `author` is [`GitOptions::author`] when set, else the head commit's author: the GitHub login
+//! when the email is a GitHub noreply address (`ID+login@users.noreply.github.com`), since
+//! approvals name logins and the author's own must not count; else the email.
 //! `title` is the first line of the oldest commit's message (empty for an empty range). `ai` is
 //! the range's provenance (see [`crate::provenance`]).
 //!
@@ -273,7 +275,7 @@ impl GitRepo {
         };
         let author = match &opts.author {
             Some(a) => a.clone(),
-            None => r.read_commit(head_id)?.author.email,
+            None => login_of_email(&r.read_commit(head_id)?.author.email),
         };
 
         Ok(json!({
@@ -317,6 +319,28 @@ impl GitRepo {
             r.range_commits(base_id, head_id, base, head, limit)?
         };
         ids.into_iter().map(|id| r.range_commit(id)).collect()
+    }
+}
+
+/// The GitHub login a noreply address stands for (`12345+octocat@users.noreply.github.com` or
+/// `octocat@users.noreply.github.com` → `octocat`); any other email as it is.
+pub fn login_of_email(email: &str) -> String {
+    let trimmed = email.trim();
+    match trimmed.rsplit_once('@') {
+        Some((local, domain)) if domain.eq_ignore_ascii_case("users.noreply.github.com") => {
+            let login = match local.split_once('+') {
+                Some((id, login)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    login
+                }
+                _ => local,
+            };
+            if login.is_empty() {
+                trimmed.to_string()
+            } else {
+                login.to_string()
+            }
+        }
+        _ => trimmed.to_string(),
     }
 }
 

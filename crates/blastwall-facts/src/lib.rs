@@ -60,7 +60,8 @@ pub use config::{CheckConfig, ConfigError, read_config};
 pub use env::EnvPattern;
 pub use error::{ActionError, InputError, PlanError, TypeError};
 pub use git::{
-    GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, is_shallow, merge_base,
+    GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, is_shallow, login_of_email,
+    merge_base,
 };
 pub use git_error::{GitError, PatternError};
 pub use plan::PlanOptions;

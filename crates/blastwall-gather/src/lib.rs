@@ -225,7 +225,7 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
 
     if let Some(change) = change.as_mut() {
         context.complete(change);
-        add_approvals(change, src, config)?;
+        add_approvals(change, src, config, &mut notes)?;
     }
     if let Some(topo) = &context.topology {
         facts.insert("topology".into(), topo.clone());
@@ -511,6 +511,7 @@ fn add_approvals(
     change: &mut Value,
     src: &Sources,
     config: &blastwall_facts::CheckConfig,
+    notes: &mut Vec<String>,
 ) -> Result<(), GatherError> {
     let mut approvals: Vec<Value> = Vec::new();
     if let Some(p) = &src.reviews {
@@ -530,6 +531,16 @@ fn add_approvals(
         }
     }
     approvals.sort_by(|a, b| text(a, "by").cmp(&text(b, "by")));
+    // Approvals name logins; an author known only by an email cannot be told apart from an
+    // approver, so the author's own approval would count.
+    if let Some(author) = text(change, "author")
+        && author.contains('@')
+        && !approvals.is_empty()
+    {
+        notes.push(format!(
+            "the change's author is known only by the email `{author}`, and approvals are logins: an approval by the author would count; pass `--author LOGIN`"
+        ));
+    }
     set(change, "approvals", Value::Array(approvals));
     Ok(())
 }
