@@ -1084,15 +1084,6 @@ fn node_errors() {
             "`devDependencies` should be an object, found an array",
         ),
         (
-            "two packages with one name",
-            vec![
-                ("package.json", r#"{"workspaces": ["p/*"]}"#),
-                ("p/a/package.json", r#"{"name": "same"}"#),
-                ("p/b/package.json", r#"{"name": "same"}"#),
-            ],
-            "two workspace members are named `same`: `p/a` and `p/b`",
-        ),
-        (
             "a yaml form outside the subset",
             vec![("pnpm-workspace.yaml", "packages:\n  - !**/test/**\n")],
             "`pnpm-workspace.yaml` line 2: `!**/test/**` is outside the yaml subset read here: quote it",
@@ -1236,4 +1227,66 @@ fn nodes_for_paths_cases() {
         ),
         ["x"]
     );
+}
+
+#[test]
+fn node_packages_sharing_a_name_are_qualified_by_directory_and_paths_resolve_by_directory() {
+    let dir = tree(&[
+        (
+            "pnpm-workspace.yaml",
+            "packages:\n  - packages/*\n  - playground/*\n",
+        ),
+        (
+            "packages/vite/package.json",
+            r#"{"name": "vite", "dependencies": {"shared": "workspace:*"}}"#,
+        ),
+        ("packages/shared/package.json", r#"{"name": "shared"}"#),
+        // Test fixtures that share a name, and two unnamed packages named after their folders.
+        (
+            "playground/a/package.json",
+            r#"{"name": "fixture", "dependencies": {"vite": "workspace:*"}}"#,
+        ),
+        (
+            "playground/b/package.json",
+            r#"{"name": "fixture", "devDependencies": {"dep": "file:../dep"}}"#,
+        ),
+        (
+            "playground/dep/package.json",
+            r#"{"name": "some-dep-under-another-name"}"#,
+        ),
+        (
+            "playground/uses-fixture/package.json",
+            r#"{"name": "uses-fixture", "dependencies": {"fixture": "workspace:*"}}"#,
+        ),
+    ]);
+    let doc = topology_auto(dir.path()).unwrap().unwrap();
+    let e = edges(&doc);
+    let names: Vec<&String> = e.keys().collect();
+    assert_eq!(
+        names,
+        [
+            "fixture (playground/a)",
+            "fixture (playground/b)",
+            "shared",
+            "some-dep-under-another-name",
+            "uses-fixture",
+            "vite",
+        ]
+    );
+    assert_eq!(set(&e["fixture (playground/a)"]), ["vite"]);
+    // `file:` names its package by directory, not by the key's name.
+    assert_eq!(
+        set(&e["fixture (playground/b)"]),
+        ["some-dep-under-another-name"]
+    );
+    // A name two packages hold reaches both.
+    assert_eq!(
+        set(&e["uses-fixture"]),
+        ["fixture (playground/a)", "fixture (playground/b)"]
+    );
+    assert_eq!(set(&e["vite"]), ["shared"]);
+}
+
+fn set(s: &BTreeSet<String>) -> Vec<&str> {
+    s.iter().map(String::as_str).collect()
 }

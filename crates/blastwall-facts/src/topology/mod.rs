@@ -73,11 +73,15 @@
 //! never entered. A matched directory without a `package.json` is skipped, as npm skips it. The
 //! root package itself is not a node.
 //!
-//! Each package becomes a node: `name` is the package's `name` (its directory when it has none),
-//! `kind` is `package`, `paths` is `<dir>/**`, and `depends_on` names the workspace packages
-//! listed in `dependencies`, `devDependencies`, `peerDependencies` or `optionalDependencies`,
-//! whatever version range they give (a range the workspace copy does not satisfy is rare and
-//! counting it only widens the blast radius).
+//! Each package becomes a node: `name` is the package's `name` (its directory's name when it has
+//! none), `kind` is `package`, `paths` is `<dir>/**`, and `depends_on` names the workspace
+//! packages listed in `dependencies`, `devDependencies`, `peerDependencies` or
+//! `optionalDependencies`, whatever version range they give (a range the workspace copy does not
+//! satisfy is rare and counting it only widens the blast radius). A `file:`, `link:` or
+//! `portal:` specifier (or `workspace:` followed by a path) names the package in that directory,
+//! whatever its name. A name more than one package holds — pnpm allows it, test fixtures do it,
+//! and unnamed packages in folders of one name collide — is qualified by directory, `name
+//! (dir)`, for each of them; a dependency on such a name reaches all of them.
 //!
 //! `pnpm-workspace.yaml` is read without a YAML library: only its top-level `packages:` key is
 //! interpreted, and other top-level keys and everything indented under them are skipped. The

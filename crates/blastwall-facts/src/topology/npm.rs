@@ -2,7 +2,7 @@
 //!
 //! The rules are in the parent module's docs.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use blastwall_abi::glob::Glob;
 use serde_json::{Map, Value};
@@ -35,7 +35,8 @@ const GLOB_OPTIONS: ExpandOptions = ExpandOptions {
 struct Package {
     dir: String,
     name: String,
-    deps: Vec<String>,
+    /// Each dependency's name and its version specifier.
+    deps: Vec<(String, String)>,
 }
 
 /// The nodes of the Node workspace under `files`' root; `None` when there is neither a
@@ -113,30 +114,71 @@ pub(crate) fn nodes(files: &dyn Files) -> Result<Option<Vec<Node>>, TopologyErro
         packages.push(read_package(dir, &manifest, &text)?);
     }
 
-    let mut by_name: BTreeMap<&str, &str> = BTreeMap::new();
-    for p in &packages {
-        if let Some(first) = by_name.insert(&p.name, &p.dir) {
-            return Err(TopologyError::DuplicateName {
-                name: p.name.clone(),
-                first: first.to_string(),
-                second: p.dir.clone(),
-            });
-        }
+    // pnpm allows two workspace packages of one name (test fixtures often are), and npm names
+    // an unnamed package after its directory, which collides more: a name held by more than
+    // one package is qualified by the package's directory, `name (dir)`, rather than refused.
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in packages.iter().enumerate() {
+        by_name.entry(&p.name).or_default().push(i);
     }
-    let names: HashSet<&str> = by_name.keys().copied().collect();
+    let node_name = |i: usize| -> String {
+        let Some(p) = packages.get(i) else {
+            return String::new();
+        };
+        if by_name
+            .get(p.name.as_str())
+            .is_some_and(|all| all.len() > 1)
+        {
+            format!(
+                "{} ({})",
+                p.name,
+                if p.dir.is_empty() { "." } else { &p.dir }
+            )
+        } else {
+            p.name.clone()
+        }
+    };
+    let by_dir: BTreeMap<&str, usize> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.dir.as_str(), i))
+        .collect();
     let nodes = packages
         .iter()
-        .map(|p| {
-            let depends_on = p
-                .deps
-                .iter()
-                .filter(|d| names.contains(d.as_str()) && **d != p.name)
-                .cloned()
-                .collect();
-            Node::derived(p.name.clone(), "package", &p.dir, depends_on)
+        .enumerate()
+        .map(|(i, p)| {
+            let mut depends_on = Vec::new();
+            for (dep, spec) in &p.deps {
+                // A path specifier names its package by directory, whatever its name.
+                let targets: Vec<usize> = match path_spec(spec) {
+                    Some(rel) => fs::join(&p.dir, rel)
+                        .and_then(|dir| by_dir.get(dir.as_str()).copied())
+                        .into_iter()
+                        .collect(),
+                    // By name: every package of that name, since which one a duplicate name
+                    // resolves to is the package manager's choice; reaching all of them errs
+                    // towards a larger blast radius.
+                    None => by_name.get(dep.as_str()).cloned().unwrap_or_default(),
+                };
+                depends_on.extend(targets.into_iter().filter(|t| *t != i).map(node_name));
+            }
+            Node::derived(node_name(i), "package", &p.dir, depends_on)
         })
         .collect();
     Ok(Some(nodes))
+}
+
+/// The relative path a `file:`, `link:` or `portal:` specifier (or `workspace:` followed by a
+/// path) names; `None` for a version or a name.
+fn path_spec(spec: &str) -> Option<&str> {
+    let spec = spec.trim();
+    for prefix in ["file:", "link:", "portal:"] {
+        if let Some(rest) = spec.strip_prefix(prefix) {
+            return Some(rest);
+        }
+    }
+    spec.strip_prefix("workspace:")
+        .filter(|rest| rest.starts_with('.') || rest.starts_with('/'))
 }
 
 /// Parse a JSON file, naming it and the line in errors. A leading byte-order mark is skipped.
@@ -230,7 +272,11 @@ fn read_package(dir: String, manifest: &str, text: &str) -> Result<Package, Topo
     for field in DEP_FIELDS {
         match obj.get(field) {
             None | Some(Value::Null) => {}
-            Some(Value::Object(m)) => deps.extend(m.keys().cloned()),
+            Some(Value::Object(m)) => {
+                deps.extend(m.iter().map(|(name, spec)| {
+                    (name.clone(), spec.as_str().unwrap_or_default().to_string())
+                }))
+            }
             Some(other) => return Err(wrong_type(manifest, field, "an object", other)),
         }
     }
