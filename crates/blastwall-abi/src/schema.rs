@@ -348,6 +348,12 @@ pub static FILE: Record = Record {
             Default::EmptyList,
             "Code owners of the path (last matching rule).",
         ),
+        field(
+            "commits",
+            STR_LIST,
+            Default::EmptyList,
+            "The commits of the range that touched the file (shas, oldest first); empty when not known, and rules then fall back to the range's provenance.",
+        ),
     ],
 };
 

@@ -690,3 +690,46 @@ fn login_of_email_reads_github_noreply_addresses() {
     assert_eq!(l("alice@example.com"), "alice@example.com");
     assert_eq!(l("+x@users.noreply.github.com"), "+x");
 }
+
+#[test]
+fn ai_provenance_is_judged_per_file_by_the_commits_that_touched_it() {
+    let r = Repo::new();
+    r.write(".github/CODEOWNERS", "* @org/core\n");
+    r.write("src/human.rs", "fn a() {}\n");
+    r.write("src/agent.rs", "fn b() {}\n");
+    r.write("src/renamed.rs", "fn c() {}\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("src/human.rs", "fn a() { /* by hand */ }\n");
+    r.commit("Tidy by hand");
+    r.write("src/agent.rs", "fn b() { /* by an agent */ }\n");
+    r.commit("Speed up b\n\nCo-Authored-By: Claude <noreply@anthropic.com>");
+    r.git(&["mv", "src/renamed.rs", "src/moved.rs"]);
+    r.commit("Move c by hand");
+    let (out, v) = check(r.path(), &[]);
+    let files = v["facts"]["change"]["files"].as_array().unwrap();
+    let commits_of = |path: &str| {
+        files
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["commits"].as_array().unwrap().len())
+            .unwrap()
+    };
+    assert_eq!(commits_of("src/human.rs"), 1);
+    assert_eq!(commits_of("src/agent.rs"), 1);
+    assert_eq!(commits_of("src/moved.rs"), 1);
+    assert_eq!(v["facts"]["change"]["ai"]["assisted"], "yes");
+    let ai_findings: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "ai_change_needs_owner_review")
+        .map(|f| f["about"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ai_findings,
+        ["src/agent.rs"],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

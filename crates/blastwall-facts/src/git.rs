@@ -244,16 +244,39 @@ impl GitRepo {
         let fork = r.merge_base(base_id, head_id, base, head)?;
 
         let commits = r.range_commits(base_id, head_id, base, head, opts.max_commits)?;
-        let files = r.changed_files(fork, head_id, opts)?;
+        let mut files = r.changed_files(fork, head_id, opts)?;
 
         let mut commit_docs = Vec::with_capacity(commits.len());
         let mut provenances: Vec<(String, CommitProvenance)> = Vec::with_capacity(commits.len());
+        // Which commits touched which paths, so that each file carries its own commits and a
+        // rule can judge its provenance by them, not by the whole range's.
+        let mut touched: HashMap<BString, Vec<String>> = HashMap::new();
         for id in &commits {
             let c = r.read_commit(*id)?;
             let prov =
                 provenance::classify_commit(&c.message, &c.author, &c.committer, &opts.provenance);
+            for path in r.touched_paths(*id)? {
+                touched.entry(path).or_default().push(c.sha.clone());
+            }
             commit_docs.push(commit_json(&c, &prov));
             provenances.push((c.sha, prov));
+        }
+        let order: HashMap<String, usize> = provenances
+            .iter()
+            .enumerate()
+            .map(|(i, (sha, _))| (sha.clone(), i))
+            .collect();
+        for f in &mut files {
+            let mut shas: Vec<String> = touched.get(&f.raw_path).cloned().unwrap_or_default();
+            if let Some(prev) = f.previous_path.as_deref()
+                && let Some(before) = touched.get(&BString::from(prev))
+            {
+                shas.extend(before.iter().cloned());
+            }
+            // Oldest first, as the range lists them, without repeats.
+            shas.sort_by_key(|s| order.get(s).copied().unwrap_or(usize::MAX));
+            shas.dedup();
+            f.commits = shas;
         }
         let range = Provenance::from_commits(
             provenances.iter().map(|(sha, p)| (sha.as_str(), p)),
@@ -437,6 +460,8 @@ struct RawChange {
 struct FileFact {
     path: String,
     raw_path: BString,
+    /// The commits of the range that touched the file, oldest first.
+    commits: Vec<String>,
     status: Status,
     previous_path: Option<String>,
     added: u64,
@@ -456,6 +481,7 @@ impl FileFact {
         m.insert("removed".into(), json!(self.removed));
         m.insert("binary".into(), json!(self.binary));
         m.insert("owners".into(), json!([]));
+        m.insert("commits".into(), json!(self.commits));
         Value::Object(m)
     }
 }
@@ -750,6 +776,55 @@ impl Repo {
     }
 
     /// The files changed from `fork` to `head`, sorted by path.
+    /// The paths of the files `commit` changes against its first parent (against nothing for
+    /// a root commit). No rename tracking: a renamed file's old and new paths both count.
+    fn touched_paths(&self, commit: ObjectId) -> Result<Vec<BString>, GitError> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .map_err(self.corrupt("reading a commit of the range"))?;
+        let tree = c.tree().map_err(self.corrupt("reading a commit's tree"))?;
+        let parent = match c.parent_ids().next() {
+            Some(p) => Some(
+                self.repo
+                    .find_commit(p.detach())
+                    .and_then(|pc| pc.tree())
+                    .map_err(self.corrupt("reading a parent commit's tree"))?,
+            ),
+            None => None,
+        };
+        let kind = tree.id.kind();
+        let old_data: &[u8] = parent.as_ref().map_or(&[], |t| t.data.as_slice());
+        let mut cache = self
+            .repo
+            .diff_resource_cache_for_tree_diff()
+            .map_err(self.corrupt("preparing the diff"))?;
+        let mut paths = Vec::new();
+        gix::diff::tree_with_rewrites(
+            gix::objs::TreeRefIter::from_bytes(old_data, kind),
+            gix::objs::TreeRefIter::from_bytes(&tree.data, kind),
+            &mut cache,
+            &mut Default::default(),
+            &self.repo.objects,
+            |change| {
+                if let Some(c) = raw_change(change) {
+                    paths.push(c.path);
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+            DiffOptions {
+                location: Some(Location::Path),
+                rewrites: None,
+            },
+        )
+        .map_err(|e| GitError::Corrupt {
+            repo: self.path.clone(),
+            doing: "diffing a commit against its parent",
+            detail: e.to_string(),
+        })?;
+        Ok(paths)
+    }
+
     fn changed_files(
         &self,
         fork: ObjectId,
@@ -910,6 +985,7 @@ impl Repo {
             path: change.path.to_str_lossy().into_owned(),
             previous_path: change.previous.map(|p| p.to_str_lossy().into_owned()),
             raw_path: change.path,
+            commits: Vec::new(),
             status: change.status,
             added,
             removed,
