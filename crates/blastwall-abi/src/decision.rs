@@ -172,7 +172,7 @@ impl Decision {
     /// needed (an advisory finding, a review already satisfied).
     pub fn remedy(&self, f: &Finding) -> Option<String> {
         let override_hint = format!(
-            "record an override naming who and why: `overrides: [{{\"rule\": \"{}\", \"by\": \"…\", \"reason\": \"…\"}}]`",
+            "record an override naming who and why: `check --override {0} --reason …`, or in the facts `overrides: [{{\"rule\": \"{0}\", \"by\": \"…\", \"reason\": \"…\"}}]`",
             f.rule
         );
         if f.error {

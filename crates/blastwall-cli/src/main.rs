@@ -209,6 +209,16 @@ struct CheckArgs {
     /// Policy files or folders (default: `rules/` in the repository when present, else the shipped rules).
     #[arg(long)]
     rules: Vec<PathBuf>,
+    /// Record an override of this `soft` rule (repeatable); needs `--reason`. Hard rules and
+    /// errors cannot be overridden.
+    #[arg(long = "override", value_name = "RULE", requires = "reason")]
+    overrides: Vec<String>,
+    /// Why the overrides are recorded.
+    #[arg(long, value_name = "TEXT")]
+    reason: Option<String>,
+    /// Who records the overrides (default: `--author`, else `$USER`).
+    #[arg(long, value_name = "LOGIN")]
+    by: Option<String>,
     /// Output format; `json` adds the gathered facts under `facts`; `sarif` is SARIF 2.1.0 for
     /// code scanning; `github` prints GitHub Actions annotations.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
@@ -590,6 +600,7 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
     let repo = blastwall_gather::repo_root(args.repo.as_deref());
     let rules = blastwall_gather::rule_paths(&repo, &args.rules)?;
     let policy = load_policy(&rules)?;
+    let overrides = override_args(&args)?;
     let gathered = blastwall_gather::gather(&blastwall_gather::Sources {
         repo: args.repo,
         base: args.base,
@@ -604,6 +615,7 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         topology: args.topology,
         config: args.config,
         set: args.set,
+        overrides,
     })?;
     for note in &gathered.notes {
         eprintln!("note: {note}");
@@ -652,6 +664,34 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         }
     }
     Ok(decision.outcome.exit_code())
+}
+
+/// The overrides `--override`, `--reason` and `--by` ask to record.
+fn override_args(args: &CheckArgs) -> Result<Vec<blastwall_gather::OverrideArg>, Failure> {
+    if args.overrides.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reason = args
+        .reason
+        .clone()
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| Failure("`--override` needs a `--reason` that says why".into()))?;
+    let by = args
+        .by
+        .clone()
+        .or_else(|| args.author.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| Failure("`--override` needs `--by LOGIN`: who records it".into()))?;
+    Ok(args
+        .overrides
+        .iter()
+        .map(|rule| blastwall_gather::OverrideArg {
+            rule: rule.clone(),
+            by: by.clone(),
+            reason: reason.clone(),
+        })
+        .collect())
 }
 
 /// One line on what `check` decided on: the range, its files and provenance, the other inputs.

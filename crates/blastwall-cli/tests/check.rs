@@ -733,3 +733,59 @@ fn ai_provenance_is_judged_per_file_by_the_commits_that_touched_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn check_records_an_override_of_a_soft_rule_but_not_of_a_hard_one() {
+    let r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    let big: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    r.write("data.txt", &big);
+    r.commit("A large change");
+    let (out, v) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "large_change_review")
+    );
+    let (out, v) = check(
+        r.path(),
+        &[
+            "--override",
+            "large_change_review",
+            "--reason",
+            "generated data",
+            "--by",
+            "carol",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "large_change_review")
+        .unwrap();
+    assert_eq!(f["overridden"]["by"], "carol");
+    assert_eq!(f["overridden"]["reason"], "generated data");
+    // Without a reason it is refused, as a usage error.
+    let (out, _) = check(r.path(), &["--override", "large_change_review"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reason"));
+    let (out, _) = check(
+        r.path(),
+        &[
+            "--override",
+            "large_change_review",
+            "--reason",
+            " ",
+            "--by",
+            "carol",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "an empty reason is no reason");
+}

@@ -177,6 +177,19 @@ pub struct Sources {
     pub config: Option<PathBuf>,
     /// Parameters, `KEY=VALUE`.
     pub set: Vec<String>,
+    /// Overrides to record: the `soft` rule each lifts, and who records it and why.
+    pub overrides: Vec<OverrideArg>,
+}
+
+/// An override a front end was asked to record, as the facts' `overrides` hold them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideArg {
+    /// The rule it lifts.
+    pub rule: String,
+    /// Who records it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// The facts gathered, and notes on what was not available.
@@ -270,6 +283,14 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     }
     if !params.is_empty() {
         facts.insert("config".into(), Value::Object(params));
+    }
+    if !src.overrides.is_empty() {
+        let list: Vec<Value> = src
+            .overrides
+            .iter()
+            .map(|o| json!({ "rule": o.rule, "by": o.by, "reason": o.reason }))
+            .collect();
+        facts.insert("overrides".into(), Value::Array(list));
     }
     if !["change", "plan", "action"]
         .iter()
