@@ -438,8 +438,13 @@ fn a_cached_policy_decides_as_a_fresh_one_and_a_corrupt_cache_is_rebuilt() {
     let files: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bwc"))
         .collect();
     assert_eq!(files.len(), 1, "one compiled policy is cached: {files:?}");
+    assert!(
+        dir.path().join("artifact-key").is_file(),
+        "sealed with the user's key, kept beside it"
+    );
     let second = hook_with("claude-code", &[], &payload, dir.path());
     assert_eq!(first.stdout, second.stdout);
     assert_eq!(verdict("claude-code", &second), "deny");
