@@ -252,6 +252,42 @@ fn precompiled_code_runs_only_when_asked_for_and_sealed_by_this_user() {
     );
 }
 
+#[test]
+fn the_hostile_fixtures_are_refused() {
+    let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hostile");
+    let dir = tempfile::tempdir().unwrap();
+    let facts = write(dir.path(), "facts.json", b"{}");
+    for name in ["result-0.wasm", "result-8.wasm", "result-unwritten.wasm"] {
+        refused(
+            &[
+                "eval".as_ref(),
+                s(&hostile.join(name)),
+                "--input".as_ref(),
+                s(&facts),
+            ],
+            cache(),
+            "the module wrote no result there",
+        );
+    }
+    let forged = hostile.join("forged-artifact.wasm");
+    refused(
+        &["eval".as_ref(), s(&forged), "--input".as_ref(), s(&facts)],
+        cache(),
+        "is a precompiled module, which is native code",
+    );
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&forged),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        cache(),
+        "not sealed with this user's artifact key",
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn a_key_others_can_read_is_refused() {

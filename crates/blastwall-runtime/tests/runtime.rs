@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use blastwall_abi::decision::{Decision, Effect, Level, Outcome};
-use blastwall_abi::layout::{ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
+use blastwall_abi::layout::{
+    ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, RESULT_MAGIC, Reads, RuleMeta,
+};
 use blastwall_runtime::{
     ArtifactKey, Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy,
 };
@@ -61,6 +63,7 @@ fn wat(evaluate: &str) -> String {
   (memory (export "memory") 1)
   (global $reserved (mut i32) (i32.const 1024))
   (global $top (mut i32) (i32.const 1024))
+  (global $last (mut i32) (i32.const 0))
   (data (i32.const 16) "{MESSAGE}")
   (func $alloc (param $size i32) (result i32)
     (local $addr i32) (local $end i32)
@@ -76,13 +79,17 @@ fn wat(evaluate: &str) -> String {
           (then unreachable))))
     (global.set $top (local.get $end))
     (local.get $addr))
-  (func $allow (result i32)
+  (func $result (param $count i32) (param $findings i32) (result i32)
     (local $r i32)
-    (local.set $r (call $alloc (i32.const 12)))
-    (i32.store (local.get $r) (i32.const 0))
-    (i32.store offset=4 (local.get $r) (i32.const 0))
+    (local.set $r (call $alloc (i32.const 20)))
+    (i32.store (local.get $r) (i32.const {RESULT_MAGIC}))
+    (i32.store offset=4 (local.get $r) (i32.const {ABI_VERSION}))
     (i32.store offset=8 (local.get $r) (i32.const 0))
+    (i32.store offset=12 (local.get $r) (local.get $count))
+    (i32.store offset=16 (local.get $r) (local.get $findings))
     (local.get $r))
+  (func $allow (result i32)
+    (call $result (i32.const 0) (i32.const 0)))
   (func $deny (result i32)
     (local $r i32) (local $f i32)
     (local.set $f (call $alloc (i32.const 48)))
@@ -93,11 +100,7 @@ fn wat(evaluate: &str) -> String {
     (i64.store offset=24 (local.get $f) (i64.const -1))
     (i64.store offset=32 (local.get $f) (i64.const 0))
     (i64.store offset=40 (local.get $f) (i64.const 0))
-    (local.set $r (call $alloc (i32.const 12)))
-    (i32.store (local.get $r) (i32.const 0))
-    (i32.store offset=4 (local.get $r) (i32.const 1))
-    (i32.store offset=8 (local.get $r) (local.get $f))
-    (local.get $r))
+    (call $result (i32.const 1) (local.get $f)))
   (func (export "bw_abi_version") (result i32) (i32.const {ABI_VERSION}))
   (func (export "bw_reserve") (param $size i32) (result i32)
     (local $a i32)
@@ -452,7 +455,9 @@ fn bad_modules_are_refused_with_reasons() {
     );
     assert_eq!(
         err,
-        "the module speaks blastwall ABI version 1, but this runtime speaks version 4"
+        format!(
+            "the module speaks blastwall ABI version 1, but this runtime speaks version {ABI_VERSION}"
+        )
     );
 
     let twice = with_metadata(
@@ -908,6 +913,102 @@ fn planted_cache_files_are_refused_and_rewritten() {
         );
         assert!(keyed(&cache_engine(&cache)).loaded_from_cache());
     }
+}
+
+/// Modules whose `bw_evaluate` does not write a result where it says: it returns 0 or 8 (zeros,
+/// which before results had a magic read as a result with no findings: an allow), the address
+/// of memory it reserved but never wrote, a result of another ABI version, or the result of
+/// its previous decision again.
+#[test]
+fn a_result_the_module_did_not_write_is_an_error_never_an_allow() {
+    let engine = engine();
+    for (what, evaluate) in [
+        ("returns 0", "(i32.const 0)".to_string()),
+        ("returns 8", "(i32.const 8)".to_string()),
+        ("writes nothing", "(call $alloc (i32.const 20))".to_string()),
+        (
+            "writes another version",
+            format!(
+                "(local.set $r (call $allow))
+                 (i32.store offset=4 (local.get $r) (i32.const {}))
+                 (local.get $r)",
+                ABI_VERSION - 1
+            ),
+        ),
+    ] {
+        let evaluate = format!("(local $r i32) {evaluate}");
+        let policy = engine.load(&module_bytes(&evaluate)).unwrap().policy();
+        for facts in [json!({}), json!({"change": {}})] {
+            let e = policy.evaluate_json(&facts).unwrap_err();
+            assert!(matches!(e, EvalError::Decode(_)), "{what}: {e:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains("wrote no result") || text.contains("is of ABI version"),
+                "{what}: {text}"
+            );
+        }
+    }
+
+    // The first decision is written; the second returns the first's address again.
+    let stale = "(if (i32.eqz (global.get $last)) (then (global.set $last (call $allow))))
+                 (global.get $last)";
+    let policy = engine.load(&module_bytes(stale)).unwrap().policy();
+    let mut session = policy.session().unwrap();
+    assert_eq!(
+        session.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+    let e = session.evaluate_json(&json!({})).unwrap_err();
+    assert!(e.to_string().contains("wrote no result"), "{e}");
+}
+
+/// `tests/hostile/`: modules and an artifact that must be refused, shared with the CLI's tests
+/// and the JavaScript host's. `BLESS=1` writes them.
+fn hostile_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hostile")
+}
+
+#[test]
+fn the_hostile_fixtures_are_refused() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let dir = hostile_dir();
+    let engine = engine();
+    // Modules whose `bw_evaluate` writes no result: it returns 0, 8, or memory it reserved.
+    for (name, evaluate) in [
+        ("result-0.wasm", "(i32.const 0)"),
+        ("result-8.wasm", "(i32.const 8)"),
+        ("result-unwritten.wasm", "(call $alloc (i32.const 20))"),
+    ] {
+        let bytes = module_bytes(evaluate);
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "`{name}` is not what this test makes: run it with BLESS=1"
+        );
+        let policy = engine.load(&bytes).unwrap().policy();
+        let e = policy.evaluate_json(&json!({})).unwrap_err();
+        assert!(e.to_string().contains("wrote no result"), "{name}: {e}");
+    }
+    // A precompiled artifact with its code overwritten by `int3` and its CRC-32 recomputed,
+    // named like a module. Made on one machine, it is refused on every one: a module it is
+    // not, and its seal is no key's.
+    let path = dir.join("forged-artifact.wasm");
+    if bless {
+        let mut forged = engine.precompile(&deny_module()).unwrap();
+        let (text, text_len) = elf_section(&forged, ".text");
+        forged[text..text + text_len].fill(0xcc);
+        recompute_crc(&mut forged);
+        std::fs::write(&path, forged).unwrap();
+    }
+    let forged = std::fs::read(&path).unwrap();
+    let e = engine.load(&forged).unwrap_err();
+    assert!(matches!(e, LoadError::Invalid(_)), "{e:?}");
+    let e = engine.load_precompiled(&forged).unwrap_err();
+    assert!(matches!(e, LoadError::Unsealed), "{e:?}");
 }
 
 #[test]
