@@ -316,8 +316,8 @@ impl Engine {
     /// **An artifact is native code**, run as it is: so only an artifact sealed with this
     /// engine's [`ArtifactKey`] is loaded — one that the holder of the key (this user, with
     /// the key kept in their cache directory) precompiled. The seal, an HMAC-SHA256 of the
-    /// whole artifact, is checked first, before any other field is read and before wasmtime
-    /// sees a byte: an artifact someone else made, or this user's changed in any byte (its
+    /// whole artifact, is checked first — once the closing magic shows the bytes are an
+    /// artifact, before any other field is read and before wasmtime sees a byte: an artifact someone else made, or this user's changed in any byte (its
     /// code overwritten and its checksum recomputed included), is refused with
     /// [`LoadError::Unsealed`]. Then come the format and ABI versions, the engine
     /// fingerprint, a checksum of the contents, wasmtime's own compatibility check and our
