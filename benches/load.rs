@@ -34,8 +34,11 @@ fn compile(sources: Vec<SourceFile>) -> Vec<u8> {
 fn load(c: &mut Criterion) {
     let json = typical::typical_change();
     let wasm = compile(sources());
-    let engine =
-        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
+    let engine = blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig {
+        artifact_key: Some(blastwall_runtime::ArtifactKey::generate().unwrap()),
+        ..Default::default()
+    })
+    .unwrap();
     let artifact = engine.precompile(&wasm).unwrap();
     let expected = engine
         .load(&wasm)

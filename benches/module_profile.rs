@@ -106,8 +106,11 @@ fn blast_facts(n: usize) -> serde_json::Value {
 /// phases of `n` more, each timed on its own: the load, the first decision (instantiation,
 /// encoding, the module's first run) and a second decision on the same instance.
 fn loads(n: u32) {
-    let engine =
-        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig::default()).unwrap();
+    let engine = blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig {
+        artifact_key: Some(blastwall_runtime::ArtifactKey::generate().unwrap()),
+        ..Default::default()
+    })
+    .unwrap();
     let artifact = engine.precompile(&shipped_wasm()).unwrap();
     let facts = typical::typical_change();
     let mut kept = std::collections::VecDeque::new();

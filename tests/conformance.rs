@@ -17,7 +17,14 @@ use proptest::prelude::*;
 
 fn engine() -> &'static blastwall_runtime::Engine {
     static ENGINE: OnceLock<blastwall_runtime::Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| blastwall_runtime::Engine::new(Default::default()).unwrap())
+    // A key of this process's own seals the artifacts the precompiled tests make and load.
+    ENGINE.get_or_init(|| {
+        blastwall_runtime::Engine::new(blastwall_runtime::EngineConfig {
+            artifact_key: Some(blastwall_runtime::ArtifactKey::generate().unwrap()),
+            ..Default::default()
+        })
+        .unwrap()
+    })
 }
 
 fn sources(dir: &Path) -> Vec<blastwall_check::SourceFile> {

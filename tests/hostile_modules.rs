@@ -38,6 +38,7 @@ fn engine() -> &'static Engine {
                 ..EvalLimits::default()
             },
             cache_dir: None,
+            artifact_key: None,
         })
         .unwrap()
     })

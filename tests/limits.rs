@@ -28,6 +28,7 @@ fn policy(limits: EvalLimits) -> blastwall_runtime::Policy {
     let engine = Engine::new(EngineConfig {
         limits,
         cache_dir: None,
+        artifact_key: None,
     })
     .unwrap();
     engine.load(&wasm).unwrap().policy()

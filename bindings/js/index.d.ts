@@ -1,7 +1,7 @@
 // Types of the blastwall JavaScript host (index.js).
 
 /** The ABI version this host speaks. */
-export const ABI_VERSION: 3;
+export const ABI_VERSION: 5;
 
 export type Outcome = "allow" | "warn" | "review" | "deny";
 export type Level = "hard" | "soft" | "advisory";

@@ -11,8 +11,10 @@ import { JsonFloat, parseJson } from "./src/json.js";
 export { FactsError, parseJson, JsonFloat };
 
 /** The ABI version this host speaks. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
+/** The first four bytes of every result, `bwrs`, as a little-endian u32. */
+const RESULT_MAGIC = 0x73727762;
 const ABSENT = 0xffffffff;
 const FINDING_LEN = 48;
 const OUTCOMES = ["allow", "warn", "review", "deny"];
@@ -205,7 +207,16 @@ export class Policy {
       }
       memory.set(bytes, addr);
       const result = inst.evaluate(addr) >>> 0;
-      findings = decodeFindings(inst.memory.buffer, result, this.metadata);
+      try {
+        findings = decodeFindings(inst.memory.buffer, result, this.metadata);
+      } finally {
+        // A result is read once: its magic is cleared, so that a module that returns this
+        // address again without writing a new result is refused, not taken to repeat this
+        // decision.
+        if (result + 4 <= inst.memory.buffer.byteLength) {
+          new DataView(inst.memory.buffer).setUint32(result, 0, true);
+        }
+      }
     } catch (e) {
       // A trapped or misbehaving instance may be in any state: the next decision gets a
       // fresh one.
@@ -297,10 +308,22 @@ function decodeFindings(buffer, result, meta) {
       throw new EvalError(`finding ${i}: the ${what} is not UTF-8`);
     }
   };
-  const status = u32(result);
+  // Memory the module never wrote (zeros, a result address of 0 or 8) must not read as a
+  // result with no findings: an allow.
+  const magic = u32(result);
+  if (magic !== RESULT_MAGIC) {
+    throw new EvalError(
+      `the result does not start with the result magic \`bwrs\` (found 0x${magic.toString(16).padStart(8, "0")}): the module wrote no result there`,
+    );
+  }
+  const version = u32(result + 4);
+  if (version !== ABI_VERSION) {
+    throw new EvalError(`the result is of ABI version ${version}, but this host reads version ${ABI_VERSION}`);
+  }
+  const status = u32(result + 8);
   if (status !== 0) throw new EvalError(`the module returned the status ${status}`);
-  const count = u32(result + 4);
-  const at = u32(result + 8);
+  const count = u32(result + 12);
+  const at = u32(result + 16);
   check(at, count * FINDING_LEN);
   const findings = [];
   for (let i = 0; i < count; i++) {

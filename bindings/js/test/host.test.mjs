@@ -2,6 +2,7 @@
 // problem, and the loaded policy keeps working afterwards.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { ABI_VERSION, EvalError, FactsError, LoadError, Policy } from "../index.js";
@@ -30,14 +31,29 @@ const leb = (n) => {
   } while (n);
   return out;
 };
+const sleb = (n) => {
+  const out = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+};
 const section = (id, body) => [id, ...leb(body.length), ...body];
 const name = (s) => [...leb(utf8.encode(s).length), ...utf8.encode(s)];
 
+/** `bwrs`, the first bytes of every result (docs/abi.md, "The result"). */
+const RESULT_MAGIC = 0x73727762;
+
 /**
  * A hand-made module with the ABI's exports: its input is at 1024, and `bw_evaluate` traps
- * when the header gives a `change`, else returns an empty result. `imports` adds an import.
+ * when the header gives a `change`, else returns an empty result at 256. `imports` adds an
+ * import. `result` forges the result: `0` or `8` return that address, where the module wrote
+ * nothing; `unwritten` returns 600, which it never wrote either; `stale` writes a result only
+ * in its first decision and returns the same address in every later one.
  */
-function tinyModule(metadata, { imports = false } = {}) {
+function tinyModule(metadata, { imports = false, result = "written" } = {}) {
   const types = section(1, [2, 0x60, 0, 1, 0x7f, 0x60, 1, 0x7f, 1, 0x7f]);
   const imp = imports ? section(2, [1, ...name("env"), ...name("now"), 0x00, 0]) : [];
   const funcs = section(3, [4, 0, 1, 1, 1]);
@@ -54,7 +70,18 @@ function tinyModule(metadata, { imports = false } = {}) {
   ]);
   const body = (code) => [...leb(code.length + 1), 0, ...code];
   const i32 = (v) => [0x41, ...leb(v)];
-  const evaluate = [0x20, 0, 0x28, 2, 0, 0x04, 0x40, 0x00, 0x0b, ...i32(0), 0x0b];
+  const c = (v) => [0x41, ...sleb(v)];
+  const store = (offset) => [0x36, 2, ...leb(offset)];
+  const write = [...c(256), ...c(RESULT_MAGIC), ...store(0), ...c(256), ...c(ABI_VERSION), ...store(4)];
+  const returns = {
+    written: [...write, ...c(256)],
+    0: c(0),
+    8: c(8),
+    unwritten: c(600),
+    // if (load(300) == 0) { write; store(300, 1) } return 256
+    stale: [...c(300), 0x28, 2, 0, 0x45, 0x04, 0x40, ...write, ...c(300), ...c(1), ...store(0), 0x0b, ...c(256)],
+  }[result];
+  const evaluate = [0x20, 0, 0x28, 2, 0, 0x04, 0x40, 0x00, 0x0b, ...returns, 0x0b];
   const code = section(10, [
     4,
     ...body([...i32(ABI_VERSION), 0x0b]),
@@ -124,6 +151,31 @@ test("a trap is an error, and the next decision gets a fresh instance", async ()
     return true;
   });
   assert.deepEqual(policy.evaluate({}), { outcome: "allow", findings: [], reviews: [] });
+});
+
+test("a result the module did not write is an error, never an allow", async () => {
+  const meta = await metadataOf("graph");
+  const noResult = /^the result does not start with the result magic `bwrs` \(found 0x00000000\): the module wrote no result there$/;
+  for (const result of [0, 8, "unwritten"]) {
+    const policy = await Policy.load(tinyModule(meta, { result }));
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => policy.evaluate({}), (e) => {
+        assert.ok(e instanceof EvalError, `${result}: ${e}`);
+        assert.match(e.message, noResult);
+        return true;
+      });
+    }
+  }
+  // The same modules as files, refused by the Rust host too (tests/hostile/README.md).
+  for (const name of ["result-0.wasm", "result-8.wasm", "result-unwritten.wasm"]) {
+    const bytes = readFileSync(new URL(`../../../tests/hostile/${name}`, import.meta.url));
+    const policy = await Policy.load(new Uint8Array(bytes));
+    assert.throws(() => policy.evaluate({}), { name: "EvalError", message: noResult }, name);
+  }
+  // Written once, then returned again: the host read it and cleared its magic.
+  const stale = await Policy.load(tinyModule(meta, { result: "stale" }));
+  assert.deepEqual(stale.evaluate({}), { outcome: "allow", findings: [], reviews: [] });
+  assert.throws(() => stale.evaluate({}), { name: "EvalError", message: noResult });
 });
 
 test("facts of the wrong shape are refused and the policy keeps working", async () => {

@@ -1,10 +1,12 @@
 //! The module's result → findings (`docs/abi.md`, "The result").
 //!
 //! A module is not trusted to be well formed: every address and length is checked against the
-//! memory, and anything out of place is a [`DecodeError`], never a panic.
+//! memory, and anything out of place is a [`DecodeError`], never a panic. A result must start
+//! with [`RESULT_MAGIC`] and the ABI version, so that memory the module never wrote (zeros, a
+//! result address of 0 or 8) is an error rather than a result with no findings — an allow.
 
 use crate::decision::{Effect, Finding, Level};
-use crate::layout::{ABSENT, FINDING_LEN, Metadata};
+use crate::layout::{ABI_VERSION, ABSENT, FINDING_LEN, Metadata, RESULT_MAGIC};
 
 /// A result the module wrote that does not follow the contract.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +22,21 @@ pub enum DecodeError {
         len: u64,
         /// The size of the memory.
         size: usize,
+    },
+    /// The result does not start with the result magic: the module did not write a result
+    /// where it said, and nothing it holds may be read as a decision.
+    #[error(
+        "the result does not start with the result magic `bwrs` (found {found:#010x}): the module wrote no result there"
+    )]
+    Magic {
+        /// The first four bytes at the result's address, as a little-endian `u32`.
+        found: u32,
+    },
+    /// The result was written for another ABI version.
+    #[error("the result is of ABI version {found}, but this host reads version {ABI_VERSION}")]
+    Version {
+        /// The version the result gives.
+        found: u32,
     },
     /// A status other than 0.
     #[error("the module returned the status {0}")]
@@ -161,12 +178,20 @@ pub fn decode_findings_into(
     findings: &mut Vec<Finding>,
 ) -> Result<(), DecodeError> {
     let result = u64::from(result);
-    let status = u32_at(memory, result)?;
+    let magic = u32_at(memory, result)?;
+    if magic != RESULT_MAGIC {
+        return Err(DecodeError::Magic { found: magic });
+    }
+    let version = u32_at(memory, result + 4)?;
+    if version != ABI_VERSION {
+        return Err(DecodeError::Version { found: version });
+    }
+    let status = u32_at(memory, result + 8)?;
     if status != 0 {
         return Err(DecodeError::Status(status));
     }
-    let count = u32_at(memory, result + 4)?;
-    let at = u64::from(u32_at(memory, result + 8)?);
+    let count = u32_at(memory, result + 12)?;
+    let at = u64::from(u32_at(memory, result + 16)?);
     let records = bytes(memory, at, u64::from(count) * u64::from(FINDING_LEN))?;
     findings.truncate(records.len() / FINDING_LEN as usize);
     for i in 0..count {
@@ -310,9 +335,11 @@ mod tests {
                 bytes: vec![0; 1024],
                 strings: 512,
             };
-            m.u32(8, 0);
-            m.u32(12, findings.len() as u32);
-            m.u32(16, 64);
+            m.u32(8, RESULT_MAGIC);
+            m.u32(12, ABI_VERSION);
+            m.u32(16, 0);
+            m.u32(20, findings.len() as u32);
+            m.u32(24, 64);
             for (i, f) in findings.iter().enumerate() {
                 for (k, s) in f.iter().enumerate() {
                     m.u64(64 + 48 * i + 8 * k, *s);
@@ -444,14 +471,14 @@ mod tests {
         }
         // Too many findings for the memory.
         let mut m = Mem::new(&[]);
-        m.u32(12, u32::MAX);
+        m.u32(20, u32::MAX);
         assert!(matches!(
             decode_findings(&m.bytes, 8, &meta),
             Err(DecodeError::OutOfBounds { .. })
         ));
         // A status other than 0.
         let mut m = Mem::new(&[]);
-        m.u32(8, 2);
+        m.u32(16, 2);
         assert_eq!(
             decode_findings(&m.bytes, 8, &meta),
             Err(DecodeError::Status(2))
@@ -465,6 +492,48 @@ mod tests {
             decode_findings(&m2.bytes, 8, &meta),
             Err(DecodeError::Utf8 { .. })
         ));
+    }
+
+    #[test]
+    fn memory_the_module_never_wrote_is_no_result() {
+        let meta = meta();
+        // Zeros, wherever the result is said to be: at 0, at 8, or anywhere else.
+        let zeros = vec![0u8; 1024];
+        for at in [0, 8, 512] {
+            assert_eq!(
+                decode_findings(&zeros, at, &meta),
+                Err(DecodeError::Magic { found: 0 })
+            );
+        }
+        // A result without its magic, with the magic but another version, or whose first bytes
+        // are anything but the magic, is refused even when the rest would read as no findings.
+        let mut m = Mem::new(&[]);
+        m.u32(8, 0);
+        assert_eq!(
+            decode_findings(&m.bytes, 8, &meta),
+            Err(DecodeError::Magic { found: 0 })
+        );
+        for version in [0, 4, ABI_VERSION + 1] {
+            let mut m = Mem::new(&[]);
+            m.u32(12, version);
+            assert_eq!(
+                decode_findings(&m.bytes, 8, &meta),
+                Err(DecodeError::Version { found: version })
+            );
+        }
+        for byte in 0..4 {
+            let mut m = Mem::new(&[]);
+            m.bytes[8 + byte] ^= 0x20;
+            assert!(
+                matches!(
+                    decode_findings(&m.bytes, 8, &meta),
+                    Err(DecodeError::Magic { .. })
+                ),
+                "byte {byte}"
+            );
+        }
+        let e = decode_findings(&zeros, 8, &meta).unwrap_err().to_string();
+        assert!(e.contains("wrote no result"), "{e}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::decision::{Effect, Level};
 use crate::schema::{self, DocKind, Record, Shape};
 
 /// The ABI version this crate speaks; `bw_abi_version` returns it and the metadata repeats it.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The name of the custom section holding the metadata.
 pub const METADATA_SECTION: &str = "blastwall";
@@ -25,6 +25,14 @@ pub const HEADER_LEN: u32 = 24;
 
 /// Slots in the graph index.
 pub const GRAPH_SLOTS: u32 = 7;
+
+/// The first four bytes of every result (`bwrs`, read as a little-endian `u32`): a result
+/// that does not start with them, such as memory the module never wrote, is an error.
+pub const RESULT_MAGIC: u32 = u32::from_le_bytes(*b"bwrs");
+
+/// Bytes in the result's header: the magic, the ABI version, the status, the number of
+/// findings and their address, a `u32` each.
+pub const RESULT_LEN: u32 = 20;
 
 /// Bytes in one finding record of the result.
 pub const FINDING_LEN: u32 = 48;

@@ -44,17 +44,22 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
         /// Write a precompiled artifact for this machine's wasmtime instead of the portable
-        /// module: it loads in microseconds, but it is native code — load only artifacts you
-        /// built yourself.
+        /// module: it loads in microseconds, but it is native code, so it is sealed with your
+        /// artifact key (kept in the cache directory, made on first use) and only
+        /// `eval --precompiled` by the same user loads it.
         #[arg(long)]
         precompile: bool,
     },
     /// Evaluate rules, or a compiled module, on a facts file.
     #[command(after_help = EXIT_CODES)]
     Eval {
-        /// A module written by `blastwall build` (`.wasm`, or a precompiled artifact), or policy
-        /// files or folders of `.bw` files; the shipped rules when none are given.
+        /// A module written by `blastwall build` (`.wasm`), or policy files or folders of `.bw`
+        /// files; the shipped rules when none are given.
         rules: Vec<PathBuf>,
+        /// Load one precompiled artifact (`blastwall build --precompile`) instead: native code,
+        /// loaded only when it carries the seal of your artifact key, i.e. when you built it.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "explain"])]
+        precompiled: Option<PathBuf>,
         /// The facts: a JSON object with `change`, `plan`, `action`, `topology`, `config`, `overrides`.
         #[arg(long, short)]
         input: PathBuf,
@@ -292,11 +297,19 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => build(&paths, &output, precompile),
         Command::Eval {
             rules,
+            precompiled,
             input,
             data,
             format,
             explain,
-        } => eval(&rules, &input, data.as_deref(), format, explain),
+        } => eval(
+            &rules,
+            precompiled.as_deref(),
+            &input,
+            data.as_deref(),
+            format,
+            explain,
+        ),
         Command::Check(args) => check_command(*args, false),
         Command::Explain(args) => check_command(*args, true),
         Command::Replay(args) => {
@@ -478,6 +491,7 @@ fn demo(format: Format) -> Result<u8, Failure> {
 
 fn eval(
     rules: &[PathBuf],
+    precompiled: Option<&Path>,
     input: &Path,
     data: Option<&Path>,
     format: Format,
@@ -498,28 +512,34 @@ fn eval(
             }
         }
     }
-    if let Some(module) = module_file(rules)? {
+    // Precompiled code is loaded only when asked for by name, and only when sealed with this
+    // user's key; a module given as a file is only ever validated and compiled as wasm.
+    let module = match precompiled {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+            let engine = blastwall::Engine::new(blastwall::EngineConfig {
+                artifact_key: Some(artifact_key()?),
+                ..Default::default()
+            })?;
+            Some((path.to_path_buf(), engine.load_precompiled(&bytes)))
+        }
+        None => match module_file(rules)? {
+            Some((path, wasm)) => {
+                let engine = blastwall::Engine::new(blastwall::EngineConfig::default())?;
+                Some((path, engine.load(&wasm)))
+            }
+            None => None,
+        },
+    };
+    if let Some((path, loaded)) = module {
         if explain {
             return Err(Failure(
                 "`--explain` needs the policy's sources: a compiled module carries no trace".into(),
             ));
         }
-        let engine = blastwall::Engine::new(blastwall::EngineConfig::default())?;
-        let loaded = if module.starts_with(b"\0asm") {
-            engine.load(&module)
-        } else {
-            engine.load_precompiled(&module)
-        };
         let policy = loaded
-            .map_err(|e| {
-                Failure(format!(
-                    "`{}`: {e}",
-                    rules
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<String>()
-                ))
-            })?
+            .map_err(|e| Failure(format!("`{}`: {e}", path.display())))?
             .policy();
         let decision = policy
             .evaluate_json(&facts)
@@ -543,25 +563,33 @@ fn eval(
     Ok(decision.outcome.exit_code())
 }
 
-/// The bytes of a compiled module when `paths` names exactly one file that is not policy text:
-/// a `.wasm` module or a precompiled artifact.
-fn module_file(paths: &[PathBuf]) -> Result<Option<Vec<u8>>, Failure> {
+/// The path and bytes of a WebAssembly module when `paths` names exactly one file that is not
+/// policy text. Whatever its name, a file is only ever a wasm module (`\0asm`), which is
+/// validated and compiled: a precompiled artifact here is refused, not loaded, since it is
+/// native code and a file handed to `eval` may come from anyone (`--precompiled` loads one,
+/// when this user sealed it).
+fn module_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, Vec<u8>)>, Failure> {
     let [path] = paths else { return Ok(None) };
     if !path.is_file() || path.extension().is_some_and(|e| e == "bw") {
         return Ok(None);
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Failure(format!("cannot read `{}`: {e}", path.display())))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(Some((path.clone(), bytes)));
+    }
     // A precompiled artifact ends with its magic (format 3 and later) or starts with it
-    // (older formats, which loading refuses by their version); one cut short still starts
-    // like compiled code.
-    let is_module = bytes.starts_with(b"\0asm")
-        || bytes.ends_with(b"\0bwmod\r\n")
+    // (older formats); one cut short still starts like compiled code.
+    let is_artifact = bytes.ends_with(b"\0bwmod\r\n")
         || bytes.starts_with(b"\0bwmod")
         || bytes.starts_with(b"\x7fELF");
     let is_binary = bytes.iter().take(512).any(|b| *b == 0);
-    if is_module {
-        Ok(Some(bytes))
+    if is_artifact {
+        Err(Failure(format!(
+            "`{}` is a precompiled module, which is native code: `eval` runs only WebAssembly modules and sources; load an artifact you built yourself with `eval --precompiled {}`",
+            path.display(),
+            path.display()
+        )))
     } else if is_binary || path.extension().is_some_and(|e| e == "wasm") {
         Err(Failure(format!(
             "`{}` is neither a blastwall module (`blastwall build` writes them) nor policy text",
@@ -576,7 +604,10 @@ fn build(paths: &[PathBuf], output: &Path, precompile: bool) -> Result<u8, Failu
     let policy = load_policy(paths)?;
     let wasm = policy.to_wasm().map_err(|e| policy_failure(&e))?;
     let bytes = if precompile {
-        let engine = blastwall::Engine::new(blastwall::EngineConfig::default())?;
+        let engine = blastwall::Engine::new(blastwall::EngineConfig {
+            artifact_key: Some(artifact_key()?),
+            ..Default::default()
+        })?;
         engine.precompile(&wasm)?
     } else {
         wasm
@@ -594,6 +625,17 @@ fn build(paths: &[PathBuf], output: &Path, precompile: bool) -> Result<u8, Failu
         }
     );
     Ok(0)
+}
+
+/// This user's artifact key, kept in the cache directory, which seals the artifacts `build
+/// --precompile` writes and which `eval --precompiled` checks.
+fn artifact_key() -> Result<blastwall::ArtifactKey, Failure> {
+    let dir = blastwall_hook::default_cache_dir().ok_or_else(|| {
+        Failure(
+            "no directory for the artifact key that seals precompiled modules: set `BLASTWALL_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`".into(),
+        )
+    })?;
+    Ok(blastwall::ArtifactKey::load_or_create(&dir)?)
 }
 
 fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {

@@ -9,13 +9,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-fn run(args: &[&std::ffi::OsStr]) -> Output {
+/// The cache directory, and so the artifact key, of every run of this test binary: this user's.
+fn cache() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+fn run_with_cache(args: &[&std::ffi::OsStr], cache_dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_blastwall"))
         .env("NO_COLOR", "1")
+        .env("BLASTWALL_CACHE_DIR", cache_dir)
         .args(args)
         .output()
         .unwrap()
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    run_with_cache(args, cache())
 }
 
 fn s(p: &Path) -> &std::ffi::OsStr {
@@ -42,16 +54,35 @@ rule needs_review {
 "#;
 
 fn eval(target: &Path, facts: &Path) -> (Option<i32>, serde_json::Value) {
-    let o = run(&[
-        "eval".as_ref(),
-        s(target),
+    eval_with(&[s(target)], facts)
+}
+
+fn eval_precompiled(target: &Path, facts: &Path) -> (Option<i32>, serde_json::Value) {
+    eval_with(&["--precompiled".as_ref(), s(target)], facts)
+}
+
+fn eval_with(target: &[&std::ffi::OsStr], facts: &Path) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["eval".as_ref()];
+    args.extend_from_slice(target);
+    args.extend([
         "--input".as_ref(),
         s(facts),
         "--format".as_ref(),
         "json".as_ref(),
     ]);
+    let o = run(&args);
     let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
     (o.status.code(), v)
+}
+
+/// `eval` of `args`, which must fail with exit 3 and an error that says `words`.
+fn refused(args: &[&std::ffi::OsStr], cache_dir: &Path, words: &str) {
+    let o = run_with_cache(args, cache_dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+    assert!(err.contains(words), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty(), "{args:?}: no decision");
 }
 
 #[test]
@@ -99,17 +130,203 @@ fn built_modules_decide_like_their_sources() {
         let from_source = eval(&policy, &f);
         assert_eq!(from_source.0, Some(code), "{facts}");
         assert_eq!(eval(&wasm, &f), from_source, "{facts}");
-        assert_eq!(eval(&cwasm, &f), from_source, "{facts}");
+        assert_eq!(eval_precompiled(&cwasm, &f), from_source, "{facts}");
     }
 
     // A precompiled artifact cut short has lost its trailer, but is still recognised as one.
     let artifact = std::fs::read(&cwasm).unwrap();
     let cut = write(dir.path(), "cut.cwasm", &artifact[..artifact.len() - 10]);
     let facts = write(dir.path(), "facts.json", b"{}");
-    let o = run(&["eval".as_ref(), s(&cut), "--input".as_ref(), s(&facts)]);
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&cut),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        cache(),
+        "truncated",
+    );
+}
+
+/// An artifact of `build --precompile` with its code overwritten by `int3` and its CRC-32
+/// recomputed: what a forged artifact that carries shellcode looks like.
+fn forge(artifact: &[u8]) -> Vec<u8> {
+    const TRAILER: usize = 132;
+    const CRC_AT: usize = 88;
+    let mut forged = artifact.to_vec();
+    // Past the ELF header, well inside wasmtime's module.
+    let code = (artifact.len() - TRAILER) / 2;
+    forged[code..code + 256].fill(0xcc);
+    let at = forged.len() - TRAILER + CRC_AT;
+    let crc = crc32(&forged[..at]);
+    forged[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+    forged
+}
+
+/// CRC-32 (ISO-HDLC), bit by bit: what the artifact's checksum is.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn precompiled_code_runs_only_when_asked_for_and_sealed_by_this_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.bw", POLICY.as_bytes());
+    let cwasm = dir.path().join("p.cwasm");
+    let o = run(&[
+        "build".as_ref(),
+        s(&policy),
+        "-o".as_ref(),
+        s(&cwasm),
+        "--precompile".as_ref(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let artifact = std::fs::read(&cwasm).unwrap();
+    let facts = write(
+        dir.path(),
+        "facts.json",
+        br#"{"change": {"files": [{"path": "a"}]}}"#,
+    );
+    assert_eq!(eval_precompiled(&cwasm, &facts).0, Some(1));
+
+    // Named like a module, an artifact is still native code: `eval` refuses it, whatever the
+    // name, and runs nothing.
+    let named_wasm = write(dir.path(), "policy.wasm", &artifact);
+    for file in [&named_wasm, &cwasm] {
+        refused(
+            &["eval".as_ref(), s(file), "--input".as_ref(), s(&facts)],
+            cache(),
+            "is a precompiled module, which is native code",
+        );
+    }
+
+    // A forged artifact (code overwritten, CRC recomputed) fails its seal, by either road.
+    let forged = write(dir.path(), "forged.wasm", &forge(&artifact));
+    refused(
+        &["eval".as_ref(), s(&forged), "--input".as_ref(), s(&facts)],
+        cache(),
+        "native code",
+    );
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&forged),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        cache(),
+        "not sealed with this user's artifact key",
+    );
+
+    // Another user (another cache directory, another key) does not load this user's artifact.
+    let other = tempfile::tempdir().unwrap();
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&cwasm),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        other.path(),
+        "not sealed with this user's artifact key",
+    );
+}
+
+#[test]
+fn the_hostile_fixtures_are_refused() {
+    let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hostile");
+    let dir = tempfile::tempdir().unwrap();
+    let facts = write(dir.path(), "facts.json", b"{}");
+    for name in ["result-0.wasm", "result-8.wasm", "result-unwritten.wasm"] {
+        refused(
+            &[
+                "eval".as_ref(),
+                s(&hostile.join(name)),
+                "--input".as_ref(),
+                s(&facts),
+            ],
+            cache(),
+            "the module wrote no result there",
+        );
+    }
+    let forged = hostile.join("forged-artifact.wasm");
+    refused(
+        &["eval".as_ref(), s(&forged), "--input".as_ref(), s(&facts)],
+        cache(),
+        "is a precompiled module, which is native code",
+    );
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&forged),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        cache(),
+        "not sealed with this user's artifact key",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "p.bw", POLICY.as_bytes());
+    let cwasm = dir.path().join("p.cwasm");
+    let keys = dir.path().join("cache");
+    let build = || {
+        run_with_cache(
+            &[
+                "build".as_ref(),
+                s(&policy),
+                "-o".as_ref(),
+                s(&cwasm),
+                "--precompile".as_ref(),
+            ],
+            &keys,
+        )
+    };
+    assert_eq!(build().status.code(), Some(0));
+    let key = keys.join("artifact-key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = build();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("truncated"), "{err}");
+    assert!(err.contains("may be read or written by others"), "{err}");
+    let facts = write(dir.path(), "facts.json", b"{}");
+    refused(
+        &[
+            "eval".as_ref(),
+            "--precompiled".as_ref(),
+            s(&cwasm),
+            "--input".as_ref(),
+            s(&facts),
+        ],
+        &keys,
+        "mode 644",
+    );
 }
 
 #[test]

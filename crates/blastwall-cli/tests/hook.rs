@@ -438,8 +438,13 @@ fn a_cached_policy_decides_as_a_fresh_one_and_a_corrupt_cache_is_rebuilt() {
     let files: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bwc"))
         .collect();
     assert_eq!(files.len(), 1, "one compiled policy is cached: {files:?}");
+    assert!(
+        dir.path().join("artifact-key").is_file(),
+        "sealed with the user's key, kept beside it"
+    );
     let second = hook_with("claude-code", &[], &payload, dir.path());
     assert_eq!(first.stdout, second.stdout);
     assert_eq!(verdict("claude-code", &second), "deny");
@@ -453,6 +458,36 @@ fn a_cached_policy_decides_as_a_fresh_one_and_a_corrupt_cache_is_rebuilt() {
     assert!(
         std::fs::metadata(&files[0]).unwrap().len() > 4096,
         "rewritten"
+    );
+}
+
+/// A key others may read could seal code the user runs: the hook does not use it, and decides
+/// all the same, compiling instead of caching.
+#[cfg(unix)]
+#[test]
+fn with_a_key_others_can_read_the_hook_caches_nothing_and_still_decides() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("artifact-key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let payload = shell_payload(
+        "claude-code",
+        "kubectl --context prod delete ns payments",
+        "/tmp",
+    );
+    let out = hook_with("claude-code", &[], &payload, dir.path());
+    assert_eq!(verdict("claude-code", &out), "deny", "{}", out.stderr);
+    let cached: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bwc"))
+        .collect();
+    assert!(cached.is_empty(), "nothing cached: {cached:?}");
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        [7u8; 32],
+        "the key is left as it was"
     );
 }
 

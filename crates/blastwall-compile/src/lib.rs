@@ -223,11 +223,22 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
             a.get(start).i32c(1).i(I::I32Add).i(I::GlobalSet(G_NFIND));
             a.end();
         }
+        // The result's header is written last, after every finding, and starts with the
+        // magic and the ABI version: a host refuses a result without them, so memory this
+        // function never wrote cannot read as a decision with no findings.
         let res = a.i32_local();
-        a.i32c(16).call(P_ALLOC).set(res);
-        a.get(res).i32c(0).store32(0);
-        a.get(res).i(I::GlobalGet(G_NFIND)).store32(4);
-        a.get(res).i(I::GlobalGet(G_FINDINGS)).store32(8);
+        a.u32c(blastwall_abi::layout::RESULT_LEN)
+            .call(P_ALLOC)
+            .set(res);
+        a.get(res)
+            .u32c(blastwall_abi::layout::RESULT_MAGIC)
+            .store32(0);
+        a.get(res)
+            .u32c(blastwall_abi::layout::ABI_VERSION)
+            .store32(4);
+        a.get(res).i32c(0).store32(8);
+        a.get(res).i(I::GlobalGet(G_NFIND)).store32(12);
+        a.get(res).i(I::GlobalGet(G_FINDINGS)).store32(16);
         a.get(res);
         a.finish()
     });

@@ -227,8 +227,17 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
         }
     }
 
+    // Cached policies are native code: they are sealed with the user's artifact key, kept in
+    // the cache directory, and a file without its seal is never run. Without a usable key
+    // (a directory others may write, a key file others may read), nothing is cached: every
+    // call compiles, which is slower but decides the same.
+    let key = opts
+        .cache_dir
+        .as_deref()
+        .and_then(|dir| blastwall::ArtifactKey::load_or_create(dir).ok());
     let engine = blastwall::Engine::new(blastwall::EngineConfig {
-        cache_dir: opts.cache_dir.clone(),
+        cache_dir: key.as_ref().and(opts.cache_dir.clone()),
+        artifact_key: key,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;

@@ -18,7 +18,8 @@
 //! | t + 76 | 8 | `n` |
 //! | t + 84 | 4 | `c` |
 //! | t + 88 | 4 | CRC-32 (ISO-HDLC, as zlib and PNG) of everything before it (offset 0 to t + 88) |
-//! | t + 92 | 8 | magic `\0bwmod\r\n`; the artifact ends here |
+//! | t + 92 | 32 | the seal: HMAC-SHA256 under the user's [`ArtifactKey`] of everything before it (offset 0 to t + 92); zeros in a cache kept without a key |
+//! | t + 124 | 8 | magic `\0bwmod\r\n`; the artifact ends here |
 //!
 //! wasmtime's module comes first so that a file holding an artifact can be memory-mapped and
 //! its code run where it lies, without a copy (`Engine::load_precompiled_file`); wasmtime
@@ -37,18 +38,24 @@
 //! conversions mangle it visibly (as PNG's signature does). Format 2 artifacts began with it;
 //! they are recognised and refused by their version.
 //!
-//! The checksum is there to catch accidents (a torn write, a flipped bit, a file cut short by
-//! a full disk), not forgery: anyone who can write the artifact can write a matching checksum,
-//! and the trust model rests on who can write the file (see `Engine::load_precompiled`). A
-//! CRC-32 catches every burst error up to 32 bits and all but one in 2³² of the others, at
-//! several gigabytes per second; format 1 used a sha256, which cost a fifth of loading a
-//! module.
+//! The seal is what makes an artifact trusted: only the holder of the key can make one that
+//! verifies, so an artifact someone sent, planted or edited (its code overwritten and its
+//! checksum recomputed, or any bit flipped) is refused. An engine with a key checks the seal
+//! first, before it reads any other field of the trailer, and nothing of an artifact reaches
+//! wasmtime before its seal verified. Format 6 had no seal, and rested on who could write the
+//! file. The checksum is there to catch accidents (a torn write, a flipped bit, a file cut
+//! short by a full disk) in a cache kept without a key, where it is the only check: anyone
+//! who can write the artifact can write a matching checksum. A CRC-32 catches every burst
+//! error up to 32 bits and all but one in 2³² of the others, at several gigabytes per second;
+//! format 1 used a sha256, which cost a fifth of loading a module; the seal costs as much
+//! again, the price of knowing who wrote the code.
 
 use std::io::{Read, Seek, SeekFrom};
 
 use sha2::{Digest, Sha256};
 
 use crate::err::LoadError;
+use crate::key::{self, ArtifactKey, KEY_LEN};
 
 /// The last bytes of every artifact (and the first of format 1 and 2 artifacts).
 const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
@@ -57,13 +64,16 @@ const MAGIC: [u8; 8] = *b"\0bwmod\r\n";
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
 
 /// The artifact format version this runtime writes and reads.
-pub(crate) const FORMAT: u32 = 6;
+pub(crate) const FORMAT: u32 = 7;
 
 /// Bytes of the trailer.
-const TRAILER: usize = 100;
+const TRAILER: usize = 132;
 
 /// Offset of the checksum in the trailer; it covers everything before it.
 const CRC_AT: usize = 88;
+
+/// Offset of the seal in the trailer; it covers everything before it.
+const MAC_AT: usize = 92;
 
 /// Bytes of the buffer a file's code is streamed through for its checksum: small enough for
 /// the allocator to reuse heap pages rather than map fresh ones, large enough that the reads
@@ -103,8 +113,9 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-/// Writes an artifact.
-pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
+/// Writes an artifact, sealed with `key` when there is one (with zeros otherwise, which no key
+/// verifies).
+pub(crate) fn write(parts: &Parts<'_>, key: Option<&ArtifactKey>) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         parts.compiled.len() + parts.core.len() + parts.metadata_json.len() + TRAILER,
     );
@@ -125,8 +136,32 @@ pub(crate) fn write(parts: &Parts<'_>) -> Vec<u8> {
     out.extend_from_slice(&c.to_le_bytes());
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
+    let seal = key.map_or([0; KEY_LEN], |key| {
+        let mut mac = key.mac();
+        mac.update(&out);
+        mac.finalize()
+    });
+    out.extend_from_slice(&seal);
     out.extend_from_slice(&MAGIC);
     out
+}
+
+/// The seal recorded in the last [`TRAILER`] bytes of an artifact.
+fn recorded_seal(tail: &[u8; TRAILER]) -> [u8; KEY_LEN] {
+    let mut seal = [0u8; KEY_LEN];
+    if let Some(at) = tail.get(MAC_AT..MAC_AT + KEY_LEN) {
+        seal.copy_from_slice(at);
+    }
+    seal
+}
+
+/// Refuses an artifact whose recorded seal is not `computed`.
+fn check_seal(tail: &[u8; TRAILER], computed: &[u8; KEY_LEN]) -> Result<(), LoadError> {
+    if key::same(&recorded_seal(tail), computed) {
+        Ok(())
+    } else {
+        Err(LoadError::Unsealed)
+    }
 }
 
 /// A cursor that turns every overrun into [`LoadError::Truncated`].
@@ -180,11 +215,11 @@ fn refuse(head: &[u8], tail: &[u8], len: u64) -> Option<LoadError> {
 }
 
 /// Whether the last [`TRAILER`] bytes of an artifact of `len` bytes end a format 3 artifact,
-/// whose trailer was 4 bytes shorter (without the core metadata's length): its version 3
-/// four bytes in, and its lengths adding up.
+/// whose trailer was 96 bytes (without the core metadata's length and the seal): its version
+/// 3 at the start of those, and its lengths adding up.
 fn is_format_3(bytes: &[u8; TRAILER], len: u64) -> bool {
     let mut r = Reader {
-        rest: bytes.get(4..).unwrap_or_default(),
+        rest: bytes.get(TRAILER - 96..).unwrap_or_default(),
     };
     let mut fields = || -> Result<(u32, u32, u64), LoadError> {
         let format = r.u32("")?;
@@ -196,6 +231,28 @@ fn is_format_3(bytes: &[u8; TRAILER], len: u64) -> bool {
     })
 }
 
+/// Whether the last [`TRAILER`] bytes of an artifact of `len` bytes end a format 6 artifact,
+/// whose trailer was 32 bytes shorter (without the seal): its version 6 at the start of its
+/// trailer, and its lengths adding up.
+fn is_format_6(bytes: &[u8; TRAILER], len: u64) -> bool {
+    let mut r = Reader {
+        rest: bytes.get(TRAILER - 100..).unwrap_or_default(),
+    };
+    let mut fields = || -> Result<(u32, u32, u64, u32), LoadError> {
+        let format = r.u32("")?;
+        r.take(68, "")?;
+        Ok((format, r.u32("")?, r.u64("")?, r.u32("")?))
+    };
+    fields().is_ok_and(|(format, m, n, c)| {
+        format == 6
+            && u64::from(m)
+                .checked_add(n)
+                .and_then(|s| s.checked_add(u64::from(c)))
+                .and_then(|s| s.checked_add(100))
+                == Some(len)
+    })
+}
+
 /// Reads and checks a trailer: magic, format version, engine fingerprint, and that the lengths
 /// add up to `len`. The ABI version is returned, not checked, so the caller reports it like a
 /// module's; the checksum is the caller's to compare.
@@ -204,7 +261,13 @@ fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, Lo
     let format = r.u32("it ends inside the trailer")?;
     if format != FORMAT {
         return Err(LoadError::ArtifactVersion {
-            found: if is_format_3(bytes, len) { 3 } else { format },
+            found: if is_format_6(bytes, len) {
+                6
+            } else if is_format_3(bytes, len) {
+                3
+            } else {
+                format
+            },
             expected: FORMAT,
         });
     }
@@ -239,8 +302,13 @@ fn trailer(bytes: &[u8; TRAILER], len: u64, engine: &Hash) -> Result<Trailer, Lo
     })
 }
 
-/// Reads and checks an artifact held in memory: its trailer, then its checksum.
-pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, LoadError> {
+/// Reads and checks an artifact held in memory: with a key, its seal first; then its trailer
+/// and its checksum.
+pub(crate) fn read<'a>(
+    bytes: &'a [u8],
+    engine: &Hash,
+    key: Option<&ArtifactKey>,
+) -> Result<Parts<'a>, LoadError> {
     let at = bytes.len().saturating_sub(TRAILER);
     let (body, tail) = bytes.split_at(at);
     if let Some(e) = refuse(bytes, tail, bytes.len() as u64) {
@@ -249,6 +317,12 @@ pub(crate) fn read<'a>(bytes: &'a [u8], engine: &Hash) -> Result<Parts<'a>, Load
     let tail: &[u8; TRAILER] = tail
         .try_into()
         .map_err(|_| LoadError::Truncated("it ends inside the trailer"))?;
+    if let Some(key) = key {
+        let mut mac = key.mac();
+        mac.update(body);
+        mac.update(tail.get(..MAC_AT).unwrap_or_default());
+        check_seal(tail, &mac.finalize())?;
+    }
     let t = trailer(tail, bytes.len() as u64, engine)?;
     // `trailer` checked that n + c + m is the length of `body`.
     let (compiled, metadata) = body.split_at(t.n.min(body.len()));
@@ -280,9 +354,14 @@ pub(crate) struct FileParts {
     pub(crate) metadata_json_at: (u64, usize),
 }
 
-/// Reads and checks the artifact in `file`: its trailer, then its checksum over the whole
-/// file, which is streamed through a small buffer so that only the core metadata is kept.
-pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileParts, LoadError> {
+/// Reads and checks the artifact in `file`: with a key, its seal over the whole file first;
+/// then its trailer, and its checksum over the whole file. The file is streamed through a
+/// small buffer so that only the core metadata is kept.
+pub(crate) fn read_file(
+    mut file: &std::fs::File,
+    engine: &Hash,
+    key: Option<&ArtifactKey>,
+) -> Result<FileParts, LoadError> {
     let io = |e: std::io::Error| LoadError::Read(e.to_string());
     let len = file.metadata().map_err(io)?.len();
     let mut head = [0u8; 12];
@@ -299,18 +378,28 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     if let Some(e) = refuse(head, tail.get(..tail_len).unwrap_or_default(), len) {
         return Err(e);
     }
+    let mut buffer = Vec::with_capacity(CHUNK);
+    if let Some(key) = key {
+        // `refuse` checked that the file holds a whole trailer.
+        let body = usize::try_from(len - TRAILER as u64)
+            .map_err(|_| LoadError::Truncated("it is too large for this machine"))?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut mac = key.mac();
+        stream_next(file, body, &mut buffer, |chunk| mac.update(chunk)).map_err(io)?;
+        mac.update(tail.get(..MAC_AT).unwrap_or_default());
+        check_seal(&tail, &mac.finalize())?;
+    }
     let t = trailer(&tail, len, engine)?;
 
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut crc = crc32fast::Hasher::new();
-    let mut buffer = Vec::with_capacity(CHUNK);
-    checksum_next(file, t.n, &mut buffer, &mut crc).map_err(io)?;
+    stream_next(file, t.n, &mut buffer, |chunk| crc.update(chunk)).map_err(io)?;
     let mut core = Vec::with_capacity(t.c);
     read_exactly(file, t.c, &mut core).map_err(io)?;
     crc.update(&core);
     // The metadata JSON is read for the checksum only: it is read again if a host asks for
     // the docs or encodes a config (`check::MetadataText`).
-    checksum_next(file, t.m, &mut buffer, &mut crc).map_err(io)?;
+    stream_next(file, t.m, &mut buffer, |chunk| crc.update(chunk)).map_err(io)?;
     crc.update(tail.get(..CRC_AT).unwrap_or_default());
     if crc.finalize() != t.crc {
         return Err(LoadError::Corrupt);
@@ -323,19 +412,19 @@ pub(crate) fn read_file(mut file: &std::fs::File, engine: &Hash) -> Result<FileP
     })
 }
 
-/// Feeds the next `n` bytes of `file` into `crc`, through `buffer` a chunk at a time.
-fn checksum_next(
+/// Feeds the next `n` bytes of `file` to `feed`, through `buffer` a chunk at a time.
+fn stream_next(
     file: &std::fs::File,
     n: usize,
     buffer: &mut Vec<u8>,
-    crc: &mut crc32fast::Hasher,
+    mut feed: impl FnMut(&[u8]),
 ) -> std::io::Result<()> {
     let mut left = n;
     while left > 0 {
         let chunk = left.min(CHUNK);
         buffer.clear();
         read_exactly(file, chunk, buffer)?;
-        crc.update(buffer);
+        feed(buffer);
         left -= chunk;
     }
     Ok(())
@@ -360,128 +449,208 @@ mod tests {
 
     use super::*;
 
+    fn key() -> ArtifactKey {
+        ArtifactKey::from_bytes([3; 32])
+    }
+
+    fn sample_with(key: Option<&ArtifactKey>) -> Vec<u8> {
+        write(
+            &Parts {
+                abi: 1,
+                engine: [7; 32],
+                wasm_sha: [9; 32],
+                core: b"core",
+                metadata_json: b"{}",
+                compiled: b"\x7fELF code",
+            },
+            key,
+        )
+    }
+
     fn sample() -> Vec<u8> {
-        write(&Parts {
-            abi: 1,
-            engine: [7; 32],
-            wasm_sha: [9; 32],
-            core: b"core",
-            metadata_json: b"{}",
-            compiled: b"\x7fELF code",
-        })
+        sample_with(Some(&key()))
     }
 
     /// `read_file` on a temporary file holding `bytes`.
-    fn read_via_file(bytes: &[u8], engine: &Hash) -> Result<FileParts, LoadError> {
+    fn read_via_file(
+        bytes: &[u8],
+        engine: &Hash,
+        key: Option<&ArtifactKey>,
+    ) -> Result<FileParts, LoadError> {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(bytes).unwrap();
-        read_file(&file, engine)
+        read_file(&file, engine, key)
     }
 
     #[test]
     fn round_trips_in_memory_and_from_a_file() {
         let bytes = sample();
-        let parts = read(&bytes, &[7; 32]).unwrap();
-        assert_eq!(parts.abi, 1);
-        assert_eq!(parts.wasm_sha, [9; 32]);
-        assert_eq!(parts.core, b"core");
-        assert_eq!(parts.metadata_json, b"{}");
-        assert_eq!(parts.compiled, b"\x7fELF code");
+        for key in [Some(&key()), None] {
+            let parts = read(&bytes, &[7; 32], key).unwrap();
+            assert_eq!(parts.abi, 1);
+            assert_eq!(parts.wasm_sha, [9; 32]);
+            assert_eq!(parts.core, b"core");
+            assert_eq!(parts.metadata_json, b"{}");
+            assert_eq!(parts.compiled, b"\x7fELF code");
+
+            let file = read_via_file(&bytes, &[7; 32], key).unwrap();
+            assert_eq!(file.trailer.abi, 1);
+            assert_eq!(file.trailer.wasm_sha, [9; 32]);
+            assert_eq!(file.core, b"core");
+            let (at, len) = file.metadata_json_at;
+            assert_eq!((at, len), (13, 2));
+            assert_eq!(bytes.get(at as usize..at as usize + len), Some(&b"{}"[..]));
+        }
         assert!(
             bytes.starts_with(b"\x7fELF code"),
             "wasmtime's module comes first"
         );
+        assert_eq!(bytes.len(), 15 + TRAILER);
+    }
 
-        let file = read_via_file(&bytes, &[7; 32]).unwrap();
-        assert_eq!(file.trailer.abi, 1);
-        assert_eq!(file.trailer.wasm_sha, [9; 32]);
-        assert_eq!(file.core, b"core");
-        let (at, len) = file.metadata_json_at;
-        assert_eq!((at, len), (13, 2));
-        assert_eq!(bytes.get(at as usize..at as usize + len), Some(&b"{}"[..]));
+    /// Refused in memory and from a file, with the same error.
+    fn refused(bytes: &[u8], engine: &Hash, key: Option<&ArtifactKey>) -> LoadError {
+        let in_memory = read(bytes, engine, key).unwrap_err();
+        let from_file = read_via_file(bytes, engine, key).unwrap_err();
+        assert_eq!(in_memory.to_string(), from_file.to_string());
+        in_memory
     }
 
     #[test]
     fn refuses_every_truncation_flip_and_other_engines() {
         let bytes = sample();
-        for n in 0..bytes.len() {
-            assert!(read(&bytes[..n], &[7; 32]).is_err(), "prefix of {n} bytes");
-            assert!(
-                read_via_file(&bytes[..n], &[7; 32]).is_err(),
-                "file of {n} bytes"
-            );
+        for key in [Some(&key()), None] {
+            for n in 0..bytes.len() {
+                refused(&bytes[..n], &[7; 32], key);
+            }
+            // Cut short, an artifact loses its trailer but still starts like wasmtime's module.
+            let cut = refused(&bytes[..bytes.len() - 1], &[7; 32], key);
+            assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
+            // Without a key the seal is not read, and a flip in it changes nothing.
+            let seal = bytes.len() - TRAILER + MAC_AT..bytes.len() - TRAILER + MAC_AT + KEY_LEN;
+            for i in (0..bytes.len()).filter(|i| key.is_some() || !seal.contains(i)) {
+                let mut flipped = bytes.clone();
+                flipped[i] ^= 0x10;
+                refused(&flipped, &[7; 32], key);
+            }
+            let mut longer = bytes.clone();
+            longer.insert(3, 0);
+            refused(&longer, &[7; 32], key);
+            assert!(matches!(
+                refused(b"\0asm\x01\0\0\0", &[7; 32], key),
+                LoadError::NotAnArtifact
+            ));
+            assert!(matches!(
+                refused(b"", &[7; 32], key),
+                LoadError::NotAnArtifact
+            ));
         }
-        // Cut short, an artifact loses its trailer but still starts like wasmtime's module.
-        let cut = read(&bytes[..bytes.len() - 1], &[7; 32]).unwrap_err();
-        assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
-        for i in 0..bytes.len() {
-            let mut flipped = bytes.clone();
-            flipped[i] ^= 0x10;
-            assert!(read(&flipped, &[7; 32]).is_err(), "flip at {i}");
-            assert!(
-                read_via_file(&flipped, &[7; 32]).is_err(),
-                "flip at {i} in a file"
-            );
-        }
+        // Without a key the checksum finds a flipped bit; the engine's fingerprint is checked.
         let mut flipped = bytes.clone();
         flipped[2] ^= 1;
-        assert!(matches!(read(&flipped, &[7; 32]), Err(LoadError::Corrupt)));
         assert!(matches!(
-            read_via_file(&flipped, &[7; 32]),
-            Err(LoadError::Corrupt)
+            refused(&flipped, &[7; 32], None),
+            LoadError::Corrupt
         ));
-        let mut longer = bytes.clone();
-        longer.insert(3, 0);
         assert!(matches!(
-            read(&longer, &[7; 32]),
-            Err(LoadError::Truncated(_))
+            refused(&bytes, &[8; 32], Some(&key())),
+            LoadError::ArtifactEngine
         ));
+    }
 
+    #[test]
+    fn with_a_key_every_change_fails_the_seal_first() {
+        let bytes = sample();
+        // Every byte but the magic, whose absence makes the bytes no artifact at all.
+        for i in 0..bytes.len() - MAGIC.len() {
+            for bit in [0x01, 0x80] {
+                let mut flipped = bytes.clone();
+                flipped[i] ^= bit;
+                let e = refused(&flipped, &[7; 32], Some(&key()));
+                assert!(matches!(e, LoadError::Unsealed), "flip at {i}: {e:?}");
+            }
+        }
+        // The code overwritten and the checksum recomputed: the checksum passes, the seal
+        // does not.
+        let mut forged = bytes.clone();
+        forged[4..8].copy_from_slice(b"\xcc\xcc\xcc\xcc");
+        let t = forged.len() - TRAILER;
+        let crc = crc32fast::hash(&forged[..t + CRC_AT]);
+        forged[t + CRC_AT..t + CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        assert!(
+            read(&forged, &[7; 32], None).is_ok(),
+            "the checksum is fine"
+        );
         assert!(matches!(
-            read(&bytes, &[8; 32]),
-            Err(LoadError::ArtifactEngine)
+            refused(&forged, &[7; 32], Some(&key())),
+            LoadError::Unsealed
+        ));
+        // Sealed with another key, or not sealed (a cache kept without one).
+        let other = ArtifactKey::from_bytes([4; 32]);
+        assert!(matches!(
+            refused(&bytes, &[7; 32], Some(&other)),
+            LoadError::Unsealed
         ));
         assert!(matches!(
-            read_via_file(&bytes, &[8; 32]),
-            Err(LoadError::ArtifactEngine)
+            refused(&sample_with(None), &[7; 32], Some(&key())),
+            LoadError::Unsealed
         ));
-        assert!(matches!(
-            read(b"\0asm\x01\0\0\0", &[7; 32]),
-            Err(LoadError::NotAnArtifact)
-        ));
-        assert!(matches!(read(b"", &[7; 32]), Err(LoadError::NotAnArtifact)));
+    }
+
+    /// Code long enough that an older, shorter trailer and the code are longer than this
+    /// trailer.
+    fn long_code() -> Vec<u8> {
+        let mut code = b"\x7fELF code".to_vec();
+        code.resize(64, 0x90);
+        code
     }
 
     /// Format 3: the metadata once, and a 96-byte trailer without the core's length.
     fn format_3() -> Vec<u8> {
-        let mut out = b"\x7fELF code{}".to_vec();
+        let mut out = long_code();
+        out.extend_from_slice(b"{}");
         out.extend_from_slice(&3u32.to_le_bytes());
         out.extend_from_slice(&1u32.to_le_bytes());
         out.extend_from_slice(&[7; 32]);
         out.extend_from_slice(&[9; 32]);
         out.extend_from_slice(&2u32.to_le_bytes());
-        out.extend_from_slice(&9u64.to_le_bytes());
+        out.extend_from_slice(&64u64.to_le_bytes());
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out.extend_from_slice(&MAGIC);
         out
     }
 
+    /// Format 6: this trailer without the seal, 100 bytes.
+    fn format_6() -> Vec<u8> {
+        let mut out = write(
+            &Parts {
+                abi: 1,
+                engine: [7; 32],
+                wasm_sha: [9; 32],
+                core: b"core",
+                metadata_json: b"{}",
+                compiled: &long_code(),
+            },
+            None,
+        );
+        let t = out.len() - TRAILER;
+        out.drain(t + MAC_AT..t + MAC_AT + KEY_LEN);
+        out[t..t + 4].copy_from_slice(&6u32.to_le_bytes());
+        out
+    }
+
     /// Asserts that `bytes`, in memory and in a file, are refused as an artifact of format
-    /// `version`.
+    /// `version` by an engine without a key.
     fn refused_as_version(bytes: &[u8], version: u32) {
-        for e in [
-            read(bytes, &[7; 32]).unwrap_err(),
-            read_via_file(bytes, &[7; 32]).unwrap_err(),
-        ] {
-            assert!(
-                matches!(
-                    e,
-                    LoadError::ArtifactVersion { found, expected: FORMAT } if found == version
-                ),
-                "format {version}: {e:?}"
-            );
-        }
+        let e = refused(bytes, &[7; 32], None);
+        assert!(
+            matches!(
+                e,
+                LoadError::ArtifactVersion { found, expected: FORMAT } if found == version
+            ),
+            "format {version}: {e:?}"
+        );
     }
 
     #[test]
@@ -491,13 +660,28 @@ mod tests {
         format_2.resize(200, 0);
         refused_as_version(&format_2, 2);
         refused_as_version(&format_3(), 3);
-        // Formats 4 and 5 had this trailer, with the core metadata as JSON, then with the
-        // parameters.
-        for version in [4u32, 5] {
-            let mut older = sample();
-            let at = older.len() - TRAILER;
-            older[at..at + 4].copy_from_slice(&version.to_le_bytes());
-            refused_as_version(&older, version);
-        }
+        refused_as_version(&format_6(), 6);
+        // A format this runtime does not know, in this trailer.
+        let mut other = sample_with(None);
+        let at = other.len() - TRAILER;
+        other[at..at + 4].copy_from_slice(&9u32.to_le_bytes());
+        refused_as_version(&other, 9);
+        // Sealed, the version is read once the seal verified.
+        let mut sealed = sample_with(None);
+        sealed[at..at + 4].copy_from_slice(&9u32.to_le_bytes());
+        let parts_end = sealed.len() - (TRAILER - MAC_AT);
+        let mut mac = key().mac();
+        mac.update(&sealed[..parts_end]);
+        sealed[parts_end..parts_end + KEY_LEN].copy_from_slice(&mac.finalize());
+        let e = refused(&sealed, &[7; 32], Some(&key()));
+        assert!(
+            matches!(e, LoadError::ArtifactVersion { found: 9, .. }),
+            "{e:?}"
+        );
+        // Without the seal that makes them this user's, older formats fail the seal.
+        assert!(matches!(
+            refused(&format_6(), &[7; 32], Some(&key())),
+            LoadError::Unsealed
+        ));
     }
 }

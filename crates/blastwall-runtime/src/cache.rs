@@ -1,6 +1,8 @@
 //! The directory of compiled modules: one file per (engine fingerprint, wasm sha256), in the
 //! artifact format, written to a temporary name and renamed into place so that a reader never
-//! sees half a file.
+//! sees half a file. With an engine that has an artifact key the files are sealed with it, and
+//! one whose seal does not verify is never loaded (`artifact::read_file`); this module only
+//! stores and opens them.
 
 use std::fs;
 use std::io::Write as _;

@@ -12,6 +12,7 @@ use crate::artifact::{self, Hash, Parts};
 use crate::cache::Cache;
 use crate::check::{self, LoadedMetadata, MetadataText};
 use crate::err::LoadError;
+use crate::key::ArtifactKey;
 use crate::module::Module;
 
 /// The limits one evaluation runs within. Exceeding one ends the evaluation with an
@@ -65,12 +66,21 @@ pub struct EngineConfig {
     /// The limits of every evaluation.
     pub limits: EvalLimits,
     /// Where to keep compiled modules between runs, keyed by the module's hash and the engine
-    /// configuration; `None` compiles every load. The directory is created when missing. It
-    /// must be writable only by the user running blastwall: what it holds is loaded as native
-    /// code (see [`Engine::load`]). Cached modules are memory-mapped from their files: delete
-    /// files there freely, but never truncate or rewrite one in place while a process may be
-    /// using it.
+    /// configuration; `None` compiles every load. The directory is created when missing. What
+    /// it holds is loaded as native code (see [`Engine::load`]): with an
+    /// [`artifact_key`](EngineConfig::artifact_key), each file is sealed with it and a file
+    /// whose seal does not verify is ignored and rewritten, so a file someone planted there is
+    /// never run; without one, only a checksum guards against accidents, and the directory
+    /// must be writable only by the user running blastwall. Cached modules are memory-mapped
+    /// from their files: delete files there freely, but never truncate or rewrite one in place
+    /// while a process may be using it.
     pub cache_dir: Option<PathBuf>,
+    /// The key that seals the precompiled artifacts and cached modules this engine writes,
+    /// and without whose seal it loads none: [`Engine::precompile`],
+    /// [`Engine::load_precompiled`] and [`Engine::load_precompiled_file`] refuse to work
+    /// without one. Usually [`ArtifactKey::load_or_create`] of the cache directory: the
+    /// user's own key, kept there with mode 0600.
+    pub artifact_key: Option<ArtifactKey>,
 }
 
 /// The wasmtime engine configured for policy modules: epoch interruption on (and fuel when
@@ -99,6 +109,8 @@ struct EngineInner {
     wasmtime: wasmtime::Engine,
     limits: EvalLimits,
     cache: Option<Cache>,
+    /// What seals and checks artifacts.
+    key: Option<ArtifactKey>,
     /// What an artifact must have been compiled with to run here.
     fingerprint: Hash,
 }
@@ -108,6 +120,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("limits", &self.inner.limits)
             .field("cache", &self.inner.cache)
+            .field("sealed", &self.inner.key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +208,7 @@ impl Engine {
             wasmtime,
             limits: config.limits,
             cache,
+            key: config.artifact_key,
             fingerprint,
         });
         start_clock(Arc::downgrade(&inner))?;
@@ -220,8 +234,9 @@ impl Engine {
     ///
     /// With a cache directory, the compiled code is looked up by the sha256 of `wasm` and this
     /// engine's fingerprint, and stored there after compiling. A cached file is used only when
-    /// its header names this engine and this wasm and its checksum matches; anything else is
-    /// ignored and rewritten.
+    /// its seal verifies with this engine's artifact key (when it has one), its trailer names
+    /// this engine and this wasm, and its checksum matches; anything else is ignored and
+    /// rewritten.
     pub fn load(&self, wasm: &[u8]) -> Result<Module, LoadError> {
         let checked = check::module(wasm)?;
         let wasm_sha = artifact::sha256(wasm);
@@ -248,8 +263,11 @@ impl Engine {
     /// artifact that [`load_precompiled`](Engine::load_precompiled) loads without compiling.
     ///
     /// The artifact holds native code for this wasmtime version, engine configuration and CPU;
-    /// an engine that differs in any of these refuses it.
+    /// an engine that differs in any of these refuses it. It is sealed with this engine's
+    /// [`ArtifactKey`] (an engine without one refuses to precompile, with
+    /// [`LoadError::NoArtifactKey`]), and only engines with the same key load it.
     pub fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+        self.sealing_key()?;
         let checked = check::module(wasm)?;
         let code = self
             .inner
@@ -275,23 +293,38 @@ impl Engine {
                 "{e}; a module whose parameter defaults do not fit cannot be precompiled"
             )));
         }
-        Ok(artifact::write(&Parts {
-            abi: blastwall_abi::layout::ABI_VERSION,
-            engine: self.inner.fingerprint,
-            wasm_sha: *wasm_sha,
-            core: &check::core_metadata(text)?,
-            metadata_json: text,
-            compiled: code,
-        }))
+        Ok(artifact::write(
+            &Parts {
+                abi: blastwall_abi::layout::ABI_VERSION,
+                engine: self.inner.fingerprint,
+                wasm_sha: *wasm_sha,
+                core: &check::core_metadata(text)?,
+                metadata_json: text,
+                compiled: code,
+            },
+            self.inner.key.as_ref(),
+        ))
+    }
+
+    /// The key artifacts are sealed and checked with, which precompiled artifacts need.
+    fn sealing_key(&self) -> Result<&ArtifactKey, LoadError> {
+        self.inner.key.as_ref().ok_or(LoadError::NoArtifactKey)
     }
 
     /// Loads an artifact made by [`precompile`](Engine::precompile).
     ///
-    /// **An artifact is native code: load only artifacts from a place you trust as much as
-    /// the blastwall binary itself** (your own build, a file only you can write). The checks
-    /// here — magic bytes, format and ABI versions, the engine fingerprint, a checksum of the
-    /// contents, then wasmtime's own compatibility check and our interface check — catch
-    /// truncated, corrupted, foreign or stale files, not a forged one.
+    /// **An artifact is native code**, run as it is: so only an artifact sealed with this
+    /// engine's [`ArtifactKey`] is loaded — one that the holder of the key (this user, with
+    /// the key kept in their cache directory) precompiled. The seal, an HMAC-SHA256 of the
+    /// whole artifact, is checked first — once the closing magic shows the bytes are an
+    /// artifact, before any other field is read and before wasmtime sees a byte: an artifact someone else made, or this user's changed in any byte (its
+    /// code overwritten and its checksum recomputed included), is refused with
+    /// [`LoadError::Unsealed`]. Then come the format and ABI versions, the engine
+    /// fingerprint, a checksum of the contents, wasmtime's own compatibility check and our
+    /// interface check, which catch stale or foreign files. An engine without a key refuses
+    /// with [`LoadError::NoArtifactKey`]. The key guards what is loaded, not the key itself:
+    /// whoever can read it can seal code this user will run, which is why
+    /// [`ArtifactKey::load_or_create`] refuses a key file others may read or write.
     ///
     /// The module keeps its own copy of the code and data: on Linux, an in-memory file sealed
     /// against writing, which wasmtime maps as it maps an artifact file; elsewhere, memory
@@ -300,7 +333,11 @@ impl Engine {
     /// ```no_run
     /// # use blastwall_runtime::{Engine, EngineConfig};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let engine = Engine::new(EngineConfig::default())?;
+    /// # use blastwall_runtime::ArtifactKey;
+    /// let engine = Engine::new(EngineConfig {
+    ///     artifact_key: Some(ArtifactKey::load_or_create(".blastwall/cache".as_ref())?),
+    ///     ..EngineConfig::default()
+    /// })?;
     /// let artifact = engine.precompile(&std::fs::read("policy.wasm")?)?;
     /// std::fs::write("policy.bwc", &artifact)?;
     /// // Later, in a process that trusts policy.bwc:
@@ -309,7 +346,8 @@ impl Engine {
     /// # }
     /// ```
     pub fn load_precompiled(&self, artifact: &[u8]) -> Result<Module, LoadError> {
-        let parts = artifact::read(artifact, &self.inner.fingerprint)?;
+        let key = self.sealing_key()?;
+        let parts = artifact::read(artifact, &self.inner.fingerprint, Some(key))?;
         let text = MetadataText::held(parts.metadata_json.to_vec());
         let metadata = check_metadata(parts.abi, parts.core, text)?;
         let compiled = deserialize_bytes(&self.inner.wasmtime, parts.compiled)?;
@@ -320,9 +358,9 @@ impl Engine {
     /// memory, but without reading its code into memory: the file is memory-mapped and the
     /// code runs where it lies, and the module's data (its pattern tables) is mapped
     /// copy-on-write from the file into each instance. That saves copying the code and the
-    /// data (about 70 µs of the 235 µs to a first decision from bytes). The trailer,
-    /// the checksum over the whole file and the metadata are checked before wasmtime sees the
-    /// file, as in [`load_precompiled`].
+    /// data (about 70 µs of the 235 µs to a first decision from bytes). The seal, then the
+    /// trailer, the checksum over the whole file and the metadata are checked before wasmtime
+    /// sees the file, as in [`load_precompiled`].
     ///
     /// The module keeps the file open twice while it lives: once for wasmtime, which maps the
     /// data into each instance from it, and once to read the metadata JSON (the docs and the
@@ -334,24 +372,31 @@ impl Engine {
     ///
     /// # Safety
     ///
-    /// Everything [`load_precompiled`] asks of an artifact's origin, and: **the file must not
-    /// change while the module or any policy or instance made from it lives.** The mapping
+    /// **The file must not change while the module or any policy or instance made from it
+    /// lives.** The mapping
     /// shows the file's current contents, so writing to the file in place (as `cp` over it
     /// does) changes code that is running, with undefined results. Replace the file by writing
     /// a new one and renaming it over the old (as `blastwall build` does); a module keeps the
     /// old file's contents then.
     ///
+    /// The seal is checked on the file's contents when it is opened; a change after that,
+    /// which the seal cannot see, is what this contract rules out.
+    ///
     /// ```no_run
-    /// # use blastwall_runtime::{Engine, EngineConfig};
+    /// # use blastwall_runtime::{ArtifactKey, Engine, EngineConfig};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let engine = Engine::new(EngineConfig::default())?;
-    /// // SAFETY: policy.bwc was written by our own build and is replaced only by renaming.
+    /// let engine = Engine::new(EngineConfig {
+    ///     artifact_key: Some(ArtifactKey::load_or_create(".blastwall/cache".as_ref())?),
+    ///     ..EngineConfig::default()
+    /// })?;
+    /// // SAFETY: policy.bwc is replaced only by renaming a new file over it.
     /// let module = unsafe { engine.load_precompiled_file("policy.bwc".as_ref())? };
     /// # Ok(())
     /// # }
     /// ```
     #[allow(unsafe_code)]
     pub unsafe fn load_precompiled_file(&self, path: &Path) -> Result<Module, LoadError> {
+        self.sealing_key()?;
         // Only a regular file can be mapped; a FIFO would also block `open` until a writer
         // came.
         let read = |e: std::io::Error| LoadError::Read(format!("`{}`: {e}", path.display()));
@@ -362,8 +407,9 @@ impl Engine {
             )));
         }
         let file = std::fs::File::open(path).map_err(read)?;
-        // SAFETY: the caller vouches for the file's origin and that it does not change while
-        // the module lives (this function's contract).
+        // SAFETY: the caller vouches that the file does not change while the module lives
+        // (this function's contract); `load_artifact_file` checks its seal before wasmtime
+        // sees it, and this engine has a key (checked above).
         unsafe { self.load_artifact_file(file, &path.display().to_string(), None, false) }
     }
 
@@ -378,9 +424,10 @@ impl Engine {
     /// save, since the wasm must exist to be hashed. The key must change whenever the wasm
     /// `build` would return does; an artifact found under a key is trusted to be that wasm's.
     /// The cached file is checked as [`load_precompiled_file`](Engine::load_precompiled_file)
-    /// checks a file, and must record the same key, so a file of another key renamed into its
-    /// place is refused; one that fails any check is rebuilt and rewritten. Without a cache
-    /// directory, every call builds and compiles.
+    /// checks a file (its seal, when this engine has an artifact key; see
+    /// [`EngineConfig::cache_dir`]), and must record the same key, so a file of another key
+    /// renamed into its place is refused; one that fails any check is rebuilt and rewritten.
+    /// Without a cache directory, every call builds and compiles.
     pub fn load_keyed<E: From<LoadError>>(
         &self,
         key: &[u8],
@@ -395,7 +442,7 @@ impl Engine {
         if let Some(file) = self.inner.cache.as_ref().and_then(|c| c.open(&name)) {
             // SAFETY: the cache writes a file whole under a temporary name and renames it into
             // place, never writing to one in place, so the mapped file does not change; its
-            // origin is the cache directory's trust model (see `deserialize`).
+            // origin is the cache's trust model (see `deserialize`).
             #[allow(unsafe_code)]
             let loaded = unsafe { self.load_artifact_file(file, &name, Some(&key_sha), true) };
             if let Ok(module) = loaded {
@@ -418,13 +465,14 @@ impl Engine {
         Ok(Module::new(self.clone(), compiled, checked.metadata, false))
     }
 
-    /// Loads the artifact in `file`, mapped where it lies; with `expect`, only when its
-    /// trailer records that hash.
+    /// Loads the artifact in `file`, mapped where it lies, once its seal verified (when this
+    /// engine has a key); with `expect`, only when its trailer records that hash.
     ///
     /// # Safety
     ///
-    /// As [`load_precompiled_file`](Engine::load_precompiled_file): the file's origin is
-    /// trusted and it does not change while the module lives.
+    /// As [`load_precompiled_file`](Engine::load_precompiled_file): the file does not change
+    /// while the module lives; and when this engine has no key, its origin is the cache's
+    /// trust model (see `deserialize`).
     #[allow(unsafe_code)]
     unsafe fn load_artifact_file(
         &self,
@@ -434,7 +482,7 @@ impl Engine {
         from_cache: bool,
     ) -> Result<Module, LoadError> {
         let read = |e: std::io::Error| LoadError::Read(format!("`{shown}`: {e}"));
-        let parts = artifact::read_file(&file, &self.inner.fingerprint)?;
+        let parts = artifact::read_file(&file, &self.inner.fingerprint, self.inner.key.as_ref())?;
         if expect.is_some_and(|sha| parts.trailer.wasm_sha != *sha) {
             return Err(LoadError::Read(format!(
                 "`{shown}` holds the artifact of another module"
@@ -469,13 +517,14 @@ impl Engine {
     /// The cached artifact in `file`, when it is this wasm's, compiled by this engine, whole.
     #[allow(unsafe_code)]
     fn load_cached(&self, file: std::fs::File, wasm_sha: &Hash) -> Option<wasmtime::Module> {
-        let parts = artifact::read_file(&file, &self.inner.fingerprint).ok()?;
+        let parts =
+            artifact::read_file(&file, &self.inner.fingerprint, self.inner.key.as_ref()).ok()?;
         if parts.trailer.wasm_sha != *wasm_sha {
             return None;
         }
         // SAFETY: the cache writes a file whole under a temporary name and renames it into
         // place, and never writes to a file in place, so the mapped file does not change; its
-        // origin is the cache directory's trust model (see `deserialize`).
+        // origin is the cache's trust model (see `deserialize`).
         unsafe { deserialize_file(&self.inner.wasmtime, file) }.ok()
     }
 }
@@ -499,21 +548,22 @@ fn check_metadata(
 /// The two places native code is loaded without compiling it: from bytes, and from a file.
 ///
 /// SAFETY: `Module::deserialize` is unsafe because wasmtime cannot tell compiled code it wrote
-/// from crafted bytes, and runs whatever the artifact holds. Its own checks (an ELF file of
-/// this wasmtime version with compatible settings) catch stale or foreign files, not forged
-/// ones. The trust model: bytes reach here only from (a) our cache directory, after
-/// [`artifact::read_file`] matched the trailer's engine fingerprint and wasm sha256 and the
-/// CRC-32 of the contents recorded in the trailer, so only files our cache code wrote are
-/// accepted, and a torn or bit-flipped file is refused; the directory itself must be writable
-/// only by the user running blastwall, as documented on [`EngineConfig::cache_dir`]; or (b)
-/// [`Engine::load_precompiled`] and [`Engine::load_precompiled_file`], whose documentation
-/// requires the caller to trust the artifact as much as the binary. A checksum stored beside
-/// the data detects accidents, not an attacker who can write that directory, who could equally
-/// replace the binary.
+/// from crafted bytes, and runs whatever the artifact holds; crafted or corrupt bytes can also
+/// make it panic or crash. Its own checks (an ELF file of this wasmtime version with
+/// compatible settings) catch stale or foreign files, not forged ones. The trust model: bytes
+/// reach here only after [`artifact::read`] or [`artifact::read_file`] checked them, and
+/// (a) from [`Engine::load_precompiled`] and [`Engine::load_precompiled_file`], which need an
+/// [`ArtifactKey`], only when the artifact's seal — an HMAC-SHA256 of every byte of it under
+/// the user's secret key — verified, so only artifacts the key's holder wrote reach wasmtime,
+/// unchanged; (b) from the cache directory, with the same seal when the engine has a key,
+/// and otherwise with the engine fingerprint, wasm sha256 and CRC-32 of the contents matched,
+/// which refuses torn or bit-flipped files but not forged ones: a cache without a key must be
+/// writable only by the user running blastwall, as documented on
+/// [`EngineConfig::cache_dir`].
 #[allow(unsafe_code)]
 fn deserialize(engine: &wasmtime::Engine, code: &[u8]) -> Result<wasmtime::Module, LoadError> {
-    // SAFETY: see the function's documentation: `code` is an artifact we wrote, or one the
-    // caller vouched for, and it passed the checksum and fingerprint checks.
+    // SAFETY: see the function's documentation: `code` is an artifact whose seal verified, or
+    // a cached one that passed the checksum and fingerprint checks.
     unsafe { wasmtime::Module::deserialize(engine, code) }
         .map_err(|e| LoadError::Deserialize(e.to_string()))
 }

@@ -82,6 +82,22 @@ pub enum LoadError {
         "the precompiled module was made by another wasmtime version, engine configuration or CPU; precompile it again with this build"
     )]
     ArtifactEngine,
+    /// The artifact's seal does not verify with this engine's [`ArtifactKey`](crate::ArtifactKey):
+    /// another user or machine made it, an older blastwall that did not seal artifacts, or
+    /// it was changed since. Checked before anything else of the artifact is read.
+    #[error(
+        "the precompiled module is not sealed with this user's artifact key: it was made by another user, on another machine or by an older blastwall, or it was changed since; an artifact is native code, so only those this user's own `blastwall build --precompile` wrote are loaded (build it again from its sources)"
+    )]
+    Unsealed,
+    /// Precompiled artifacts were asked of an engine that has no [`ArtifactKey`](crate::ArtifactKey)
+    /// to seal or check them with.
+    #[error(
+        "precompiled modules are native code and load only with the artifact key that sealed them, but this engine has none (set `EngineConfig::artifact_key`)"
+    )]
+    NoArtifactKey,
+    /// The artifact key could not be read or made, or others could read or replace it.
+    #[error("cannot use the artifact key: {0}")]
+    ArtifactKey(String),
     /// The artifact's checksum does not match its contents.
     #[error("the precompiled module is corrupt: its checksum does not match its contents")]
     Corrupt,

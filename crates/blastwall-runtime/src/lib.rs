@@ -2,7 +2,8 @@
 //!
 //! - [`Engine`]: the configured wasmtime engine, its [`EvalLimits`] and optional cache
 //!   directory; it turns wasm into a [`Module`] ([`Engine::load`]), precompiles
-//!   ([`Engine::precompile`]) and loads precompiled artifacts ([`Engine::load_precompiled`]).
+//!   ([`Engine::precompile`]) and loads precompiled artifacts ([`Engine::load_precompiled`])
+//!   sealed with the user's [`ArtifactKey`].
 //! - [`Module`]: a checked, compiled module and its metadata.
 //! - [`Policy`]: a module with its parameters; [`Policy::evaluate_json`] decides, in instances
 //!   pooled and reused across calls and threads.
@@ -16,6 +17,7 @@
 //! let engine = Engine::new(EngineConfig {
 //!     limits: EvalLimits { time: std::time::Duration::from_millis(200), ..EvalLimits::default() },
 //!     cache_dir: Some(".blastwall/cache".into()),
+//!     ..EngineConfig::default()
 //! })?;
 //! let policy = engine.load(&std::fs::read("policy.wasm")?)?.policy();
 //! let decision = policy.evaluate_json(&serde_json::json!({"change": {"files": []}}))?;
@@ -33,6 +35,7 @@ mod check;
 mod core_meta;
 mod engine;
 mod err;
+mod key;
 mod module;
 mod policy;
 
@@ -47,6 +50,7 @@ mod abi {
 pub use crate::abi::FactsError;
 pub use crate::engine::{Engine, EngineConfig, EvalLimits};
 pub use crate::err::{EvalError, LoadError};
+pub use crate::key::ArtifactKey;
 pub use crate::module::Module;
 pub use crate::policy::{EncodedFacts, Policy, Session};
 

@@ -728,13 +728,24 @@ impl Slot {
             .evaluate
             .call(&mut self.store, addr)
             .map_err(|e| trapped(e, &self.store))?;
-        decode_findings_into(
+        let decoded = decode_findings_into(
             self.memory.data(&self.store),
             result.cast_unsigned(),
             policy.module.core_metadata(),
             &mut decision.findings,
-        )
-        .map_err(EvalError::Decode)?;
+        );
+        // A result is read once: its magic is cleared, so that a module that returns this
+        // address again without writing a new result there is refused, not taken to repeat
+        // this decision.
+        let at = result.cast_unsigned() as usize;
+        if let Some(magic) = self
+            .memory
+            .data_mut(&mut self.store)
+            .get_mut(at..at.saturating_add(4))
+        {
+            magic.fill(0);
+        }
+        decoded.map_err(EvalError::Decode)?;
         combine_in_place(decision, context);
         Ok(())
     }

@@ -11,8 +11,12 @@
 use std::sync::Arc;
 
 use blastwall_abi::decision::{Decision, Effect, Level, Outcome};
-use blastwall_abi::layout::{ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, Reads, RuleMeta};
-use blastwall_runtime::{Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy};
+use blastwall_abi::layout::{
+    ABI_VERSION, Layout, Metadata, ParamMeta, ParamType, RESULT_MAGIC, Reads, RuleMeta,
+};
+use blastwall_runtime::{
+    ArtifactKey, Engine, EngineConfig, EvalError, EvalLimits, LoadError, Module, Policy,
+};
 use serde_json::json;
 use wasm_encoder::Section as _;
 
@@ -59,6 +63,7 @@ fn wat(evaluate: &str) -> String {
   (memory (export "memory") 1)
   (global $reserved (mut i32) (i32.const 1024))
   (global $top (mut i32) (i32.const 1024))
+  (global $last (mut i32) (i32.const 0))
   (data (i32.const 16) "{MESSAGE}")
   (func $alloc (param $size i32) (result i32)
     (local $addr i32) (local $end i32)
@@ -74,13 +79,17 @@ fn wat(evaluate: &str) -> String {
           (then unreachable))))
     (global.set $top (local.get $end))
     (local.get $addr))
-  (func $allow (result i32)
+  (func $result (param $count i32) (param $findings i32) (result i32)
     (local $r i32)
-    (local.set $r (call $alloc (i32.const 12)))
-    (i32.store (local.get $r) (i32.const 0))
-    (i32.store offset=4 (local.get $r) (i32.const 0))
+    (local.set $r (call $alloc (i32.const 20)))
+    (i32.store (local.get $r) (i32.const {RESULT_MAGIC}))
+    (i32.store offset=4 (local.get $r) (i32.const {ABI_VERSION}))
     (i32.store offset=8 (local.get $r) (i32.const 0))
+    (i32.store offset=12 (local.get $r) (local.get $count))
+    (i32.store offset=16 (local.get $r) (local.get $findings))
     (local.get $r))
+  (func $allow (result i32)
+    (call $result (i32.const 0) (i32.const 0)))
   (func $deny (result i32)
     (local $r i32) (local $f i32)
     (local.set $f (call $alloc (i32.const 48)))
@@ -91,11 +100,7 @@ fn wat(evaluate: &str) -> String {
     (i64.store offset=24 (local.get $f) (i64.const -1))
     (i64.store offset=32 (local.get $f) (i64.const 0))
     (i64.store offset=40 (local.get $f) (i64.const 0))
-    (local.set $r (call $alloc (i32.const 12)))
-    (i32.store (local.get $r) (i32.const 0))
-    (i32.store offset=4 (local.get $r) (i32.const 1))
-    (i32.store offset=8 (local.get $r) (local.get $f))
-    (local.get $r))
+    (call $result (i32.const 1) (local.get $f)))
   (func (export "bw_abi_version") (result i32) (i32.const {ABI_VERSION}))
   (func (export "bw_reserve") (param $size i32) (result i32)
     (local $a i32)
@@ -155,14 +160,24 @@ fn hungry_module() -> Vec<u8> {
     ))
 }
 
+/// The key the test engines seal their artifacts with.
+fn key() -> ArtifactKey {
+    ArtifactKey::from_bytes(*b"blastwall runtime tests, 32 b..!")
+}
+
 fn engine() -> Engine {
-    Engine::new(EngineConfig::default()).unwrap()
+    Engine::new(EngineConfig {
+        artifact_key: Some(key()),
+        ..EngineConfig::default()
+    })
+    .unwrap()
 }
 
 fn engine_with(limits: EvalLimits) -> Engine {
     Engine::new(EngineConfig {
         limits,
         cache_dir: None,
+        artifact_key: Some(key()),
     })
     .unwrap()
 }
@@ -440,7 +455,9 @@ fn bad_modules_are_refused_with_reasons() {
     );
     assert_eq!(
         err,
-        "the module speaks blastwall ABI version 1, but this runtime speaks version 4"
+        format!(
+            "the module speaks blastwall ABI version 1, but this runtime speaks version {ABI_VERSION}"
+        )
     );
 
     let twice = with_metadata(
@@ -515,7 +532,7 @@ fn broken_artifacts_are_refused() {
     let mut flipped = artifact.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0x40;
-    assert!(matches!(err(&flipped), LoadError::Corrupt));
+    assert!(matches!(err(&flipped), LoadError::Unsealed));
 
     let cut = err(&artifact[..artifact.len() - 10]);
     assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
@@ -526,17 +543,28 @@ fn broken_artifacts_are_refused() {
     assert!(matches!(wasm, LoadError::NotAnArtifact), "{wasm:?}");
     assert!(matches!(err(b""), LoadError::NotAnArtifact));
 
-    // The trailer: format version, ABI version, then the engine fingerprint.
-    let trailer = artifact.len() - 100;
-    let mut other_engine = artifact.clone();
-    other_engine[trailer + 8] ^= 1;
-    let e = err(&other_engine);
-    assert!(e.to_string().contains("precompile it again"), "{e}");
+    // The trailer (format version, ABI version, the engine fingerprint…) is under the seal.
+    let trailer = artifact.len() - TRAILER;
+    for at in [trailer, trailer + 8] {
+        let mut changed = artifact.clone();
+        changed[at] ^= 1;
+        let e = err(&changed);
+        assert!(matches!(e, LoadError::Unsealed), "{e:?}");
+        assert!(e.to_string().contains("not sealed"), "{e}");
+    }
 
-    let mut future = artifact.clone();
-    future[trailer] = 9;
-    let e = err(&future);
-    assert!(e.to_string().contains("format version 9"), "{e}");
+    // An artifact this user sealed, of another engine configuration.
+    let fuel = Engine::new(EngineConfig {
+        limits: EvalLimits {
+            fuel: Some(1_000_000),
+            ..EvalLimits::default()
+        },
+        artifact_key: Some(key()),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let e = fuel.load_precompiled(&artifact).unwrap_err();
+    assert!(matches!(e, LoadError::ArtifactEngine), "{e:?}");
     assert!(e.to_string().contains("precompile it again"), "{e}");
 
     // An artifact of format 2 put its header first and the compiled code last.
@@ -548,6 +576,141 @@ fn broken_artifacts_are_refused() {
     // wasmtime's own serialization, without our trailer.
     let plain = err(&artifact[..trailer]);
     assert!(matches!(plain, LoadError::Truncated(_)), "{plain:?}");
+}
+
+/// Bytes of the artifact trailer (`artifact.rs`), and where its checksum is.
+const TRAILER: usize = 132;
+const CRC_AT: usize = 88;
+
+/// Recomputes the artifact's CRC-32 after its bytes were changed, as a forger would.
+fn recompute_crc(artifact: &mut [u8]) {
+    let at = artifact.len() - TRAILER + CRC_AT;
+    let crc = crc32fast::hash(&artifact[..at]);
+    artifact[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The offset and size of the section `name` in the ELF64 file at the start of `bytes`.
+fn elf_section(bytes: &[u8], name: &str) -> (usize, usize) {
+    let u16_at = |at: usize| u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    assert_eq!(&bytes[..5], b"\x7fELF\x02", "a 64-bit ELF file");
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let header = |i: usize| shoff + i * shentsize;
+    let names = u64_at(header(shstrndx) + 0x18);
+    (0..shnum)
+        .map(header)
+        .find(|&h| {
+            let at = names + u32_at(h);
+            bytes[at..].starts_with(name.as_bytes()) && bytes[at + name.len()] == 0
+        })
+        .map(|h| (u64_at(h + 0x18), u64_at(h + 0x20)))
+        .unwrap_or_else(|| panic!("no section `{name}`"))
+}
+
+/// A small deterministic generator of positions and bits.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Artifacts changed as an attacker or an accident would change them, each with its CRC-32
+/// recomputed so that the checksum alone would pass it: the code overwritten with `int3`
+/// (what a forged artifact carrying shellcode looks like), and random bits flipped in
+/// wasmtime's `.wasmtime.info` section (which made wasmtime panic when it was trusted) and
+/// anywhere else.
+fn tampered_artifacts(artifact: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let (text, text_len) = elf_section(artifact, ".text");
+    let mut code = artifact.to_vec();
+    code[text..text + text_len].fill(0xcc);
+    recompute_crc(&mut code);
+    out.push(("the code overwritten".to_string(), code));
+
+    let (info, info_len) = elf_section(artifact, ".wasmtime.info");
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for i in 0..150 {
+        let mut flipped = artifact.to_vec();
+        let (start, len) = if i % 3 == 2 {
+            (0, artifact.len() - TRAILER)
+        } else {
+            (info, info_len)
+        };
+        for _ in 0..=i % 4 {
+            let at = start + (rng.next() as usize) % len;
+            flipped[at] ^= 1 << (rng.next() % 8);
+        }
+        recompute_crc(&mut flipped);
+        let place = if i % 3 == 2 {
+            "anywhere"
+        } else {
+            ".wasmtime.info"
+        };
+        out.push((format!("flip {i} in {place}"), flipped));
+    }
+    out
+}
+
+#[test]
+fn tampered_artifacts_are_refused_before_wasmtime_sees_them() {
+    let engine = engine();
+    let artifact = engine.precompile(&deny_module()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (what, bytes) in tampered_artifacts(&artifact) {
+        if bytes == artifact {
+            continue;
+        }
+        // The seal is checked before anything else: a panic or a crash inside wasmtime
+        // would end this test, and another error would say the seal was not checked first.
+        let e = engine.load_precompiled(&bytes).unwrap_err();
+        assert!(matches!(e, LoadError::Unsealed), "{what}: {e:?}");
+        let path = dir.path().join("tampered.bwc");
+        std::fs::write(&path, &bytes).unwrap();
+        // SAFETY: the file is this test's own, and nothing writes it while a module lives.
+        #[allow(unsafe_code)]
+        let e = unsafe { engine.load_precompiled_file(&path) }.unwrap_err();
+        assert!(matches!(e, LoadError::Unsealed), "{what}: {e:?}");
+    }
+    // The untouched artifact loads and decides.
+    assert_eq!(
+        decisions(&engine.load_precompiled(&artifact).unwrap().policy()),
+        [Outcome::Deny, Outcome::Deny]
+    );
+}
+
+#[test]
+fn artifacts_load_only_with_the_key_that_sealed_them() {
+    let artifact = engine().precompile(&deny_module()).unwrap();
+    let other = Engine::new(EngineConfig {
+        artifact_key: Some(ArtifactKey::from_bytes([1; 32])),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let e = other.load_precompiled(&artifact).unwrap_err();
+    assert!(matches!(e, LoadError::Unsealed), "{e:?}");
+
+    // Without a key, an engine neither precompiles nor loads precompiled code.
+    let keyless = Engine::new(EngineConfig::default()).unwrap();
+    for e in [
+        keyless.precompile(&deny_module()).unwrap_err(),
+        keyless.load_precompiled(&artifact).unwrap_err(),
+        load_file(&keyless, &artifact).unwrap_err(),
+    ] {
+        assert!(matches!(e, LoadError::NoArtifactKey), "{e:?}");
+        assert!(e.to_string().contains("artifact key"), "{e}");
+    }
+    // It still compiles wasm.
+    assert_eq!(
+        decisions(&keyless.load(&deny_module()).unwrap().policy()),
+        [Outcome::Deny, Outcome::Deny]
+    );
 }
 
 /// The artifact in a file, loaded memory-mapped.
@@ -595,10 +758,10 @@ fn broken_artifact_files_are_refused() {
     let mut flipped = artifact.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0x40;
-    assert!(matches!(err(&flipped), LoadError::Corrupt));
+    assert!(matches!(err(&flipped), LoadError::Unsealed));
     let mut flipped = artifact.clone();
     flipped[0] ^= 0x40;
-    assert!(matches!(err(&flipped), LoadError::Corrupt));
+    assert!(matches!(err(&flipped), LoadError::Unsealed));
 
     let cut = err(&artifact[..artifact.len() - 10]);
     assert!(matches!(cut, LoadError::Truncated(_)), "{cut:?}");
@@ -606,10 +769,10 @@ fn broken_artifact_files_are_refused() {
     assert!(matches!(err(&allow_module()), LoadError::NotAnArtifact));
     assert!(matches!(err(b""), LoadError::NotAnArtifact));
 
-    let trailer = artifact.len() - 100;
+    let trailer = artifact.len() - TRAILER;
     let mut other_engine = artifact.clone();
     other_engine[trailer + 8] ^= 1;
-    assert!(matches!(err(&other_engine), LoadError::ArtifactEngine));
+    assert!(matches!(err(&other_engine), LoadError::Unsealed));
 
     let missing = tempfile::tempdir().unwrap().path().join("gone.bwc");
     // SAFETY: there is no file to change.
@@ -625,12 +788,23 @@ fn broken_artifact_files_are_refused() {
     assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
+/// An engine caching in `dir`, with the key kept there.
 fn cache_engine(dir: &std::path::Path) -> Engine {
     Engine::new(EngineConfig {
         limits: EvalLimits::default(),
         cache_dir: Some(dir.to_path_buf()),
+        artifact_key: Some(ArtifactKey::load_or_create(dir).unwrap()),
     })
     .unwrap()
+}
+
+/// The compiled modules in a cache directory.
+fn cached_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bwc"))
+        .collect()
 }
 
 #[test]
@@ -653,10 +827,7 @@ fn the_cache_is_reused_and_a_bad_file_is_rewritten() {
             .loaded_from_cache()
     );
 
-    let files: Vec<_> = std::fs::read_dir(&cache)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let files = cached_files(&cache);
     assert_eq!(files.len(), 2, "{files:?}");
     for file in &files {
         let mut bytes = std::fs::read(file).unwrap();
@@ -673,6 +844,171 @@ fn the_cache_is_reused_and_a_bad_file_is_rewritten() {
             .unwrap()
             .loaded_from_cache()
     );
+}
+
+#[test]
+fn planted_cache_files_are_refused_and_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let wasm = deny_module();
+    cache_engine(&cache).load(&wasm).unwrap();
+    let keyed = |engine: &Engine| {
+        engine
+            .load_keyed(b"the deny module", || Ok::<_, LoadError>(deny_module()))
+            .unwrap()
+    };
+    assert!(!keyed(&cache_engine(&cache)).loaded_from_cache());
+    assert!(keyed(&cache_engine(&cache)).loaded_from_cache());
+    let files = cached_files(&cache);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let genuine: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+
+    // What someone who can write the directory could plant: a file with its code replaced and
+    // its checksum recomputed, the file sealed with another key, and one written without a key.
+    let other_key = Engine::new(EngineConfig {
+        artifact_key: Some(ArtifactKey::from_bytes([1; 32])),
+        cache_dir: Some(dir.path().join("other")),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    other_key.load(&wasm).unwrap();
+    let keyless = Engine::new(EngineConfig {
+        cache_dir: Some(dir.path().join("keyless")),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    keyless.load(&wasm).unwrap();
+    let foreign = |sub: &str| std::fs::read(&cached_files(&dir.path().join(sub))[0]).unwrap();
+    let mut forged = genuine[0].clone();
+    let (text, text_len) = elf_section(&forged, ".text");
+    forged[text..text + text_len].fill(0xcc);
+    recompute_crc(&mut forged);
+    for (what, planted) in [
+        ("forged", forged),
+        ("sealed with another key", foreign("other")),
+        ("written without a key", foreign("keyless")),
+    ] {
+        for file in &files {
+            let temp = cache.join("planted");
+            std::fs::write(&temp, &planted).unwrap();
+            std::fs::rename(&temp, file).unwrap();
+        }
+        let by_wasm = cache_engine(&cache).load(&wasm).unwrap();
+        assert!(!by_wasm.loaded_from_cache(), "{what}");
+        assert_eq!(decisions(&by_wasm.policy()), [Outcome::Deny, Outcome::Deny]);
+        let by_key = keyed(&cache_engine(&cache));
+        assert!(!by_key.loaded_from_cache(), "{what}");
+        assert_eq!(decisions(&by_key.policy()), [Outcome::Deny, Outcome::Deny]);
+        for file in &files {
+            assert!(
+                genuine.contains(&std::fs::read(file).unwrap()),
+                "{what}: rewritten"
+            );
+        }
+        assert!(
+            cache_engine(&cache)
+                .load(&wasm)
+                .unwrap()
+                .loaded_from_cache()
+        );
+        assert!(keyed(&cache_engine(&cache)).loaded_from_cache());
+    }
+}
+
+/// Modules whose `bw_evaluate` does not write a result where it says: it returns 0 or 8 (zeros,
+/// which before results had a magic read as a result with no findings: an allow), the address
+/// of memory it reserved but never wrote, a result of another ABI version, or the result of
+/// its previous decision again.
+#[test]
+fn a_result_the_module_did_not_write_is_an_error_never_an_allow() {
+    let engine = engine();
+    for (what, evaluate) in [
+        ("returns 0", "(i32.const 0)".to_string()),
+        ("returns 8", "(i32.const 8)".to_string()),
+        ("writes nothing", "(call $alloc (i32.const 20))".to_string()),
+        (
+            "writes another version",
+            format!(
+                "(local.set $r (call $allow))
+                 (i32.store offset=4 (local.get $r) (i32.const {}))
+                 (local.get $r)",
+                ABI_VERSION - 1
+            ),
+        ),
+    ] {
+        let evaluate = format!("(local $r i32) {evaluate}");
+        let policy = engine.load(&module_bytes(&evaluate)).unwrap().policy();
+        for facts in [json!({}), json!({"change": {}})] {
+            let e = policy.evaluate_json(&facts).unwrap_err();
+            assert!(matches!(e, EvalError::Decode(_)), "{what}: {e:?}");
+            let text = e.to_string();
+            assert!(
+                text.contains("wrote no result") || text.contains("is of ABI version"),
+                "{what}: {text}"
+            );
+        }
+    }
+
+    // The first decision is written; the second returns the first's address again.
+    let stale = "(if (i32.eqz (global.get $last)) (then (global.set $last (call $allow))))
+                 (global.get $last)";
+    let policy = engine.load(&module_bytes(stale)).unwrap().policy();
+    let mut session = policy.session().unwrap();
+    assert_eq!(
+        session.evaluate_json(&json!({})).unwrap().outcome,
+        Outcome::Allow
+    );
+    let e = session.evaluate_json(&json!({})).unwrap_err();
+    assert!(e.to_string().contains("wrote no result"), "{e}");
+}
+
+/// `tests/hostile/`: modules and an artifact that must be refused, shared with the CLI's tests
+/// and the JavaScript host's. `BLESS=1` writes them.
+fn hostile_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/hostile")
+}
+
+#[test]
+fn the_hostile_fixtures_are_refused() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let dir = hostile_dir();
+    let engine = engine();
+    // Modules whose `bw_evaluate` writes no result: it returns 0, 8, or memory it reserved.
+    for (name, evaluate) in [
+        ("result-0.wasm", "(i32.const 0)"),
+        ("result-8.wasm", "(i32.const 8)"),
+        ("result-unwritten.wasm", "(call $alloc (i32.const 20))"),
+    ] {
+        let bytes = module_bytes(evaluate);
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "`{name}` is not what this test makes: run it with BLESS=1"
+        );
+        let policy = engine.load(&bytes).unwrap().policy();
+        let e = policy.evaluate_json(&json!({})).unwrap_err();
+        assert!(e.to_string().contains("wrote no result"), "{name}: {e}");
+    }
+    // A precompiled artifact with its code overwritten by `int3` and its CRC-32 recomputed,
+    // named like a module. Made on one machine, it is refused on every one: a module it is
+    // not, and its seal is no key's.
+    let path = dir.join("forged-artifact.wasm");
+    if bless {
+        let mut forged = engine.precompile(&deny_module()).unwrap();
+        let (text, text_len) = elf_section(&forged, ".text");
+        forged[text..text + text_len].fill(0xcc);
+        recompute_crc(&mut forged);
+        std::fs::write(&path, forged).unwrap();
+    }
+    let forged = std::fs::read(&path).unwrap();
+    let e = engine.load(&forged).unwrap_err();
+    assert!(matches!(e, LoadError::Invalid(_)), "{e:?}");
+    let e = engine.load_precompiled(&forged).unwrap_err();
+    assert!(matches!(e, LoadError::Unsealed), "{e:?}");
 }
 
 #[test]

@@ -127,6 +127,7 @@ fn tampered() -> &'static Tampered {
                 ..crate::EvalLimits::default()
             },
             cache_dir: None,
+            artifact_key: None,
         })
         .unwrap_or_else(|e| panic!("the engine: {e}"));
         Tampered {

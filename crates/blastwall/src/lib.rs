@@ -52,7 +52,8 @@
 pub use blastwall_abi::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
 pub use blastwall_interp::{RuleStatus, Trace};
 pub use blastwall_runtime::{
-    EncodedFacts, Engine, EngineConfig, EvalLimits, LoadError, Module, Policy as Compiled, Session,
+    ArtifactKey, EncodedFacts, Engine, EngineConfig, EvalLimits, LoadError, Module,
+    Policy as Compiled, Session,
 };
 
 #[doc(hidden)]
