@@ -301,6 +301,9 @@ fn eval(
                 ))
             })?
             .policy();
+        // Through the facade, which classifies a raw `action.command` as `check --action`
+        // would before deciding, as the interpreter's path below does.
+        let policy = blastwall::Compiled::new(policy);
         let decision = policy
             .evaluate_json(&facts)
             .map_err(|e| Failure(format!("`{}`: {e}", input.display())))?;
