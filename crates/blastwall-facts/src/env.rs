@@ -309,12 +309,10 @@ impl<'t> EnvSignals<'t> {
     pub(crate) fn value(&mut self, rank: u8, value: &str) {
         match normalise(value, self.production_tokens) {
             Some(v) if v == PRODUCTION => self.production = true,
-            Some(v) => {
-                if self.value.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    self.value = Some((rank, v));
-                }
+            Some(v) if self.value.as_ref().is_none_or(|(r, _)| rank < *r) => {
+                self.value = Some((rank, v));
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -341,7 +339,8 @@ impl<'t> EnvSignals<'t> {
         if let Some(p) = patterns.iter().find(|p| p.matches(text)) {
             if is_production(&p.env, self.production_tokens) {
                 self.production = true;
-            } else if !p.env.trim().is_empty() && self.value.as_ref().is_none_or(|(r, _)| rank < *r) {
+            } else if !p.env.trim().is_empty() && self.value.as_ref().is_none_or(|(r, _)| rank < *r)
+            {
                 // A configured environment is used as given.
                 self.value = Some((rank, p.env.clone()));
             }
@@ -353,8 +352,7 @@ impl<'t> EnvSignals<'t> {
         if self.production {
             PRODUCTION.to_string()
         } else {
-            self.value
-                .map_or_else(|| UNKNOWN.to_string(), |(_, v)| v)
+            self.value.map_or_else(|| UNKNOWN.to_string(), |(_, v)| v)
         }
     }
 }
@@ -482,7 +480,16 @@ mod tests {
         let wrong: Vec<String> = TABLE
             .iter()
             .filter(|(text, want)| is_production(text, &t) != *want)
-            .map(|(text, want)| format!("{text:?} should be {}", if *want { "production" } else { "not production" }))
+            .map(|(text, want)| {
+                format!(
+                    "{text:?} should be {}",
+                    if *want {
+                        "production"
+                    } else {
+                        "not production"
+                    }
+                )
+            })
             .collect();
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
         assert_eq!(normalise(" Staging ", &t).as_deref(), Some("staging"));
