@@ -53,7 +53,7 @@
 //!
 //! # Combining sources
 //!
-//! A resource has many sources ([`EnvSignals`]). Production wins: when *any* source means
+//! A resource has many sources. Production wins: when *any* source means
 //! production, the environment is `production`, whatever another source says — a label must
 //! never make a production resource look safe. Otherwise the first value in the adapter's order
 //! of preference is the environment, and with none it is `unknown`, which the shipped rules
