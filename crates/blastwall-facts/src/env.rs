@@ -18,8 +18,8 @@
 //!    `productioneu`, `livedb`;
 //! 3. or it is `p` with a qualifier before it — `k8sprod`, `dbprod`, `euprod`, `01prod`.
 //!
-//! A qualifier is digits, one of the infrastructure words of [`QUALIFIERS`] (`db`, `cluster`,
-//! `k8s`, `api`, `eu`, `east`, …), or such a word with digits around it (`db01`, `2eu`). Rules 2
+//! A qualifier is a run of digits and infrastructure words of [`QUALIFIERS`] (`db`, `cluster`,
+//! `k8s`, `api`, `eu`, `east`, …) in any order: `1`, `db01`, `2eu`, `euwest1`, `maindb`. Rules 2
 //! and 3 apply to production tokens of three letters or more. Nothing else is production:
 //! `product`, `producer`, `produce`, `prodigy`, `reproduce`, `prods`, `alive`, `olive`,
 //! `delivery` and `lived` are not (their remainders are no qualifier), and neither are
@@ -45,6 +45,11 @@
 //!   ever yields `production` ([`path_env`]): `/home/dev/project` or `/tmp/test` are far more
 //!   often directory names than environments, and reading them as `dev` or `test` would turn
 //!   an honest `unknown` into a guess that rules trust.
+//! - A value that names every environment (`shared`, `global`, `all`, … [`SHARED_VALUES`]) is
+//!   production too, and a placeholder (`none`, `n/a`, `tbd`, `default`, …
+//!   [`PLACEHOLDER_VALUES`]) is no value at all.
+//! - A tag or label *key* that itself means production (`production = "true"`, `is_prod`)
+//!   says production unless its value denies it (`false`, `no`, `0`, `off`).
 //! - A tag or label *key* says which of the two its value is ([`key_kind`]): a key with a word
 //!   meaning environment (`env`, `environment`, `stage`, in any case and inside longer keys such
 //!   as `env_name`, `deploymentEnvironment`, `app.kubernetes.io/environment`) holds a value; a
@@ -155,11 +160,39 @@ pub(crate) fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_ascii_lowercase)
 }
 
-/// Whether `rest`, what a token holds besides a production token, is a qualifier: digits, a
-/// word of [`QUALIFIERS`], or such a word with digits before or after it.
+/// Whether `rest`, what a token holds besides a production token, is a qualifier: a run of
+/// digits and words of [`QUALIFIERS`] in any order (`1`, `db`, `db01`, `euwest1`,
+/// `k8scluster`). Dynamic programming over the prefixes: `rest` is a few letters long.
 fn is_qualifier(rest: &str) -> bool {
-    let word = rest.trim_matches(|c: char| c.is_ascii_digit());
-    !rest.is_empty() && (word.is_empty() || QUALIFIERS.contains(&word))
+    let b = rest.as_bytes();
+    if b.is_empty() {
+        return false;
+    }
+    // `ok[i]`: the first `i` bytes split into digits and qualifier words.
+    let mut ok = vec![false; b.len() + 1];
+    if let Some(first) = ok.first_mut() {
+        *first = true;
+    }
+    for i in 0..b.len() {
+        if !ok.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let tail = rest.get(i..).unwrap_or("");
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0
+            && let Some(slot) = ok.get_mut(i + digits)
+        {
+            *slot = true;
+        }
+        for word in QUALIFIERS {
+            if tail.starts_with(word)
+                && let Some(slot) = ok.get_mut(i + word.len())
+            {
+                *slot = true;
+            }
+        }
+    }
+    ok.last().copied().unwrap_or(false)
 }
 
 /// Whether one lowercase token means production (rules 1 to 3 of the module docs).
@@ -183,16 +216,28 @@ pub fn is_production(s: &str, production_tokens: &[String]) -> bool {
     tokens(s).any(|t| is_production_token(&t, production_tokens))
 }
 
-/// An environment value as written normalised: `production` when it means production, else
-/// the trimmed value in lowercase; `None` when it is empty.
+/// Environment values that name every environment at once, production among them: a store
+/// `shared` between environments is a production store.
+pub const SHARED_VALUES: [&str; 5] = ["shared", "global", "all", "common", "multi"];
+
+/// Environment values that name none: a placeholder is no environment, so the next source
+/// decides, and with none the environment stays `unknown`.
+pub const PLACEHOLDER_VALUES: [&str; 10] = [
+    "unknown", "none", "n/a", "na", "tbd", "todo", "default", "-", "*", "?",
+];
+
+/// An environment value as written normalised: `production` when it means production (see
+/// the module docs) or names every environment ([`SHARED_VALUES`]), else the trimmed value in
+/// lowercase; `None` when it is empty or a placeholder ([`PLACEHOLDER_VALUES`]).
 pub fn normalise(value: &str, production_tokens: &[String]) -> Option<String> {
     let v = value.trim();
-    if v.is_empty() {
+    let lower = v.to_lowercase();
+    if v.is_empty() || PLACEHOLDER_VALUES.contains(&lower.as_str()) {
         None
-    } else if is_production(v, production_tokens) {
+    } else if is_production(v, production_tokens) || SHARED_VALUES.contains(&lower.as_str()) {
         Some(PRODUCTION.to_string())
     } else {
-        Some(v.to_lowercase())
+        Some(lower)
     }
 }
 
@@ -285,6 +330,9 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
     None
 }
 
+/// Values that deny what their key says (`production = "false"`).
+const NEGATIVE_VALUES: [&str; 6] = ["false", "no", "0", "off", "n", "disabled"];
+
 /// The sources of one resource's environment, gathered and then combined by the one rule of
 /// the module docs: any production source makes it `production`; else the most preferred
 /// value; else `unknown`.
@@ -326,6 +374,13 @@ impl<'t> EnvSignals<'t> {
     /// A tag or label, read by what its key says (see [`key_kind`]); tags of other keys say
     /// nothing. Their values rank 0 to 2, before any other source's.
     pub(crate) fn tag(&mut self, key: &str, value: &str) {
+        // A key that itself means production (`production = "true"`, `is_prod`) says so unless
+        // its value denies it.
+        if is_production(key, self.production_tokens)
+            && !NEGATIVE_VALUES.contains(&value.trim().to_ascii_lowercase().as_str())
+        {
+            self.production = true;
+        }
         match key_kind(key) {
             Some(KeyKind::Env(rank)) => self.value(rank, value),
             Some(KeyKind::Name) => self.name(value),
@@ -420,6 +475,11 @@ mod tests {
         ("prodapi", true),
         ("livedb", true),
         ("prd2eu", true),
+        ("prodeuwest1", true),
+        ("prodmaindb", true),
+        ("k8sclusterprod", true),
+        ("productdb", false),
+        ("producteu", false),
         // A production token with a qualifier before it.
         ("k8sprod", true),
         ("dbprod", true),
@@ -496,6 +556,9 @@ mod tests {
         assert_eq!(normalise("PROD", &t).as_deref(), Some("production"));
         assert_eq!(normalise("prod1", &t).as_deref(), Some("production"));
         assert_eq!(normalise("  ", &t), None);
+        assert_eq!(normalise("Shared", &t).as_deref(), Some("production"));
+        assert_eq!(normalise("N/A", &t), None);
+        assert_eq!(normalise("unknown", &t), None);
     }
 
     #[test]
@@ -557,6 +620,16 @@ mod tests {
         s.pattern(3, &[EnvPattern::new("*", "staging")], "x");
         s.name("module.prod.x");
         assert_eq!(s.finish(), "production");
+
+        let mut s = EnvSignals::new(&t);
+        s.tag("is_production", "true");
+        s.tag("env", "dev");
+        assert_eq!(s.finish(), "production");
+        let mut s = EnvSignals::new(&t);
+        s.tag("production", "false");
+        s.tag("env", "none");
+        s.tag("Environment", "dev");
+        assert_eq!(s.finish(), "dev");
 
         let mut s = EnvSignals::new(&t);
         s.pattern(3, &[EnvPattern::new("*", "Staging-EU")], "x");
