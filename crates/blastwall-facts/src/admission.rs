@@ -31,7 +31,8 @@
 //! [`PlanOptions::workspace`]; or the environment of a matching namespace or workspace pattern.
 //! So the namespace beats a label that disagrees towards production: a Pod labelled
 //! `env=test` in the namespace `production` is production; a label never makes production look
-//! safe.
+//! safe. The `metadata` names and namespaces of both objects, and a PersistentVolume's
+//! `spec.claimRef` name and namespace, are read as names too.
 //!
 //! Otherwise it is the first of: an environment label's value (`env` or `environment`, then
 //! longer environment keys, then `stage`), normalised as in [`crate::env`]; the first
@@ -178,6 +179,32 @@ pub fn plan_from_admission(json: &str, opts: &PlanOptions) -> Result<Value, Plan
         let other_meta = json::opt_obj(o, "metadata", &other_path)?;
         for (k, v) in labels(other_meta, &json::join(&other_path, "metadata"))? {
             signals.tag(&k, &v);
+        }
+    }
+    // The names and namespaces both objects give themselves, and the claim a
+    // PersistentVolume is bound to: a request whose own fields disagree with its objects'
+    // still touches what they name.
+    for (o, key) in [(object, "object"), (old_object, "oldObject")] {
+        let Some(o) = o else { continue };
+        let path = json::join(p, key);
+        if let Some(m) = json::opt_obj(o, "metadata", &path)? {
+            let meta_path = json::join(&path, "metadata");
+            for field in ["name", "namespace", "generateName"] {
+                if let Some(v) = json::opt_str(m, field, &meta_path)? {
+                    signals.name(v);
+                }
+            }
+        }
+        let claim = o
+            .get("spec")
+            .and_then(|s| s.get("claimRef"))
+            .and_then(Value::as_object);
+        if let Some(c) = claim {
+            for field in ["name", "namespace"] {
+                if let Some(Value::String(v)) = c.get(field) {
+                    signals.name(v);
+                }
+            }
         }
     }
     signals.name(&namespace);
