@@ -190,3 +190,21 @@ fn a_raw_command_is_classified_and_a_classified_one_is_not_touched() {
         );
     }
 }
+
+/// The golden list of which actions need classifying, which the JS host's refusal is checked
+/// against too (`bindings/js/test/shipped.test.mjs`), so that both hosts draw the line alike.
+#[test]
+fn which_actions_need_classifying() {
+    let text =
+        std::fs::read_to_string(root().join("tests/production/needs-classifying.json")).unwrap();
+    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(cases.iter().any(|c| c["needs"] == true) && cases.iter().any(|c| c["needs"] == false));
+    for case in cases {
+        let facts = json!({"action": case["action"]});
+        let classified = blastwall::classify_action(&facts);
+        let needs = matches!(classified, std::borrow::Cow::Owned(_));
+        assert_eq!(json!(needs), case["needs"], "{facts}");
+        // Whatever was done, the result decides (or is refused) like any facts.
+        shipped().0.evaluate_json(&facts).unwrap();
+    }
+}

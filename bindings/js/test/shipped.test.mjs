@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -78,6 +78,22 @@ test("an action whose command is not classified is refused, never decided", asyn
     assert.ok(["allow", "review", "deny"].includes(policy.evaluate({ action }).outcome), JSON.stringify(action));
   }
   assert.equal(policy.evaluate({ action: actions[2] }).outcome, "deny");
+});
+
+test("actions are refused exactly when the Rust entries would classify them", async () => {
+  // The golden list the Rust tests check `classify_action` against (tests/production.rs).
+  const golden = join(dirname(fileURLToPath(import.meta.url)), "../../../tests/production/needs-classifying.json");
+  const policy = await Policy.load(moduleBytes("shipped"));
+  for (const { action, needs } of JSON.parse(readFileSync(golden, "utf8"))) {
+    let refused = false;
+    try {
+      policy.evaluate({ action });
+    } catch (e) {
+      assert.equal(e.path, "action.commands", e.message);
+      refused = true;
+    }
+    assert.equal(refused, needs, JSON.stringify(action));
+  }
 });
 
 test("the shipped rules decide as the Rust host does", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {
