@@ -32,7 +32,8 @@
 //! So the namespace beats a label that disagrees towards production: a Pod labelled
 //! `env=test` in the namespace `production` is production; a label never makes production look
 //! safe. The `metadata` names and namespaces of both objects, and a PersistentVolume's
-//! `spec.claimRef` name and namespace, are read as names too.
+//! `spec.claimRef` name and namespace, are read as names too, and their annotations like
+//! labels (they are not recorded as tags).
 //!
 //! Otherwise it is the first of: an environment label's value (`env` or `environment`, then
 //! longer environment keys, then `stage`), normalised as in [`crate::env`]; the first
@@ -192,6 +193,15 @@ pub fn plan_from_admission(json: &str, opts: &PlanOptions) -> Result<Value, Plan
             for field in ["name", "namespace", "generateName"] {
                 if let Some(v) = json::opt_str(m, field, &meta_path)? {
                     signals.name(v);
+                }
+            }
+            // Annotations are read like labels (`environment`, Helm's
+            // `meta.helm.sh/release-namespace`), but are not recorded as tags.
+            if let Some(Value::Object(annotations)) = m.get("annotations") {
+                for (k, v) in annotations {
+                    if let Value::String(v) = v {
+                        signals.tag(k, v);
+                    }
                 }
             }
         }

@@ -374,6 +374,12 @@ impl<'t> EnvSignals<'t> {
     /// A tag or label, read by what its key says (see [`key_kind`]); tags of other keys say
     /// nothing. Their values rank 0 to 2, before any other source's.
     pub(crate) fn tag(&mut self, key: &str, value: &str) {
+        self.tag_ranked(key, value, 0);
+    }
+
+    /// A tag-like pair from a source that ranks after tags: its value's rank is `base` plus
+    /// what its key gives (0 to 2).
+    pub(crate) fn tag_ranked(&mut self, key: &str, value: &str, base: u8) {
         // A key that itself means production (`production = "true"`, `is_prod`) says so unless
         // its value denies it.
         if is_production(key, self.production_tokens)
@@ -382,7 +388,7 @@ impl<'t> EnvSignals<'t> {
             self.production = true;
         }
         match key_kind(key) {
-            Some(KeyKind::Env(rank)) => self.value(rank, value),
+            Some(KeyKind::Env(rank)) => self.value(base.saturating_add(rank), value),
             Some(KeyKind::Name) => self.name(value),
             None => {}
         }

@@ -40,7 +40,8 @@
 //!   of a key kept; for a `delete` or `forget` the object before the change is used, and when
 //!   the preferred side has no tags the other side is tried. A map becomes `{key, value}` pairs
 //!   with values as strings; a list of `"key:value"` strings (the Datadog style) is split at the
-//!   first `:`.
+//!   first `:`, and a list of `{key, value}` objects (an Auto Scaling group's `tag` blocks) gives
+//!   their pairs.
 //!
 //! **Environment.** A resource's `env` follows the one rule of [`crate::env`]: it is
 //! `production` when *any* of these means production —
@@ -53,14 +54,16 @@
 //!   `db_name`, …), also inside `settings` and `metadata`;
 //! - the module path (`module.prod.module.db`) and the resource's own name and index key in
 //!   its address (`aws_db_instance.prod_main`, `…main["prod"]`);
-//! - the workspace name, or the environment of a matching address or workspace pattern.
+//! - the workspace name, or the environment of a matching address or workspace pattern;
+//! - a root module input variable (the plan's `variables`, e.g. `-var environment=prod`) whose
+//!   name means environment or names something, read like a tag.
 //!
 //! Otherwise it is the first of: an environment tag's value (`env` or `environment` exactly,
 //! then longer environment keys, then `stage`), lowercased; the environment of the first
 //! [`PlanOptions::address_patterns`] entry matching the address; that of the first
-//! [`PlanOptions::workspace_patterns`] entry matching the workspace; else `unknown`. A name
-//! never yields an environment other than production, and a tag of any other key (`owner`,
-//! `description`) is not read.
+//! [`PlanOptions::workspace_patterns`] entry matching the workspace; an environment variable's
+//! value, in the same order of keys; else `unknown`. A name never yields an environment other
+//! than production, and a tag of any other key (`owner`, `description`) is not read.
 //!
 //! **Plan fields.** `source` is `terraform`, `format_version` is copied, `tool_version` is
 //! `terraform_version`, `workspace` comes from the options and `errored` from `errored` (absent:
@@ -117,8 +120,9 @@ pub fn plan_from_terraform(json: &str, opts: &PlanOptions) -> Result<Value, Plan
         None => complete_when_absent(format, tool_version),
     };
 
-    let resources = resource_list(obj, "resource_changes", opts)?;
-    let drift = resource_list(obj, "resource_drift", opts)?;
+    let vars = root_variables(obj);
+    let resources = resource_list(obj, "resource_changes", &vars, opts)?;
+    let drift = resource_list(obj, "resource_drift", &vars, opts)?;
 
     Ok(PlanDoc {
         source: "terraform",
@@ -185,9 +189,24 @@ fn complete_when_absent(format: (u64, u64), tool_version: &str) -> bool {
     matches!(leading_major_minor(tool_version), Some(v) if v < (1, 8))
 }
 
+/// The root module's input variables whose values are strings (`-var environment=prod`), as
+/// `(name, value)` pairs: they name the environment of the whole configuration.
+fn root_variables(obj: &Map<String, Value>) -> Vec<(String, String)> {
+    let Some(Value::Object(vars)) = obj.get("variables") else {
+        return Vec::new();
+    };
+    vars.iter()
+        .filter_map(|(name, v)| match v.get("value") {
+            Some(Value::String(s)) => Some((name.clone(), s.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn resource_list(
     obj: &Map<String, Value>,
     key: &str,
+    vars: &[(String, String)],
     opts: &PlanOptions,
 ) -> Result<Vec<Resource>, PlanError> {
     let Some(items) = json::opt_array(obj, key, "")? else {
@@ -206,7 +225,7 @@ fn resource_list(
                 }
                 .into());
             };
-            resource(entry, &path, opts)
+            resource(entry, &path, vars, opts)
         })
         .collect()
 }
@@ -214,6 +233,7 @@ fn resource_list(
 fn resource(
     entry: &Map<String, Value>,
     path: &str,
+    vars: &[(String, String)],
     opts: &PlanOptions,
 ) -> Result<Resource, PlanError> {
     let module = json::opt_str(entry, "module_address", path)?.unwrap_or("");
@@ -248,7 +268,7 @@ fn resource(
         })?;
 
     let tags = tags_of(change, action);
-    let env = resource_env(change, &address, type_, module, opts);
+    let env = resource_env(change, &address, type_, module, vars, opts);
 
     Ok(Resource {
         address,
@@ -315,11 +335,12 @@ fn rebuild_address(
 }
 
 /// Attributes that hold tags or labels: AWS and Azure `tags` (and `tags_all`, with provider
-/// default tags), Google `labels`, `user_labels` (Cloud SQL, inside `settings`),
+/// default tags; `tag`, an Auto Scaling group's list of `{key, value}` blocks), Google `labels`, `user_labels` (Cloud SQL, inside `settings`),
 /// `resource_labels` (GKE), and the `effective_labels` and `terraform_labels` the Google
 /// provider derives, and Kubernetes provider `labels` (inside `metadata`).
-const LABEL_ATTRIBUTES: [&str; 7] = [
+const LABEL_ATTRIBUTES: [&str; 8] = [
     "tags",
+    "tag",
     "tags_all",
     "labels",
     "user_labels",
@@ -398,6 +419,7 @@ fn resource_env(
     address: &str,
     type_: &str,
     module: &str,
+    vars: &[(String, String)],
     opts: &PlanOptions,
 ) -> String {
     let mut signals = env::EnvSignals::new(&opts.production_tokens);
@@ -426,6 +448,10 @@ fn resource_env(
     signals.name(&opts.workspace);
     signals.pattern(3, &opts.address_patterns, address);
     signals.pattern(4, &opts.workspace_patterns, &opts.workspace);
+    // The root module's variables describe every resource, after the resource's own sources.
+    for (name, value) in vars {
+        signals.tag_ranked(name, value, 5);
+    }
     signals.finish()
 }
 
@@ -443,6 +469,16 @@ fn tag_pairs(v: Option<&Value>) -> Vec<(String, String)> {
                     Some((k, v)) => (k.to_string(), v.to_string()),
                     None => (s.clone(), String::new()),
                 }),
+                // An Auto Scaling group's `tag` blocks and similar: `{key, value, …}`.
+                Value::Object(o) => {
+                    let field = |names: [&str; 2]| names.iter().find_map(|n| o.get(*n));
+                    match (field(["key", "Key"]), field(["value", "Value"])) {
+                        (Some(Value::String(k)), Some(v)) => {
+                            Some((k.clone(), json::scalar_string(v)))
+                        }
+                        _ => None,
+                    }
+                }
                 _ => None,
             })
             .collect(),

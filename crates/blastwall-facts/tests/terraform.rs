@@ -308,14 +308,14 @@ fn tfcompliance_list_tags_name_the_environment() {
         )["action"],
         "no-op"
     );
-    // No tags at all: unknown.
+    // No tags at all: the plan's root variable `environment` (`dev`) names it.
     assert_eq!(
         find(
             &doc,
             "resources",
             "datadog_monitor.kubernetes_memory_request[1]"
         )["env"],
-        "unknown"
+        "dev"
     );
 }
 
