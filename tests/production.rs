@@ -4,8 +4,9 @@
 //! with the case's expected outcome and firing rules.
 //!
 //! A case is `{name, input, expect, fires?}` and, by `input`:
-//! - `terraform`: `resource` is one `resource_changes` entry (and `workspace` the optional
-//!   workspace), wrapped into a complete format-1.2 plan and read by `plan_from_terraform`;
+//! - `terraform`: `resource` is one `resource_changes` entry (`workspace` the optional
+//!   workspace, `variables` the plan's optional root variables), wrapped into a complete
+//!   format-1.2 plan and read by `plan_from_terraform`;
 //! - `admission`: `fixture` names a real request under
 //!   `crates/blastwall-facts/tests/fixtures/admission/`, `set` maps JSON pointers to new
 //!   values (`null` removes the member), and `plan_from_admission` reads the result;
@@ -57,13 +58,16 @@ fn set(doc: &mut Value, pointer: &str, value: &Value) {
 fn facts_of(case: &Value) -> Value {
     match case["input"].as_str().unwrap() {
         "terraform" => {
-            let plan = json!({
+            let mut plan = json!({
                 "format_version": "1.2",
                 "terraform_version": "1.9.0",
                 "complete": true,
                 "planned_values": {},
                 "resource_changes": [case["resource"]],
             });
+            if let Some(vars) = case.get("variables") {
+                plan["variables"] = vars.clone();
+            }
             let opts = PlanOptions {
                 workspace: case["workspace"].as_str().unwrap_or("").to_string(),
                 ..PlanOptions::default()
