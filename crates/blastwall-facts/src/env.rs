@@ -30,9 +30,14 @@
 //! - a separator makes a whole token, so `pre-prod` and `non_prod` *are* production, as is
 //!   `production_line`; a name spelt that way should be renamed, or given an explicit
 //!   environment (a tag or label, which is still overruled by any production signal);
-//! - `live` is production: teams that call production `live` are common, and a `live` name
-//!   that is not production is rare. Remove it from `[env] production_tokens` where it
-//!   misleads.
+//! - `live` is production as an environment *value* (`env=live`, `--context live-eu`): teams
+//!   that call production `live` are common. Being also a common word, `live` is a *word
+//!   token* ([`WORD_TOKENS`]): in a *name* it counts only in a segment (the parts of the name
+//!   between `/`, `.`, `:`, `@`, `=`, `,` and spaces) whose other tokens are all qualifiers or
+//!   production tokens, so the namespace `live`, the host `live-db-1`, the directory
+//!   `/srv/envs/live` and `db.live.example.com` are production while the checkout
+//!   `~/src/live-chat` and the bucket `live-stream-assets` are not. Remove it from
+//!   `[env] production_tokens` where it misleads.
 //!
 //! Case inside a token does not separate: `nonProd` is one token, `nonprod`, and is not
 //! production; `ProdDB` is `proddb`, which is.
@@ -42,7 +47,7 @@
 //! - An environment *value* (an `env` tag, a `--context` flag) is [`normalise`]d: `production`
 //!   when it means production, else the trimmed value lowercased.
 //! - A *name* — a path, a host, a resource or namespace name, a module path, a workspace — only
-//!   ever yields `production` ([`path_env`]): `/home/dev/project` or `/tmp/test` are far more
+//!   ever yields `production` ([`path_env`], [`is_production_name`]; word tokens as above): `/home/dev/project` or `/tmp/test` are far more
 //!   often directory names than environments, and reading them as `dev` or `test` would turn
 //!   an honest `unknown` into a guess that rules trust.
 //! - A value that names every environment (`shared`, `global`, `all`, … [`SHARED_VALUES`]) is
@@ -248,7 +253,43 @@ pub fn normalise(value: &str, production_tokens: &[String]) -> Option<String> {
 /// directory names than environments, and reading them as `dev` or `test` would turn an honest
 /// `unknown` into a guess that rules trust.
 pub fn path_env(name: &str, production_tokens: &[String]) -> Option<String> {
-    is_production(name, production_tokens).then(|| PRODUCTION.to_string())
+    is_production_name(name, production_tokens).then(|| PRODUCTION.to_string())
+}
+
+/// Production tokens that are also common words (`live`): in a *name* they count only where
+/// they stand with nothing but qualifiers beside them (see the module docs).
+pub const WORD_TOKENS: [&str; 1] = ["live"];
+
+fn is_word_token(t: &str) -> bool {
+    WORD_TOKENS.iter().any(|w| w.eq_ignore_ascii_case(t))
+}
+
+/// Whether a *name* — a path, host, resource, module or namespace name, a workspace — means
+/// production: a segment of it (the parts between `/`, `\`, `.`, `:`, `@`, `=`, `,` and
+/// whitespace) holds a production token that is not a word token; or it holds a word token
+/// (`live`) and every other token of that segment is a qualifier (digits, `db`, `eu`, …) or a
+/// production token (`live`, `live-db`, `eu-live-1` but not `live-chat`).
+pub fn is_production_name(name: &str, production_tokens: &[String]) -> bool {
+    let (words, strong): (Vec<String>, Vec<String>) = production_tokens
+        .iter()
+        .cloned()
+        .partition(|t| is_word_token(t));
+    if is_production(name, &strong) {
+        return true;
+    }
+    if words.is_empty() {
+        return false;
+    }
+    name.split(|c: char| matches!(c, '/' | '\\' | '.' | ':' | '@' | '=' | ',') || c.is_whitespace())
+        .any(|segment| {
+            let toks: Vec<String> = tokens(segment).collect();
+            toks.iter().any(|t| is_production_token(t, &words))
+                && toks.iter().all(|t| {
+                    is_production_token(t, &words)
+                        || t.bytes().all(|b| b.is_ascii_digit())
+                        || QUALIFIERS.contains(&t.as_str())
+                })
+        })
 }
 
 /// What a tag or label key says about its value.
@@ -366,7 +407,7 @@ impl<'t> EnvSignals<'t> {
 
     /// A name: it can only say production.
     pub(crate) fn name(&mut self, name: &str) {
-        if is_production(name, self.production_tokens) {
+        if is_production_name(name, self.production_tokens) {
             self.production = true;
         }
     }
@@ -382,7 +423,7 @@ impl<'t> EnvSignals<'t> {
     pub(crate) fn tag_ranked(&mut self, key: &str, value: &str, base: u8) {
         // A key that itself means production (`production = "true"`, `is_prod`) says so unless
         // its value denies it.
-        if is_production(key, self.production_tokens)
+        if is_production_name(key, self.production_tokens)
             && !NEGATIVE_VALUES.contains(&value.trim().to_ascii_lowercase().as_str())
         {
             self.production = true;
@@ -565,6 +606,49 @@ mod tests {
         assert_eq!(normalise("Shared", &t).as_deref(), Some("production"));
         assert_eq!(normalise("N/A", &t), None);
         assert_eq!(normalise("unknown", &t), None);
+    }
+
+    /// Names: word tokens (`live`) count only beside qualifiers; other tokens as in values.
+    const NAME_TABLE: &[(&str, bool)] = &[
+        ("live", true),
+        ("LIVE", true),
+        ("live-db", true),
+        ("live-db-01", true),
+        ("eu-live-1", true),
+        ("livedb", true),
+        ("/srv/infra/envs/live", true),
+        ("/srv/live/db", true),
+        ("db.live.example.com", true),
+        ("postgres://app@live-db:5432/app", true),
+        ("module.live.aws_db_instance.main", true),
+        ("live-chat", false),
+        ("/home/me/src/live-chat", false),
+        ("live-stream-assets", false),
+        ("deliver-live-updates", false),
+        ("alive", false),
+        ("prod-chat", true),
+        ("/home/me/src/prod-tools", true),
+        ("product-live-demo", false),
+        ("payments-prod", true),
+        ("staging", false),
+        ("", false),
+    ];
+
+    #[test]
+    fn production_name_table() {
+        let t = default_production_tokens();
+        let wrong: Vec<String> = NAME_TABLE
+            .iter()
+            .filter(|(name, want)| is_production_name(name, &t) != *want)
+            .map(|(name, want)| format!("{name:?}: expected {want}"))
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // A value is read whole: `live` anywhere in it is production.
+        assert!(is_production("live-chat", &t));
+        // Configured without `live`, it is nothing.
+        let plain = vec!["prod".to_string()];
+        assert!(!is_production_name("live", &plain));
+        assert!(!is_production("live", &plain));
     }
 
     #[test]
