@@ -102,8 +102,10 @@ export class Policy {
   /** Compile and check a module written by `blastwall build`, and make its first instance. */
   static load(source: Uint8Array | ArrayBuffer | WebAssembly.Module, options?: LoadOptions): Promise<Policy>;
   readonly metadata: Metadata;
-  /** Decide on facts. Throws `FactsError` for facts that do not fit the schema and `EvalError`
-   * when the module traps (the next call uses a fresh instance). */
+  /** Decide on facts. Throws `FactsError` for facts that do not fit the schema or whose
+   * `action` has a `command` but no `commands` or `parse_error` (classify it with
+   * `blastwall check --action` first), and `EvalError` when the module traps (the next call
+   * uses a fresh instance). */
   evaluate(facts: Facts): Decision;
   /** Like `evaluate`, on JSON text; integers keep every digit. */
   evaluateJson(text: string): Decision;

@@ -110,6 +110,33 @@ function checkInterface(module) {
  * A compiled policy, ready to decide. Make one with `Policy.load`; it keeps one instance of
  * the module and replaces it after a trap.
  */
+/**
+ * Refuse an action whose command the action adapter has not classified.
+ *
+ * Rules read an action's `commands`, `classes` and `env`, which the Rust action adapter finds in
+ * its `command`; the Rust entries (`blastwall eval`, the `blastwall` crate) run that adapter over
+ * a raw command before deciding. This host cannot, and deciding on the command text alone would
+ * allow anything. So an action is refused when its `command` is a non-blank string and it has
+ * no `commands` (absent, `null` or `[]`) and no `parse_error` — the same test the Rust entries
+ * use to decide that an action needs classifying (docs/facts.md, "Raw commands").
+ */
+function refuseUnclassified(facts) {
+  if (facts === null || typeof facts !== "object" || Array.isArray(facts)) return;
+  const action = facts.action;
+  if (action === null || typeof action !== "object" || Array.isArray(action)) return;
+  const { command, commands, parse_error: parseError } = action;
+  if (typeof command !== "string" || command.trim() === "") return;
+  const hasCommands = commands !== undefined && commands !== null && !(Array.isArray(commands) && commands.length === 0);
+  const hasParseError = parseError !== undefined && parseError !== null;
+  if (hasCommands || hasParseError) return;
+  throw new FactsError(
+    "action.commands",
+    "the action's command is not classified, and this host cannot classify it: run " +
+      "`blastwall check --action` on the action (or the `blastwall` crate, which classifies it) " +
+      "and pass the action document it builds, with `commands`, `classes`, `env` and `parse_error`",
+  );
+}
+
 export class Policy {
   #module;
   #encoder;
@@ -188,6 +215,7 @@ export class Policy {
    * @returns {Decision}
    */
   evaluate(facts) {
+    refuseUnclassified(facts);
     const inst = this.#instance ?? this.#instantiate();
     const reserved = {
       config: this.#config?.placed?.addr ?? 0,

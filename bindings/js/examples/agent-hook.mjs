@@ -3,14 +3,17 @@
 // would: load the module once, then decide on each proposal.
 //
 //   blastwall build -o rules.wasm            # the shipped rules, compiled once
-//   node agent-hook.mjs rules.wasm '{"command": "rm -rf build", "classes": ["recursive_delete"]}'
-//   echo '{"command": "ls"}' | node agent-hook.mjs rules.wasm      # one action per line
+//   blastwall check --action hook.json --format json | jq -c .facts.action > action.json
+//   node agent-hook.mjs rules.wasm "$(cat action.json)"
+//   node agent-hook.mjs rules.wasm < actions.ndjson      # one action per line
 //
 // Each proposal is the standard `action` document (docs/facts.md, `Action`): the command, and
-// what the command adapter found in it — `commands`, `classes`, `env`, `parse_error`. An
-// extension fills those the way `blastwall check --action` does, or runs that command once to
-// get them. Prints the outcome and each finding's message; exits 2 when a proposal is denied,
-// 1 when one needs a person's confirmation, 0 otherwise.
+// what the action adapter found in it — `commands`, `classes`, `env`, `parse_error`. This host
+// cannot run that adapter, so an action with a `command` but no `commands` (and no
+// `parse_error`) is refused with an error, never decided: classify it with `blastwall check
+// --action` (or decide in Rust, with the `blastwall` crate, which classifies it). Prints the
+// outcome and each finding's message; exits 2 when a proposal is denied, 1 when one needs a
+// person's confirmation, 3 on an error, 0 otherwise.
 
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";

@@ -222,6 +222,7 @@ test("parameters given when loading, or in the facts, decide alike", async () =>
   const facts = {
     action: {
       command: "cat README",
+      commands: [{ program: "cat", args: ["README"] }],
       arguments: [
         { key: "a", value: "README" },
         { key: "b", value: "docs/x.md" },

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -15,10 +15,20 @@ import { typicalChange } from "../tools/typical.mjs";
 
 const example = join(dirname(fileURLToPath(import.meta.url)), "../examples/agent-hook.mjs");
 
+// Classified as `blastwall check --action` classifies them: a raw command is refused here.
 const actions = [
-  { command: "rm -rf build", classes: ["recursive_delete"] },
-  { command: "ls -la" },
-  { command: "kubectl delete ns payments", env: "production", classes: ["kubectl_delete_namespace"] },
+  {
+    command: "rm -rf build",
+    commands: [{ program: "rm", args: ["-rf", "build"], classes: ["recursive_delete"] }],
+    classes: ["recursive_delete"],
+  },
+  { command: "ls -la", commands: [{ program: "ls", args: ["-la"] }] },
+  {
+    command: "kubectl delete ns payments",
+    commands: [{ program: "kubectl", args: ["delete", "ns", "payments"], classes: ["kubectl_delete", "kubectl_delete_namespace"], env: "production" }],
+    env: "production",
+    classes: ["kubectl_delete", "kubectl_delete_namespace"],
+  },
   { command: "echo 'x", parse_error: "unbalanced single quote" },
   { source: "mcp", tool: "mcp__github__delete_repository" },
 ];
@@ -31,7 +41,7 @@ test("the agent-hook example decides and prints outcomes and messages", () => {
     one.stdout,
     "review\n  review agent_destructive_command: agent command `rm -rf build` is destructive (recursive_delete); a person must confirm it (confirm: any)\n",
   );
-  const input = [...actions.map((a) => JSON.stringify(a)), '{"comand": "ls"}', '{"command": "true"}'].join("\n");
+  const input = [...actions.map((a) => JSON.stringify(a)), '{"comand": "ls"}', '{"command": "true"}', '{"command": "true", "commands": [{"program": "true"}]}'].join("\n");
   const many = spawnSync(process.execPath, [example, wasm], { input, encoding: "utf8" });
   assert.equal(many.status, 3, many.stderr);
   const outcomes = many.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("  "));
@@ -42,9 +52,48 @@ test("the agent-hook example decides and prints outcomes and messages", () => {
     "deny",
     "review",
     "error: `action.comand`: unknown field `comand` in `Action`; did you mean `command`?",
+    "error: `action.commands`: the action's command is not classified, and this host cannot classify it: run `blastwall check --action` on the action (or the `blastwall` crate, which classifies it) and pass the action document it builds, with `commands`, `classes`, `env` and `parse_error`",
     "allow",
   ]);
   assert.match(many.stdout, /agent command could not be understood: unbalanced single quote/);
+});
+
+test("an action whose command is not classified is refused, never decided", async () => {
+  const policy = await Policy.load(moduleBytes("shipped"));
+  for (const action of [
+    { command: "terraform destroy -auto-approve", cwd: "/srv/infra/envs/production" },
+    { command: "rm -rf build", classes: ["recursive_delete"] },
+    { command: "kubectl delete ns prod", commands: [], env: "production" },
+    { command: "dropdb app", commands: null },
+  ]) {
+    assert.throws(
+      () => policy.evaluate({ action }),
+      (e) => e.name === "FactsError" && e.path === "action.commands" && /blastwall check --action/.test(e.message),
+      JSON.stringify(action),
+    );
+    assert.throws(() => policy.evaluateJson(JSON.stringify({ action })), (e) => e.path === "action.commands");
+  }
+  // Classified actions, tool calls and blank commands are decided; the policy keeps working.
+  for (const action of [...actions, { command: "   " }, { tool: "Read" }]) {
+    assert.ok(["allow", "review", "deny"].includes(policy.evaluate({ action }).outcome), JSON.stringify(action));
+  }
+  assert.equal(policy.evaluate({ action: actions[2] }).outcome, "deny");
+});
+
+test("actions are refused exactly when the Rust entries would classify them", async () => {
+  // The golden list the Rust tests check `classify_action` against (tests/production.rs).
+  const golden = join(dirname(fileURLToPath(import.meta.url)), "../../../tests/production/needs-classifying.json");
+  const policy = await Policy.load(moduleBytes("shipped"));
+  for (const { action, needs } of JSON.parse(readFileSync(golden, "utf8"))) {
+    let refused = false;
+    try {
+      policy.evaluate({ action });
+    } catch (e) {
+      assert.equal(e.path, "action.commands", e.message);
+      refused = true;
+    }
+    assert.equal(refused, needs, JSON.stringify(action));
+  }
 });
 
 test("the shipped rules decide as the Rust host does", { skip: !process.env.BLASTWALL_BIN && "needs BLASTWALL_BIN" }, async () => {

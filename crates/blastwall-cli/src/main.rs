@@ -541,6 +541,9 @@ fn eval(
         let policy = loaded
             .map_err(|e| Failure(format!("`{}`: {e}", path.display())))?
             .policy();
+        // Through the facade, which classifies a raw `action.command` as `check --action`
+        // would before deciding, as the interpreter's path below does.
+        let policy = blastwall::Compiled::new(policy);
         let decision = policy
             .evaluate_json(&facts)
             .map_err(|e| Failure(format!("`{}`: {e}", input.display())))?;

@@ -22,35 +22,35 @@
 //! - `tags` are the `metadata.labels` of `object`, or of `oldObject` for a `DELETE` (where
 //!   `object` is null) and whenever `object` is absent.
 //!
-//! **Environment.** The resource's `env` is the first of:
-//! 1. a label whose key is `env`, `environment`, `stage` (any case) or
-//!    `app.kubernetes.io/environment`, normalised as in [`crate::env`];
-//! 2. the first [`PlanOptions::namespace_patterns`] entry matching the namespace;
-//! 3. `production` when the namespace holds a production token — by default `prod`,
-//!    `production` or `prd` as a whole word, e.g. `prod`, `payments-prod`, `prd_eu` (a
-//!    namespace names no other environment: `staging` as a namespace stays `unknown` unless a
-//!    pattern says so);
-//! 4. the first [`PlanOptions::workspace_patterns`] entry matching the cluster context given as
-//!    [`PlanOptions::workspace`], then the production tokens in that context's name;
-//! 5. `unknown`.
+//! **Environment.** The resource's `env` follows the one rule of [`crate::env`]: it is
+//! `production` when *any* of these means production — a label of the object or of the old
+//! object whose key means environment (`env`, `environment`, `stage`,
+//! `app.kubernetes.io/environment`, … in any case) or names something (`tier`, `cluster`, …);
+//! the namespace; the object's own name (for a `Namespace`, the namespace it is, so `DELETE
+//! Namespace/production` is production); the cluster context given as
+//! [`PlanOptions::workspace`]; or the environment of a matching namespace or workspace pattern.
+//! So the namespace beats a label that disagrees towards production: a Pod labelled
+//! `env=test` in the namespace `production` is production; a label never makes production look
+//! safe. The `metadata` names and namespaces of both objects, and a PersistentVolume's
+//! `spec.claimRef` name and namespace, are read as names too, and their annotations like
+//! labels (they are not recorded as tags).
+//!
+//! Otherwise it is the first of: an environment label's value (`env` or `environment`, then
+//! longer environment keys, then `stage`), normalised as in [`crate::env`]; the first
+//! [`PlanOptions::namespace_patterns`] entry matching the namespace; the first
+//! [`PlanOptions::workspace_patterns`] entry matching the cluster context; else `unknown`. A
+//! namespace or name never yields another environment: `staging` as a namespace stays
+//! `unknown` unless a label or pattern says so.
 //!
 //! **Request.** `plan.request` is `{operation, user, groups, dry_run, uid}` from `operation`,
 //! `userInfo.username`, `userInfo.groups`, `dryRun` (absent: `false`) and `uid`.
 
 use serde_json::{Map, Value, json};
 
-use crate::env::{self, UNKNOWN};
+use crate::env;
 use crate::error::PlanError;
 use crate::json::{self, kind_of};
 use crate::plan::{PlanDoc, PlanOptions, Resource};
-
-/// Label keys that name an environment, compared case-insensitively, in order of preference.
-const ENV_LABELS: [&str; 4] = [
-    "env",
-    "environment",
-    "stage",
-    "app.kubernetes.io/environment",
-];
 
 /// Read an `AdmissionReview` or a bare `AdmissionRequest` and build the `plan` document.
 pub fn plan_from_admission(json: &str, opts: &PlanOptions) -> Result<Value, PlanError> {
@@ -98,8 +98,6 @@ pub fn plan_from_admission(json: &str, opts: &PlanOptions) -> Result<Value, Plan
 
     let object = json::opt_obj(req, "object", p)?;
     let old_object = json::opt_obj(req, "oldObject", p)?;
-    // The object whose labels and names describe the resource: the one being removed for a
-    // DELETE, else the new one, else whichever is there.
     // The object whose labels and names describe the resource: the one being removed for a
     // DELETE, else the new one, else whichever is there.
     let (subject, subject_key) = match (action, object, old_object) {
@@ -165,12 +163,71 @@ pub fn plan_from_admission(json: &str, opts: &PlanOptions) -> Result<Value, Plan
     };
 
     let tags = labels(metadata, &meta_path)?;
-    let env = label_env(&tags, &opts.production_tokens)
-        .or_else(|| env::first_pattern_env(&opts.namespace_patterns, &namespace))
-        .or_else(|| env::path_env(&namespace, &opts.production_tokens))
-        .or_else(|| env::first_pattern_env(&opts.workspace_patterns, &opts.workspace))
-        .or_else(|| env::path_env(&opts.workspace, &opts.production_tokens))
-        .unwrap_or_else(|| UNKNOWN.to_string());
+
+    let mut signals = env::EnvSignals::new(&opts.production_tokens);
+    for (k, v) in &tags {
+        signals.tag(k, v);
+    }
+    // The other object's labels too: an update that relabels production as `test`, or a
+    // delete whose new object says something else, still touches production.
+    let (other, other_key) = if subject_key == "object" {
+        (old_object, "oldObject")
+    } else {
+        (object, "object")
+    };
+    let other_path = json::join(p, other_key);
+    if let Some(o) = other {
+        let other_meta = json::opt_obj(o, "metadata", &other_path)?;
+        for (k, v) in labels(other_meta, &json::join(&other_path, "metadata"))? {
+            signals.tag(&k, &v);
+        }
+    }
+    // The names and namespaces both objects give themselves, and the claim a
+    // PersistentVolume is bound to: a request whose own fields disagree with its objects'
+    // still touches what they name.
+    for (o, key) in [(object, "object"), (old_object, "oldObject")] {
+        let Some(o) = o else { continue };
+        let path = json::join(p, key);
+        if let Some(m) = json::opt_obj(o, "metadata", &path)? {
+            let meta_path = json::join(&path, "metadata");
+            for field in ["name", "namespace", "generateName"] {
+                if let Some(v) = json::opt_str(m, field, &meta_path)? {
+                    signals.name(v);
+                }
+            }
+            // Annotations are read like labels (`environment`, Helm's
+            // `meta.helm.sh/release-namespace`), but are not recorded as tags.
+            if let Some(Value::Object(annotations)) = m.get("annotations") {
+                for (k, v) in annotations {
+                    if let Value::String(v) = v {
+                        signals.tag(k, v);
+                    }
+                }
+            }
+        }
+        let claim = o
+            .get("spec")
+            .and_then(|s| s.get("claimRef"))
+            .and_then(Value::as_object);
+        if let Some(c) = claim {
+            for field in ["name", "namespace"] {
+                if let Some(Value::String(v)) = c.get(field) {
+                    signals.name(v);
+                }
+            }
+        }
+    }
+    signals.name(&namespace);
+    // The object's own name; for a `Namespace` (cluster-scoped, with an empty `namespace`),
+    // that is the namespace it is.
+    signals.name(&name);
+    if kind.eq_ignore_ascii_case("Namespace") {
+        signals.pattern(3, &opts.namespace_patterns, &name);
+    }
+    signals.name(&opts.workspace);
+    signals.pattern(3, &opts.namespace_patterns, &namespace);
+    signals.pattern(4, &opts.workspace_patterns, &opts.workspace);
+    let env = signals.finish();
 
     let user_info = json::opt_obj(req, "userInfo", p)?;
     let ui_path = json::join(p, "userInfo");
@@ -233,13 +290,5 @@ fn labels(
             .map(|(k, v)| (k.clone(), json::scalar_string(v)))
             .collect(),
         None => Vec::new(),
-    })
-}
-
-fn label_env(tags: &[(String, String)], production_tokens: &[String]) -> Option<String> {
-    ENV_LABELS.iter().find_map(|key| {
-        tags.iter()
-            .find(|(k, v)| k.eq_ignore_ascii_case(key) && !v.trim().is_empty())
-            .and_then(|(_, v)| env::normalise(v, production_tokens))
     })
 }

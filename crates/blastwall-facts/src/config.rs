@@ -16,7 +16,7 @@
 //! email = "agent@corp.example"  # or trailer_key = "…", trailer_value = "regex", message = "regex"
 //!
 //! [env]
-//! production_tokens = ["prod", "production", "prd", "live"]
+//! production_tokens = ["prod", "production", "prd"]  # replaces the default, which adds "live"
 //! workspace = "prod-eu"         # the Terraform workspace or cluster context
 //! [[env.patterns]]              # exactly one of address, workspace, namespace
 //! address = "*prod*"

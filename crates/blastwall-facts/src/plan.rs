@@ -18,7 +18,7 @@ pub struct PlanOptions {
     /// Patterns matched against a Kubernetes namespace.
     pub namespace_patterns: Vec<EnvPattern>,
     /// Tokens that make a namespace or workspace name — and any tag or label value — mean
-    /// `production`; see [`crate::env`]. Default: `prod`, `production`, `prd`.
+    /// `production`; see [`crate::env`]. Default: `prod`, `production`, `prd`, `live`.
     pub production_tokens: Vec<String>,
 }
 

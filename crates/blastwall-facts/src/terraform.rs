@@ -33,21 +33,37 @@
 //! - `reason` is `action_reason` (empty when absent: formats before 1.0 have none), `module` is
 //!   `module_address` (empty for the root module), `provider` is `provider_name`, and
 //!   `previous_address` (a `moved` block) is copied when present.
-//! - `tags` come from the `tags` attribute of the object after the change, merged with any keys
-//!   only `tags_all` has (provider default tags); for a `delete` or `forget` the object before the
-//!   change is used, and when the preferred side has no tags the other side is tried. A map
-//!   becomes `{key, value}` pairs with values as strings; a list of `"key:value"` strings (the
-//!   Datadog style) is split at the first `:`.
+//! - `tags` come from the tag and label attributes of the object after the change — `tags`,
+//!   then keys only `tags_all` has (provider default tags), Google `labels`, `user_labels`
+//!   (also inside Cloud SQL's `settings` block), `resource_labels`, `effective_labels`,
+//!   `terraform_labels`, and the Kubernetes provider's `metadata` `labels` — the first spelling
+//!   of a key kept; for a `delete` or `forget` the object before the change is used, and when
+//!   the preferred side has no tags the other side is tried. A map becomes `{key, value}` pairs
+//!   with values as strings; a list of `"key:value"` strings (the Datadog style) is split at the
+//!   first `:`, and a list of `{key, value}` objects (an Auto Scaling group's `tag` blocks) gives
+//!   their pairs.
 //!
-//! **Environment.** A resource's `env` is the first of:
-//! 1. the value of a tag whose key is `env` or `environment` in any case, or exactly `stage`
-//!    (in that order of preference), normalised as in [`crate::env`] (a value holding a
-//!    production token such as `prod` becomes `production`, any other is lowercased);
-//! 2. the environment of the first [`PlanOptions::address_patterns`] entry matching the address;
-//! 3. the environment of the first [`PlanOptions::workspace_patterns`] entry matching the
-//!    workspace;
-//! 4. `production` when the workspace name holds a production token;
-//! 5. `unknown`.
+//! **Environment.** A resource's `env` follows the one rule of [`crate::env`]: it is
+//! `production` when *any* of these means production —
+//!
+//! - on either side of the change (a replace destroys the `before` object whatever `after`
+//!   says), a tag or label whose key means environment (`env`, `Environment`, `env_name`,
+//!   `deployment_environment`, `Stage`, …) or names the object (`Name`, `tier`, `cluster`, …);
+//! - an attribute that names the object: `id`, `bucket`, `namespace`, `project`, and any whose
+//!   key has a naming or environment word (`name`, `identifier`, `cluster_identifier`,
+//!   `db_name`, …), also inside `settings` and `metadata`;
+//! - the module path (`module.prod.module.db`) and the resource's own name and index key in
+//!   its address (`aws_db_instance.prod_main`, `…main["prod"]`);
+//! - the workspace name, or the environment of a matching address or workspace pattern;
+//! - a root module input variable (the plan's `variables`, e.g. `-var environment=prod`) whose
+//!   name means environment or names something, read like a tag.
+//!
+//! Otherwise it is the first of: an environment tag's value (`env` or `environment` exactly,
+//! then longer environment keys, then `stage`), lowercased; the environment of the first
+//! [`PlanOptions::address_patterns`] entry matching the address; that of the first
+//! [`PlanOptions::workspace_patterns`] entry matching the workspace; an environment variable's
+//! value, in the same order of keys; else `unknown`. A name never yields an environment other
+//! than production, and a tag of any other key (`owner`, `description`) is not read.
 //!
 //! **Plan fields.** `source` is `terraform`, `format_version` is copied, `tool_version` is
 //! `terraform_version`, `workspace` comes from the options and `errored` from `errored` (absent:
@@ -59,7 +75,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::env::{self, UNKNOWN};
+use crate::env;
 use crate::error::{PlanError, TypeError};
 use crate::json::{self, kind_of};
 use crate::plan::{PlanDoc, PlanOptions, Resource};
@@ -104,8 +120,9 @@ pub fn plan_from_terraform(json: &str, opts: &PlanOptions) -> Result<Value, Plan
         None => complete_when_absent(format, tool_version),
     };
 
-    let resources = resource_list(obj, "resource_changes", opts)?;
-    let drift = resource_list(obj, "resource_drift", opts)?;
+    let vars = root_variables(obj);
+    let resources = resource_list(obj, "resource_changes", &vars, opts)?;
+    let drift = resource_list(obj, "resource_drift", &vars, opts)?;
 
     Ok(PlanDoc {
         source: "terraform",
@@ -172,9 +189,24 @@ fn complete_when_absent(format: (u64, u64), tool_version: &str) -> bool {
     matches!(leading_major_minor(tool_version), Some(v) if v < (1, 8))
 }
 
+/// The root module's input variables whose values are strings (`-var environment=prod`), as
+/// `(name, value)` pairs: they name the environment of the whole configuration.
+fn root_variables(obj: &Map<String, Value>) -> Vec<(String, String)> {
+    let Some(Value::Object(vars)) = obj.get("variables") else {
+        return Vec::new();
+    };
+    vars.iter()
+        .filter_map(|(name, v)| match v.get("value") {
+            Some(Value::String(s)) => Some((name.clone(), s.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 fn resource_list(
     obj: &Map<String, Value>,
     key: &str,
+    vars: &[(String, String)],
     opts: &PlanOptions,
 ) -> Result<Vec<Resource>, PlanError> {
     let Some(items) = json::opt_array(obj, key, "")? else {
@@ -193,7 +225,7 @@ fn resource_list(
                 }
                 .into());
             };
-            resource(entry, &path, opts)
+            resource(entry, &path, vars, opts)
         })
         .collect()
 }
@@ -201,6 +233,7 @@ fn resource_list(
 fn resource(
     entry: &Map<String, Value>,
     path: &str,
+    vars: &[(String, String)],
     opts: &PlanOptions,
 ) -> Result<Resource, PlanError> {
     let module = json::opt_str(entry, "module_address", path)?.unwrap_or("");
@@ -235,11 +268,7 @@ fn resource(
         })?;
 
     let tags = tags_of(change, action);
-    let env = tag_env(&tags, &opts.production_tokens)
-        .or_else(|| env::first_pattern_env(&opts.address_patterns, &address))
-        .or_else(|| env::first_pattern_env(&opts.workspace_patterns, &opts.workspace))
-        .or_else(|| env::path_env(&opts.workspace, &opts.production_tokens))
-        .unwrap_or_else(|| UNKNOWN.to_string());
+    let env = resource_env(change, &address, type_, module, vars, opts);
 
     Ok(Resource {
         address,
@@ -305,6 +334,55 @@ fn rebuild_address(
     s
 }
 
+/// Attributes that hold tags or labels: AWS and Azure `tags` (and `tags_all`, with provider
+/// default tags; `tag`, an Auto Scaling group's list of `{key, value}` blocks), Google `labels`, `user_labels` (Cloud SQL, inside `settings`),
+/// `resource_labels` (GKE), and the `effective_labels` and `terraform_labels` the Google
+/// provider derives, and Kubernetes provider `labels` (inside `metadata`).
+const LABEL_ATTRIBUTES: [&str; 8] = [
+    "tags",
+    "tag",
+    "tags_all",
+    "labels",
+    "user_labels",
+    "resource_labels",
+    "effective_labels",
+    "terraform_labels",
+];
+
+/// Nested blocks whose own attributes are read as if they were the resource's: Cloud SQL's
+/// `settings` (its `user_labels`) and the Kubernetes provider's `metadata` (its `labels`,
+/// `name` and `namespace`).
+const NESTED_BLOCKS: [&str; 2] = ["settings", "metadata"];
+
+/// The object of a change side and its nested blocks (`settings[0]`, `metadata[0]`, or the
+/// block itself when it is an object), in that order.
+fn objects_of(values: &Map<String, Value>) -> Vec<&Map<String, Value>> {
+    let mut out = vec![values];
+    for block in NESTED_BLOCKS {
+        match values.get(block) {
+            Some(Value::Object(o)) => out.push(o),
+            Some(Value::Array(items)) => out.extend(items.iter().filter_map(Value::as_object)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every tag and label of one side of a change, first spelling of a key kept.
+fn side_tags(values: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for object in objects_of(values) {
+        for attribute in LABEL_ATTRIBUTES {
+            for (k, v) in tag_pairs(object.get(attribute)) {
+                if !tags.iter().any(|(tk, _)| *tk == k) {
+                    tags.push((k, v));
+                }
+            }
+        }
+    }
+    tags
+}
+
 /// Tags of the object the change leaves behind (or removes, for `delete` and `forget`).
 fn tags_of(change: &Map<String, Value>, action: &str) -> Vec<(String, String)> {
     let sides = if matches!(action, "delete" | "forget") {
@@ -316,17 +394,65 @@ fn tags_of(change: &Map<String, Value>, action: &str) -> Vec<(String, String)> {
         let Some(Value::Object(values)) = change.get(side) else {
             continue;
         };
-        let mut tags = tag_pairs(values.get("tags"));
-        for (k, v) in tag_pairs(values.get("tags_all")) {
-            if !tags.iter().any(|(tk, _)| *tk == k) {
-                tags.push((k, v));
-            }
-        }
+        let tags = side_tags(values);
         if !tags.is_empty() {
             return tags;
         }
     }
     Vec::new()
+}
+
+/// Attributes that name the object itself (besides any whose key has a naming word, such as
+/// `name`, `identifier`, `cluster_identifier` or `db_name`): read as names, which can only say
+/// production.
+const NAME_ATTRIBUTES: [&str; 4] = ["id", "bucket", "namespace", "project"];
+
+/// The resource's environment, by the one rule of [`crate::env`]: any production signal wins;
+/// else the first environment value of the tags and labels, then of the address patterns, then
+/// of the workspace patterns; else `unknown`.
+///
+/// Both sides of the change are read: a replace destroys the object of `before` even when the
+/// tags of `after` say something else, and an update that relabels production is still a
+/// change to production.
+fn resource_env(
+    change: &Map<String, Value>,
+    address: &str,
+    type_: &str,
+    module: &str,
+    vars: &[(String, String)],
+    opts: &PlanOptions,
+) -> String {
+    let mut signals = env::EnvSignals::new(&opts.production_tokens);
+    for side in ["before", "after"] {
+        let Some(Value::Object(values)) = change.get(side) else {
+            continue;
+        };
+        for (k, v) in side_tags(values) {
+            signals.tag(&k, &v);
+        }
+        for object in objects_of(values) {
+            for (k, v) in object {
+                let Value::String(s) = v else { continue };
+                if NAME_ATTRIBUTES.contains(&k.as_str()) || env::key_kind(k).is_some() {
+                    signals.name(s);
+                }
+            }
+        }
+    }
+    signals.name(module);
+    // The address without its module path and type: the resource's own name and index key.
+    let own = address
+        .rsplit_once(&format!("{type_}."))
+        .map_or(address, |(_, rest)| rest);
+    signals.name(own);
+    signals.name(&opts.workspace);
+    signals.pattern(3, &opts.address_patterns, address);
+    signals.pattern(4, &opts.workspace_patterns, &opts.workspace);
+    // The root module's variables describe every resource, after the resource's own sources.
+    for (name, value) in vars {
+        signals.tag_ranked(name, value, 5);
+    }
+    signals.finish()
 }
 
 /// Tag pairs from a map, or from a list of `key:value` strings; anything else has no tags.
@@ -343,23 +469,21 @@ fn tag_pairs(v: Option<&Value>) -> Vec<(String, String)> {
                     Some((k, v)) => (k.to_string(), v.to_string()),
                     None => (s.clone(), String::new()),
                 }),
+                // An Auto Scaling group's `tag` blocks and similar: `{key, value, …}`.
+                Value::Object(o) => {
+                    let field = |names: [&str; 2]| names.iter().find_map(|n| o.get(*n));
+                    match (field(["key", "Key"]), field(["value", "Value"])) {
+                        (Some(Value::String(k)), Some(v)) => {
+                            Some((k.clone(), json::scalar_string(v)))
+                        }
+                        _ => None,
+                    }
+                }
                 _ => None,
             })
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// The environment named by the tags: `env`, then `environment` (any case), then `stage`.
-pub(crate) fn tag_env(tags: &[(String, String)], production_tokens: &[String]) -> Option<String> {
-    let find = |pred: &dyn Fn(&str) -> bool| {
-        tags.iter()
-            .find(|(k, v)| pred(k) && !v.trim().is_empty())
-            .and_then(|(_, v)| env::normalise(v, production_tokens))
-    };
-    find(&|k| k.eq_ignore_ascii_case("env"))
-        .or_else(|| find(&|k| k.eq_ignore_ascii_case("environment")))
-        .or_else(|| find(&|k| k == "stage"))
 }
 
 #[cfg(test)]

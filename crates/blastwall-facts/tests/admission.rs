@@ -142,9 +142,19 @@ fn environment_from_labels_namespace_and_context() {
     assert_eq!(r["env"], "production");
     assert_eq!(doc["request"]["dry_run"], true);
 
-    // A label beats the namespace.
+    // A label that disagrees towards production does not beat the namespace.
     let doc = admit(
         &request(json!({"object": {"metadata": {"labels": {"Environment": "Staging"}}}})),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(doc["resources"][0]["env"], "production");
+    // Where nothing says production, the label names the environment.
+    let doc = admit(
+        &request(json!({
+            "namespace": "payments",
+            "object": {"metadata": {"labels": {"Environment": "Staging"}}},
+        })),
         &opts,
     )
     .unwrap();
@@ -165,13 +175,16 @@ fn environment_from_labels_namespace_and_context() {
         assert_eq!(doc["resources"][0]["env"], env, "{ns}");
     }
 
-    // Configured namespace patterns come before the built-in tokens.
+    // Configured namespace patterns name environments the tokens cannot, but never make a
+    // production namespace anything else.
     let opts = PlanOptions {
         namespace_patterns: vec![EnvPattern::new("payments-*", "payments")],
         ..PlanOptions::default()
     };
-    let doc = admit(&request(json!({})), &opts).unwrap();
+    let doc = admit(&request(json!({"namespace": "payments-eu"})), &opts).unwrap();
     assert_eq!(doc["resources"][0]["env"], "payments");
+    let doc = admit(&request(json!({})), &opts).unwrap();
+    assert_eq!(doc["resources"][0]["env"], "production");
 
     // The cluster context decides when nothing else does.
     let opts = PlanOptions {

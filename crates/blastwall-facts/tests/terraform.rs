@@ -308,14 +308,14 @@ fn tfcompliance_list_tags_name_the_environment() {
         )["action"],
         "no-op"
     );
-    // No tags at all: unknown.
+    // No tags at all: the plan's root variable `environment` (`dev`) names it.
     assert_eq!(
         find(
             &doc,
             "resources",
             "datadog_monitor.kubernetes_memory_request[1]"
         )["env"],
-        "unknown"
+        "dev"
     );
 }
 
@@ -491,7 +491,7 @@ fn tags_from_before_tags_all_and_lists() {
         json!([{"key": "Name", "value": "db"}, {"key": "Env", "value": "Prod-EU"}])
     );
     assert_eq!(r["env"], "production");
-    // `stage` counts, in lower case only; non-string values become strings.
+    // `stage` counts, in any case; non-string values become strings.
     let doc = eval(&synthetic(
         "1.2",
         json!({"complete": true}),
@@ -509,7 +509,7 @@ fn tags_from_before_tags_all_and_lists() {
         json!({"actions": ["update"], "after": {"tags": {"Stage": "prod"}}}),
     ))
     .unwrap();
-    assert_eq!(doc["resources"][0]["env"], "unknown");
+    assert_eq!(doc["resources"][0]["env"], "production");
 }
 
 #[test]

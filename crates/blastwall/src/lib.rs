@@ -52,9 +52,11 @@
 pub use blastwall_abi::decision::{Decision, Effect, Finding, Level, Outcome, Override, Review};
 pub use blastwall_interp::{RuleStatus, Trace};
 pub use blastwall_runtime::{
-    ArtifactKey, EncodedFacts, Engine, EngineConfig, EvalLimits, LoadError, Module,
-    Policy as Compiled, Session,
+    ArtifactKey, EncodedFacts, Engine, EngineConfig, EvalLimits, LoadError, Module, Session,
 };
+
+mod classify;
+pub use classify::classify_action;
 
 #[doc(hidden)]
 pub mod fuzz;
@@ -191,7 +193,7 @@ impl Policy {
     /// The module is validated first: a foreign, truncated or tampered file, a module with
     /// imports or of another ABI version is an [`Error::Load`].
     pub fn load(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
-        Ok(engine.load(wasm)?.policy())
+        Ok(Compiled::new(engine.load(wasm)?.policy()))
     }
 
     /// The shipped rule library.
@@ -229,15 +231,21 @@ impl Policy {
             .collect()
     }
 
-    /// Decide on facts given as JSON (`{"change": …, "plan": …, "config": …}`).
+    /// Decide on facts given as JSON (`{"change": …, "plan": …, "action": …, "config": …}`).
+    ///
+    /// An `action` whose `command` has not been classified is classified first, by the action
+    /// adapter (see [`classify_action`]), so that a raw command is never decided as harmless.
     pub fn evaluate_json(&self, facts: &serde_json::Value) -> Result<Decision, Error> {
-        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), facts)?;
+        let facts = classify_action(facts);
+        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), &facts)?;
         Ok(self.interp.evaluate(&facts))
     }
 
     /// Decide and explain which rules fired, with which bindings, and why others did not.
+    /// An unclassified `action` is classified first, as for [`Policy::evaluate_json`].
     pub fn explain_json(&self, facts: &serde_json::Value) -> Result<(Decision, Trace), Error> {
-        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), facts)?;
+        let facts = classify_action(facts);
+        let facts = blastwall_interp::Facts::from_json(self.interp.policy(), &facts)?;
         Ok(self.interp.explain(&facts))
     }
 
@@ -270,6 +278,67 @@ impl Policy {
             })
             .map(|r| r.name.clone())
             .collect()
+    }
+}
+
+/// A compiled policy loaded into an [`Engine`], ready to decide: what [`Policy::load`]
+/// returns.
+///
+/// Like [`Policy`], it classifies an unclassified `action` before deciding
+/// ([`classify_action`]). A [`Session`] decides on facts exactly as given: classify them
+/// first with [`classify_action`].
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    inner: blastwall_runtime::Policy,
+}
+
+impl Compiled {
+    /// The policy of a module loaded by the runtime, e.g. `engine.load(wasm)?.policy()`.
+    pub fn new(inner: blastwall_runtime::Policy) -> Compiled {
+        Compiled { inner }
+    }
+
+    /// This policy with parameters `config` instead of the defaults compiled into the module;
+    /// see `blastwall_runtime::Policy::with_config`.
+    pub fn with_config(
+        &self,
+        config: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Compiled, blastwall_runtime::FactsError> {
+        Ok(Compiled::new(self.inner.with_config(config)?))
+    }
+
+    /// This policy with `topology` kept in every instance, for decisions whose facts have
+    /// none; see `blastwall_runtime::Policy::with_topology`.
+    pub fn with_topology(
+        &self,
+        topology: &serde_json::Value,
+    ) -> Result<Compiled, blastwall_runtime::FactsError> {
+        Ok(Compiled::new(self.inner.with_topology(topology)?))
+    }
+
+    /// The module this policy runs.
+    pub fn module(&self) -> &Module {
+        self.inner.module()
+    }
+
+    /// Decide on facts given as JSON, after classifying an unclassified `action`
+    /// ([`classify_action`]).
+    pub fn evaluate_json(
+        &self,
+        facts: &serde_json::Value,
+    ) -> Result<Decision, blastwall_runtime::EvalError> {
+        self.inner.evaluate_json(&classify_action(facts))
+    }
+
+    /// A session: one instance owned by the caller, for many decisions in a row. It decides
+    /// on facts exactly as given; pass them through [`classify_action`] first.
+    pub fn session(&self) -> Result<Session, blastwall_runtime::EvalError> {
+        self.inner.session()
+    }
+
+    /// The runtime's policy, which decides on facts exactly as given.
+    pub fn runtime(&self) -> &blastwall_runtime::Policy {
+        &self.inner
     }
 }
 
