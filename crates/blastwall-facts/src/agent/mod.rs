@@ -101,7 +101,9 @@
 
 mod classify;
 mod command;
+mod protect;
 mod shell;
+mod tool;
 
 use serde_json::{Map, Value, json};
 
@@ -110,9 +112,11 @@ use crate::error::ActionError;
 use crate::json::{self, kind_of};
 
 pub use classify::{
-    CLOUD_DELETE, DISK_DESTROY, DYNAMIC_PROGRAM, GIT_HISTORY_REWRITE, KUBECTL_DELETE,
-    KUBECTL_DELETE_NAMESPACE, KUBECTL_DELETE_VOLUME, RECURSIVE_DELETE, SQL_DESTRUCTIVE,
-    TERRAFORM_AUTO_APPROVE, TERRAFORM_DESTROY, UNPARSED,
+    CLOUD_DELETE, CONTAINER_DELETE, DATABASE_DESTROY, DESTRUCTIVE_TOOL, DISK_DESTROY,
+    DYNAMIC_PROGRAM, FILE_DESTROY, GIT_HISTORY_REWRITE, KUBECTL_DELETE, KUBECTL_DELETE_NAMESPACE,
+    KUBECTL_DELETE_VOLUME, NOT_READ_ONLY, POLICY_FILE_WRITE, RECURSIVE_DELETE, RELEASE_DESTROY,
+    SQL_DESTRUCTIVE, TERRAFORM_AUTO_APPROVE, TERRAFORM_DESTROY, TERRAFORM_STATE_EDIT, UNANALYSED,
+    UNPARSED, WORKLOAD_DISRUPTION,
 };
 
 /// How the `action` adapter decides environments.
@@ -213,7 +217,18 @@ pub fn action_from_tool_call(
             .into());
         }
     };
-    if is_shell_tool(call.tool) {
+    let input = tool_call_input(call.source, call.tool, input, call.cwd)?;
+    Ok(build(&input, opts))
+}
+
+/// The input of a tool call: a shell tool's command line, or any other tool's arguments.
+fn tool_call_input(
+    source: &'static str,
+    tool: &str,
+    input: Option<&Map<String, Value>>,
+    cwd: &str,
+) -> Result<Input, ActionError> {
+    if is_shell_tool(tool) {
         let input = input.ok_or_else(|| ActionError::MissingField {
             path: "tool_input".to_string(),
         })?;
@@ -234,27 +249,28 @@ pub fn action_from_tool_call(
                 });
             }
         };
-        return Ok(build(
-            &Input {
-                source: call.source,
-                tool: call.tool.to_string(),
-                command: Some(command),
-                cwd: call.cwd.to_string(),
-                arguments: Vec::new(),
-            },
-            opts,
-        ));
+        // Codex's `exec_command` and `shell` may name the directory in the input itself.
+        let cwd = match input.get("workdir").or_else(|| input.get("cwd")) {
+            Some(Value::String(d)) if cwd.is_empty() => d.clone(),
+            _ => cwd.to_string(),
+        };
+        return Ok(Input {
+            source,
+            tool: tool.to_string(),
+            command: Some(command),
+            cwd,
+            arguments: Vec::new(),
+        });
     }
-    Ok(build(
-        &Input {
-            source: call.source,
-            tool: call.tool.to_string(),
-            command: None,
-            cwd: call.cwd.to_string(),
-            arguments: input.map(|_| flatten(call.input)).unwrap_or_default(),
-        },
-        opts,
-    ))
+    Ok(Input {
+        source,
+        tool: tool.to_string(),
+        command: None,
+        cwd: cwd.to_string(),
+        arguments: input
+            .map(|m| flatten(&Value::Object(m.clone())))
+            .unwrap_or_default(),
+    })
 }
 
 /// An argument vector as one shell line that parses back into the same words: each word is
@@ -343,30 +359,7 @@ fn recognise(obj: &Map<String, Value>) -> Result<Input, ActionError> {
     if obj.contains_key("tool_name") {
         let tool = required_str(obj, "tool_name", "")?;
         let tool_input = json::opt_obj(obj, "tool_input", "")?;
-        if tool == "Bash" {
-            let input = tool_input.ok_or_else(|| ActionError::MissingField {
-                path: "tool_input".to_string(),
-            })?;
-            let command = required_str(input, "command", "tool_input")?;
-            return Ok(Input {
-                source: "claude-code",
-                tool,
-                command: Some(command),
-                cwd,
-                arguments: Vec::new(),
-            });
-        }
-        let arguments = match obj.get("tool_input") {
-            Some(v @ Value::Object(_)) => flatten(v),
-            _ => Vec::new(),
-        };
-        return Ok(Input {
-            source: "claude-code",
-            tool,
-            command: None,
-            cwd,
-            arguments,
-        });
+        return tool_call_input("claude-code", &tool, tool_input, &cwd);
     }
 
     if let Some(event) = event {
@@ -451,15 +444,29 @@ fn flatten(v: &Value) -> Vec<(String, String)> {
 
 fn build(input: &Input, opts: &ActionOptions) -> Value {
     let tokens = &opts.production_tokens;
-    let analysis = match &input.command {
+    let mut analysis = match &input.command {
         Some(cmd) => command::analyse(cmd, &input.cwd, tokens),
         None => command::Analysis::default(),
     };
+    let mut call_classes: Vec<&'static str> = Vec::new();
+    let mut arg_values: Vec<String> = Vec::new();
+    let mut arg_names: Vec<String> = Vec::new();
+    if input.command.is_none() && !input.tool.is_empty() {
+        let t = tool::analyse(&input.tool, &input.arguments, &input.cwd, tokens);
+        analysis.commands.extend(t.commands);
+        if analysis.error.is_none() {
+            analysis.error = t.error;
+        }
+        call_classes = t.classes;
+        arg_values = t.env_values;
+        arg_names = t.env_names;
+    }
 
     let mut classes: Vec<&'static str> = analysis
         .commands
         .iter()
         .flat_map(|c| c.classes.iter().copied())
+        .chain(call_classes)
         .collect();
     if analysis.error.is_some() {
         classes.push(UNPARSED);
@@ -468,32 +475,24 @@ fn build(input: &Input, opts: &ActionOptions) -> Value {
     classes.dedup();
 
     let argument_env = || {
-        let values: Vec<&String> = input
-            .arguments
-            .iter()
-            .filter(|(k, _)| {
-                let last = k.rsplit('.').next().unwrap_or(k).to_ascii_lowercase();
-                matches!(
-                    last.as_str(),
-                    "env"
-                        | "environment"
-                        | "stage"
-                        | "namespace"
-                        | "context"
-                        | "profile"
-                        | "project"
-                        | "cluster"
-                )
-            })
-            .map(|(_, v)| v)
-            .collect();
-        if values.iter().any(|v| env::is_production(v, tokens)) {
+        if arg_values.iter().any(|v| env::is_production(v, tokens))
+            || arg_names
+                .iter()
+                .any(|n| env::path_env(n, tokens).is_some_and(|e| e == PRODUCTION))
+        {
             Some(PRODUCTION.to_string())
         } else {
-            values.iter().find_map(|v| env::normalise(v, tokens))
+            arg_values.iter().find_map(|v| env::normalise(v, tokens))
         }
     };
-    let doc_env = if analysis.commands.iter().any(|c| c.env == PRODUCTION) {
+    let arg_env = argument_env();
+    // The working directory alone decides only when nothing runs at all: a checkout whose
+    // path holds a production token does not make the commands run in it production ones
+    // (the commands whose target is their directory count it themselves).
+    let nothing_runs = input.command.is_some() && analysis.commands.is_empty();
+    let doc_env = if analysis.commands.iter().any(|c| c.env == PRODUCTION)
+        || arg_env.as_deref() == Some(PRODUCTION)
+    {
         PRODUCTION.to_string()
     } else {
         analysis
@@ -501,8 +500,12 @@ fn build(input: &Input, opts: &ActionOptions) -> Value {
             .iter()
             .map(|c| c.env.clone())
             .find(|e| e != UNKNOWN)
-            .or_else(argument_env)
-            .or_else(|| env::path_env(&input.cwd, tokens))
+            .or(arg_env)
+            .or_else(|| {
+                nothing_runs
+                    .then(|| env::path_env(&input.cwd, tokens))
+                    .flatten()
+            })
             .unwrap_or_else(|| UNKNOWN.to_string())
     };
 
