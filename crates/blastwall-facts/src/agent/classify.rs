@@ -173,6 +173,20 @@ pub(crate) fn classify(
     } else {
         prog
     };
+    // `python manage.py flush`: the script is the program.
+    if prog == "python"
+        && let Some(pos) = args.iter().position(|a| !a.starts_with('-'))
+        && args
+            .get(pos)
+            .is_some_and(|a| a.rsplit('/').next() == Some("manage.py"))
+    {
+        return classify(
+            "manage.py",
+            args.get(pos + 1..).unwrap_or_default(),
+            stdin_text,
+            out_targets,
+        );
+    }
     c.read_only = read_only_program(prog, args);
     match prog {
         "rm" | "srm" if has_flag(args, &["--recursive"], &['r', 'R']) => {
@@ -180,6 +194,7 @@ pub(crate) fn classify(
         }
         "rm" | "unlink" | "rmdir" => {}
         "shred" | "wipe" | "truncate" => c.add(FILE_DESTROY),
+        "rsync" if dry_run(args) || has_flag(args, &[], &['n']) => c.read_only = true,
         "rsync" => {
             if args
                 .iter()
@@ -232,6 +247,11 @@ pub(crate) fn classify(
                 ],
             );
             let (a, b) = (p.first().copied(), p.get(1).copied());
+            if matches!(a, Some("up" | "update" | "destroy" | "refresh"))
+                && (has_flag(args, &["--yes", "--skip-preview"], &['y', 'f']))
+            {
+                c.add(TERRAFORM_AUTO_APPROVE);
+            }
             if a == Some("destroy")
                 || a == Some("down")
                 || (a == Some("stack") && matches!(b, Some("rm" | "remove")))
@@ -571,12 +591,11 @@ pub(crate) fn classify(
     {
         c.read_only = false;
     }
-    if program.contains('$')
-        || program.contains('`')
-        || program
-            .chars()
-            .any(|ch| matches!(ch, '*' | '?' | '[' | '{' | '\\'))
-    {
+    let globbed = program
+        .chars()
+        .any(|ch| matches!(ch, '*' | '?' | '[' | '{' | '\\'))
+        && !matches!(program, "[" | "[[");
+    if program.contains('$') || program.contains('`') || globbed {
         c.add(DYNAMIC_PROGRAM);
         c.read_only = false;
     }

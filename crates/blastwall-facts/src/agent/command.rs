@@ -52,7 +52,7 @@ struct Context {
     aliases: Vec<(String, String)>,
     /// Files written earlier in the string (redirections, `tee`, `cp`), and saved Terraform
     /// plans that destroy.
-    written: Vec<String>,
+    written: Vec<(String, Option<String>)>,
     destroy_plans: Vec<String>,
 }
 
@@ -248,6 +248,8 @@ impl Analyser<'_> {
 
     /// Unwrap, classify and record one simple command (and what it runs itself).
     fn simple(&mut self, raw: RawCommand, depth: usize, ctx: &mut Context, unknown_input: bool) {
+        // What the command writes into the files it redirects to, when that is plain.
+        let output_text = known_output(&raw);
         let RawCommand {
             assigns: prefix,
             words,
@@ -259,7 +261,7 @@ impl Analyser<'_> {
             // `FOO=bar` alone sets a shell variable for the commands that follow.
             ctx.assigns.extend(prefix);
             for t in &out_targets {
-                self.note_write(t, ctx);
+                self.note_write(t, None, ctx);
             }
             return;
         }
@@ -267,6 +269,7 @@ impl Analyser<'_> {
         let mut assigns = ctx.assigns.clone();
         assigns.extend(prefix);
         let mut extra_values: Vec<String> = Vec::new();
+        let mut extra_paths: Vec<String> = Vec::new();
 
         let mut i = 0;
         // Each step consumes at least one word, so the loop ends.
@@ -347,10 +350,20 @@ impl Analyser<'_> {
                     return;
                 }
                 "script" => {
-                    let cmds = classify::option_values(
-                        words.get(i + 1..).unwrap_or_default(),
-                        &["-c", "--command"],
-                    );
+                    let rest = words.get(i + 1..).unwrap_or_default();
+                    let mut cmds = classify::option_values(rest, &["-c", "--command"]);
+                    // `-qc CMD`: a cluster ending in `c` takes the next word.
+                    cmds.extend(rest.windows(2).filter_map(|w| match w {
+                        [flag, cmd]
+                            if flag.starts_with('-')
+                                && !flag.starts_with("--")
+                                && flag.len() > 2
+                                && flag.ends_with('c') =>
+                        {
+                            Some(cmd.clone())
+                        }
+                        _ => None,
+                    }));
                     match cmds.first() {
                         Some(src) => {
                             self.run_inherited(src, depth, ctx, assigns);
@@ -434,7 +447,12 @@ impl Analyser<'_> {
                     if let Some((_, valued, before)) =
                         PLAIN_WRAPPERS.iter().find(|(n, _, _)| *n == s)
                     {
-                        skip_plain(&words, i + 1, valued) + before
+                        let n = skip_plain(&words, i + 1, valued);
+                        // Operands before the command (`chroot DIR`, `direnv exec DIR`) name
+                        // its target.
+                        extra_paths
+                            .extend(words.get(n..n + before).unwrap_or_default().iter().cloned());
+                        n + before
                     } else if let Some((_, subs, valued, before)) =
                         RUNNERS.iter().find(|(n, _, _, _)| *n == s)
                     {
@@ -528,11 +546,18 @@ impl Analyser<'_> {
         // What runs here but cannot be seen: a function defined in the string (its body is
         // analysed where it is defined), a script written earlier in the same string, input
         // piped into a shell or interpreter from a command whose output is not known.
+        // A script written earlier in the string with known text is analysed as that text.
         let script = script_run(&program, program_word, &args);
+        let written_script: Option<Option<String>> = script.as_ref().and_then(|s| {
+            let s = self.resolve(s, ctx);
+            ctx.written
+                .iter()
+                .rev()
+                .find(|(w, _)| same_file(w, &s))
+                .map(|(_, text)| text.clone())
+        });
         if ctx.functions.iter().any(|f| f == program_word)
-            || script
-                .as_ref()
-                .is_some_and(|s| ctx.written.iter().any(|w| same_file(w, s)))
+            || written_script.as_ref().is_some_and(Option::is_none)
             || (unknown_input
                 && (SHELLS.contains(&program.as_str()) || classify::is_interpreter(&program))
                 && script.is_none())
@@ -564,8 +589,13 @@ impl Analyser<'_> {
         if policy_write {
             classes.push(classify::POLICY_FILE_WRITE);
         }
+        let content = if program == "tee" {
+            stdin_text.clone()
+        } else {
+            output_text
+        };
         for w in &writes {
-            self.note_write(w, ctx);
+            self.note_write(w, content.clone(), ctx);
         }
 
         if !read_only {
@@ -576,7 +606,13 @@ impl Analyser<'_> {
 
         let mut hint_values = extra_values;
         hint_values.extend(ctx.values.iter().cloned());
-        let env = self.command_env(&program, &args, &assigns, ctx, &hint_values);
+        let env = if extra_paths.is_empty() {
+            self.command_env(&program, &args, &assigns, ctx, &hint_values)
+        } else {
+            let mut with_paths = ctx.clone();
+            with_paths.paths.extend(extra_paths);
+            self.command_env(&program, &args, &assigns, &with_paths, &hint_values)
+        };
         self.out.commands.push(Command {
             program,
             args,
@@ -584,6 +620,11 @@ impl Analyser<'_> {
             env: env.clone(),
         });
 
+        if let Some(Some(text)) = written_script {
+            let mut inner = ctx.clone();
+            inner.assigns = assigns.clone();
+            self.run(&text, depth + 1, &mut inner);
+        }
         if nested.is_empty() && nested_shell.is_empty() {
             return;
         }
@@ -628,10 +669,10 @@ impl Analyser<'_> {
         }
     }
 
-    fn note_write(&self, path: &str, ctx: &mut Context) {
+    fn note_write(&self, path: &str, content: Option<String>, ctx: &mut Context) {
         let p = self.resolve(path, ctx);
         if ctx.written.len() < 256 {
-            ctx.written.push(p);
+            ctx.written.push((p, content));
         }
     }
 
@@ -1269,6 +1310,7 @@ fn arg_hints(program: &str, args: &[String], values: &mut Vec<String>, paths: &m
         "--context",
         "--kube-context",
         "--environment",
+        "--env",
         "--stage",
     ]));
     match prog.as_str() {
