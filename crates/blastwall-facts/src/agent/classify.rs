@@ -143,6 +143,8 @@ pub(crate) struct Classified {
     pub nested_shell: Vec<String>,
     /// Names the inner commands target (an `ssh` host): they count for their environment.
     pub inner_targets: Vec<String>,
+    /// Names this command targets that its words do not show as such (paths in inline code).
+    pub targets: Vec<String>,
     /// Whether the command is known to only read (or to build and test locally).
     pub read_only: bool,
 }
@@ -209,7 +211,7 @@ pub(crate) fn classify(
         "git" => git(args, &mut c),
         "git-filter-repo" | "git-filter-branch" => c.add(GIT_HISTORY_REWRITE),
         "terraform" | "tofu" | "terragrunt" => terraform(args, &mut c),
-        "kubectl" | "oc" | "kubecolor" => kubectl(args, &mut c),
+        "kubectl" | "oc" | "kubecolor" | "k" => kubectl(args, &mut c),
         "helm" => helm(args, &mut c),
         "helmfile" => {
             let p = positionals(
@@ -405,6 +407,32 @@ pub(crate) fn classify(
             if !dry_run(args) && (prog != "mongorestore" || args.iter().any(|a| a == "--drop")) =>
         {
             c.add(DATABASE_DESTROY);
+        }
+        "mysqladmin" => {
+            if positionals(
+                args,
+                &[
+                    "-h", "--host", "-u", "--user", "-P", "--port", "-S", "--socket",
+                ],
+            )
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case("drop"))
+            {
+                c.add(DATABASE_DESTROY);
+            }
+            c.read_only = positionals(args, &["-h", "--host", "-u", "--user", "-P", "--port"])
+                .iter()
+                .all(|w| {
+                    matches!(
+                        *w,
+                        "status"
+                            | "ping"
+                            | "version"
+                            | "processlist"
+                            | "variables"
+                            | "extended-status"
+                    )
+                });
         }
         "pg_restore" if args.iter().any(|a| a == "--clean" || a == "-c") => c.add(DATABASE_DESTROY),
         "redis-cli" | "valkey-cli" | "keydb-cli" => redis(args, &mut c),
@@ -1287,7 +1315,24 @@ pub(crate) fn inline_code(code: &str, c: &mut Classified) {
     {
         c.add(DATABASE_DESTROY);
     }
-    for lit in string_literals(code) {
+    let literals = string_literals(code);
+    // `['rm', '-rf', '/srv/x']`, `system("rm", "-rf", x)`: a run of literals that starts with
+    // a program is read as that command.
+    for (i, lit) in literals.iter().enumerate() {
+        if !lit.contains(' ') && looks_like_program(lit.rsplit('/').next().unwrap_or(lit)) {
+            let run: Vec<String> = literals
+                .iter()
+                .skip(i)
+                .take(16)
+                .map(|l| format!("'{}'", l.replace('\'', "")))
+                .collect();
+            c.nested_shell.push(run.join(" "));
+        }
+        if lit.starts_with('/') || lit.starts_with('~') || lit.contains("://") {
+            c.targets.push(lit.clone());
+        }
+    }
+    for lit in literals {
         let trimmed = lit.trim();
         if trimmed.is_empty() {
             continue;

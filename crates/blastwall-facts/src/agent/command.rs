@@ -506,7 +506,11 @@ impl Analyser<'_> {
         if let Some((_, body)) = ctx.aliases.iter().find(|(n, _)| n == program_word).cloned() {
             let rest = words.get(i + 1..).unwrap_or_default();
             let src = join_quoted(&body, rest);
-            self.run_inherited(&src, depth, ctx, assigns);
+            // An alias is not expanded inside its own text (`alias ls='ls --color'`).
+            let mut inner = ctx.clone();
+            inner.assigns = assigns;
+            inner.aliases.retain(|(n, _)| n != program_word);
+            self.run(&src, depth + 1, &mut inner);
             return;
         }
         let program = base_name(program_word).to_string();
@@ -540,6 +544,7 @@ impl Analyser<'_> {
             nested,
             nested_shell,
             inner_targets,
+            targets,
             mut read_only,
         } = classify::classify(&program, &args, stdin_text.as_deref(), &out_targets);
 
@@ -606,6 +611,7 @@ impl Analyser<'_> {
 
         let mut hint_values = extra_values;
         hint_values.extend(ctx.values.iter().cloned());
+        extra_paths.extend(targets);
         let env = if extra_paths.is_empty() {
             self.command_env(&program, &args, &assigns, ctx, &hint_values)
         } else {
@@ -803,6 +809,8 @@ fn names_targets(program: &str) -> bool {
         program,
         "kubectl"
             | "oc"
+            | "k"
+            | "mysqladmin"
             | "kubecolor"
             | "helm"
             | "helmfile"
@@ -1065,8 +1073,12 @@ fn change_dir(base: &str, arg: &str) -> String {
     parts.join("/")
 }
 
-/// The last `/`-separated part of a program path.
+/// The last `/`-separated part of a program path; a word computed at run time (`$(…)`,
+/// `` `…` ``, `$X/bin`) is kept whole, so that it stays recognisably dynamic.
 fn base_name(word: &str) -> &str {
+    if word.contains('$') || word.contains('`') {
+        return word;
+    }
     word.rsplit('/').next().unwrap_or(word)
 }
 
@@ -1312,9 +1324,10 @@ fn arg_hints(program: &str, args: &[String], values: &mut Vec<String>, paths: &m
         "--environment",
         "--env",
         "--stage",
+        "--settings",
     ]));
     match prog.as_str() {
-        "kubectl" | "oc" | "helm" | "kustomize" | "k9s" | "stern" => {
+        "kubectl" | "oc" | "k" | "kubecolor" | "helm" | "kustomize" | "k9s" | "stern" => {
             values.extend(opt(&["-n", "--namespace", "--cluster"]));
         }
         "terraform" | "tofu" | "terragrunt" => {
@@ -1348,6 +1361,12 @@ fn arg_hints(program: &str, args: &[String], values: &mut Vec<String>, paths: &m
         "az" => values.extend(opt(&["--subscription"])),
         "psql" | "pg_dump" | "pg_restore" | "pg_dumpall" => {
             paths.extend(opt(&["-h", "--host", "-d", "--dbname"]));
+            // A connection string: `"host=prod-db dbname=app"`.
+            paths.extend(
+                args.iter()
+                    .filter(|a| a.contains("host="))
+                    .flat_map(|a| a.split_whitespace().map(str::to_string).collect::<Vec<_>>()),
+            );
             paths.extend(args.iter().filter(|a| a.contains("://")).cloned());
         }
         "mysql" | "mariadb" | "mysqldump" => {
