@@ -53,6 +53,9 @@ pub const UNANALYSED: &str = "unanalysed";
 /// unless its program and verb are known to only read (`kubectl get`, `terraform plan`,
 /// `--dry-run`, `SELECT`, …) or only build and test locally.
 pub const NOT_READ_ONLY: &str = "not_read_only";
+/// A cluster or cloud CLI command that is not read-only and names no environment: it acts on
+/// whatever the ambient configuration points to, which cannot be told apart from production.
+pub const UNKNOWN_TARGET: &str = "unknown_target";
 /// A write to, or delete of, the guard's own configuration (`blastwall.toml`, `rules/**`, the
 /// agents' hook settings).
 pub const POLICY_FILE_WRITE: &str = "policy_file_write";

@@ -606,8 +606,6 @@ impl Analyser<'_> {
         if !read_only {
             classes.push(NOT_READ_ONLY);
         }
-        classes.sort_unstable();
-        classes.dedup();
 
         let mut hint_values = extra_values;
         hint_values.extend(ctx.values.iter().cloned());
@@ -619,6 +617,14 @@ impl Analyser<'_> {
             with_paths.paths.extend(extra_paths);
             self.command_env(&program, &args, &assigns, &with_paths, &hint_values)
         };
+        // A cluster or cloud CLI that changes something, aimed at whatever its ambient
+        // configuration (current context, default profile) points to: the target cannot be
+        // told apart from production.
+        if !read_only && env == UNKNOWN && ambient_target(&program) {
+            classes.push(classify::UNKNOWN_TARGET);
+        }
+        classes.sort_unstable();
+        classes.dedup();
         self.out.commands.push(Command {
             program,
             args,
@@ -788,6 +794,38 @@ fn script_run(program: &str, program_word: &str, args: &[String]) -> Option<Stri
         return args.iter().find(|a| !a.starts_with('-')).cloned();
     }
     None
+}
+
+/// Cluster and cloud CLIs whose target, when no flag names one, is their ambient
+/// configuration (the current kube context, the default profile or project).
+fn ambient_target(program: &str) -> bool {
+    matches!(
+        program,
+        "kubectl"
+            | "oc"
+            | "k"
+            | "kubecolor"
+            | "helm"
+            | "helmfile"
+            | "aws"
+            | "gcloud"
+            | "az"
+            | "gsutil"
+            | "doctl"
+            | "eksctl"
+            | "pulumi"
+            | "terraform"
+            | "tofu"
+            | "terragrunt"
+            | "cdk"
+            | "cdktf"
+            | "serverless"
+            | "sls"
+            | "argocd"
+            | "flux"
+            | "vault"
+            | "nomad"
+    )
 }
 
 /// Programs whose target is the directory they run in.

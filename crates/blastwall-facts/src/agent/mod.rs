@@ -116,7 +116,7 @@ pub use classify::{
     DYNAMIC_PROGRAM, FILE_DESTROY, GIT_HISTORY_REWRITE, KUBECTL_DELETE, KUBECTL_DELETE_NAMESPACE,
     KUBECTL_DELETE_VOLUME, NOT_READ_ONLY, POLICY_FILE_WRITE, RECURSIVE_DELETE, RELEASE_DESTROY,
     SQL_DESTRUCTIVE, TERRAFORM_AUTO_APPROVE, TERRAFORM_DESTROY, TERRAFORM_STATE_EDIT, UNANALYSED,
-    UNPARSED, WORKLOAD_DISRUPTION,
+    UNKNOWN_TARGET, UNPARSED, WORKLOAD_DISRUPTION,
 };
 
 /// How the `action` adapter decides environments.
@@ -358,8 +358,26 @@ fn recognise(obj: &Map<String, Value>) -> Result<Input, ActionError> {
     let event = json::opt_str(obj, "hook_event_name", "")?;
     if obj.contains_key("tool_name") {
         let tool = required_str(obj, "tool_name", "")?;
+        // Cursor's `beforeMCPExecution` names the tool the same way, and may give its input
+        // as a JSON string.
+        let source = if event.is_some_and(|e| e.starts_with("before")) {
+            "cursor"
+        } else {
+            "claude-code"
+        };
+        if let Some(Value::String(text)) = obj.get("tool_input") {
+            let parsed = match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => m,
+                _ => {
+                    let mut m = Map::new();
+                    m.insert("input".to_string(), Value::String(text.clone()));
+                    m
+                }
+            };
+            return tool_call_input(source, &tool, Some(&parsed), &cwd);
+        }
         let tool_input = json::opt_obj(obj, "tool_input", "")?;
-        return tool_call_input("claude-code", &tool, tool_input, &cwd);
+        return tool_call_input(source, &tool, tool_input, &cwd);
     }
 
     if let Some(event) = event {
