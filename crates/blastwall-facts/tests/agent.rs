@@ -547,10 +547,11 @@ fn command_table() {
     let mut failures = Vec::new();
     for case in TABLE {
         let doc = run(case.cmd, "/home/dev/project");
-        // Whether a command only reads is tested in `read_only_table`.
+        // Whether a command only reads, and whether its target is ambient, is tested in
+        // `read_only_table`.
         let classes: Vec<String> = strs(&doc["classes"])
             .into_iter()
-            .filter(|c| c != "not_read_only")
+            .filter(|c| c != "not_read_only" && c != "unknown_target")
             .collect();
         let mut ok = classes == case.classes && doc["env"] == case.env;
         if let Some(progs) = case.programs {
@@ -748,5 +749,81 @@ fn generated_strings_never_panic() {
         seed ^= seed << 17;
         let _ = run(&s, "/");
         let _ = run(&format!("bash -c {}", shell_quote(&s)), "/");
+    }
+}
+
+/// Commands known to only read (no `not_read_only`), and those that are not; and which of the
+/// latter act on an ambient target (`unknown_target`).
+#[test]
+fn read_only_table() {
+    let read_only = [
+        "ls -la",
+        "kubectl get pods -n prod",
+        "kubectl describe pod x",
+        "kubectl logs deploy/web -f",
+        "kubectl apply -f x.yaml --dry-run=server",
+        "kubectl delete ns prod --dry-run=client",
+        "helm status web",
+        "helm list -A",
+        "terraform plan -out=p",
+        "terraform state list",
+        "aws ec2 describe-instances",
+        "aws s3 ls s3://b",
+        "gcloud compute instances list",
+        "git status",
+        "git log --oneline",
+        "git diff HEAD~1",
+        "psql -c 'SELECT 1'",
+        "mysql -e 'SHOW TABLES'",
+        "redis-cli GET k",
+        "docker ps",
+        "curl -s https://example.com",
+        "npm test",
+        "cargo build --release",
+        "cat x | grep y | sort | uniq -c",
+        "rsync -an --delete a/ b/",
+        "python3 --version",
+        "[[ -f x ]] && echo yes",
+    ];
+    let not_read_only = [
+        ("rm x", false),
+        ("kubectl apply -f x.yaml", true),
+        ("kubectl apply -f x.yaml --context staging", false),
+        ("kubectl scale deploy web --replicas=2", true),
+        ("helm upgrade web ./chart", true),
+        ("terraform apply", true),
+        ("aws s3 cp a s3://b/a", true),
+        ("psql -c 'INSERT INTO t VALUES (1)'", false),
+        ("psql", false),
+        ("psql -f migrate.sql", false),
+        ("curl -X POST https://example.com", false),
+        ("./deploy.sh", false),
+        ("python3 -c 'print(1)'", false),
+        ("echo hi > out.txt", false),
+        ("git push origin main", false),
+        ("npm publish", false),
+        ("sed -i s/a/b/ f", false),
+        ("ssh host", false),
+    ];
+    for cmd in read_only {
+        let doc = run(cmd, "/home/dev/project");
+        let classes = strs(&doc["classes"]);
+        assert!(
+            !classes.contains(&"not_read_only".to_string()),
+            "{cmd}: {classes:?}"
+        );
+    }
+    for (cmd, ambient) in not_read_only {
+        let doc = run(cmd, "/home/dev/project");
+        let classes = strs(&doc["classes"]);
+        assert!(
+            classes.contains(&"not_read_only".to_string()),
+            "{cmd}: {classes:?}"
+        );
+        assert_eq!(
+            classes.contains(&"unknown_target".to_string()),
+            ambient,
+            "{cmd}: {classes:?}"
+        );
     }
 }
