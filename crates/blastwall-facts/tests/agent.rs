@@ -827,3 +827,40 @@ fn read_only_table() {
         );
     }
 }
+
+/// Inputs built to make the analysis work hard end in bounded time, and what could not be
+/// analysed in full fails closed.
+#[test]
+fn hostile_inputs_are_bounded() {
+    let has = |doc: &Value, class: &str| strs(&doc["classes"]).contains(&class.to_string());
+    // A huge brace word is not expanded; as a program it is dynamic.
+    let doc = run(&"{a,b}".repeat(50_000), "/");
+    assert!(has(&doc, "dynamic_program"), "{}", doc["classes"]);
+    // Inline code with many literals that read as commands.
+    let doc = run(
+        &format!("python3 -c \"{}\"", "'rm' '-rf' '/x' ".repeat(20_000)),
+        "/",
+    );
+    assert!(has(&doc, "recursive_delete") && has(&doc, "unanalysed"));
+    // More simple commands than the bound: a parse error.
+    let doc = run(&"true; ".repeat(12_000), "/");
+    assert!(has(&doc, "unparsed"));
+    assert!(
+        doc["parse_error"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10000 simple commands")
+    );
+    // Nested remote commands beyond the re-parsing bound.
+    let doc = run(&format!("ssh h {}rm -rf /", "ssh h ".repeat(2_000)), "/");
+    assert!(has(&doc, "unparsed"));
+    // A script run again and again.
+    let doc = run(
+        &format!("echo 'rm -rf x' > a.sh; {}", "sh a.sh; ".repeat(20_000)),
+        "/",
+    );
+    assert!(has(&doc, "unparsed") && has(&doc, "recursive_delete"));
+    // An unclosed `[[`.
+    let doc = run(&format!("[[ {}", "( ".repeat(10_000)), "/");
+    assert_eq!(doc["parse_error"], "unclosed `[[`");
+}

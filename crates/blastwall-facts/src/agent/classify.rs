@@ -1318,11 +1318,19 @@ pub(crate) fn inline_code(code: &str, c: &mut Classified) {
     {
         c.add(DATABASE_DESTROY);
     }
-    let literals = string_literals(code);
+    // Bounded, so that hostile code cannot make the analysis run long: the first literals are
+    // the ones read as commands.
+    const MAX_LITERALS: usize = 1024;
+    const MAX_LITERAL_COMMANDS: usize = 32;
+    let mut literals = string_literals(code);
+    literals.truncate(MAX_LITERALS);
     // `['rm', '-rf', '/srv/x']`, `system("rm", "-rf", x)`: a run of literals that starts with
     // a program is read as that command.
     for (i, lit) in literals.iter().enumerate() {
-        if !lit.contains(' ') && looks_like_program(lit.rsplit('/').next().unwrap_or(lit)) {
+        if !lit.contains(' ')
+            && c.nested_shell.len() < MAX_LITERAL_COMMANDS
+            && looks_like_program(lit.rsplit('/').next().unwrap_or(lit))
+        {
             let run: Vec<String> = literals
                 .iter()
                 .skip(i)
@@ -1346,7 +1354,10 @@ pub(crate) fn inline_code(code: &str, c: &mut Classified) {
         }
         let first = trimmed.split_whitespace().next().unwrap_or_default();
         let first = first.rsplit('/').next().unwrap_or(first);
-        if trimmed.contains(' ') && looks_like_program(first) {
+        if trimmed.contains(' ')
+            && c.nested_shell.len() < MAX_LITERAL_COMMANDS
+            && looks_like_program(first)
+        {
             c.nested_shell.push(trimmed.to_string());
         }
     }

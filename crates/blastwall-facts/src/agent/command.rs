@@ -8,6 +8,14 @@ use crate::env::{self, PRODUCTION, UNKNOWN};
 /// How deeply shell strings may be re-parsed (`bash -c`, `eval`, `find -exec` …).
 pub(crate) const MAX_SHELL_DEPTH: usize = 8;
 
+/// How many simple commands one string may run, inner ones included; more is a parse error.
+/// Re-parsing multiplies work (a script run twice is analysed twice), and this bounds it.
+pub(crate) const MAX_COMMANDS: usize = 10_000;
+
+/// Words longer than this are not brace-expanded (a program name holding a brace stays
+/// dynamic).
+const MAX_BRACE_WORD: usize = 4096;
+
 /// One analysed simple command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Command {
@@ -30,6 +38,7 @@ pub(crate) fn analyse(src: &str, cwd: &str, production_tokens: &[String]) -> Ana
         production_tokens,
         cwd,
         out: Analysis::default(),
+        seen: 0,
     };
     let mut ctx = Context::default();
     a.run(src, 0, &mut ctx);
@@ -60,6 +69,8 @@ struct Analyser<'a> {
     production_tokens: &'a [String],
     cwd: &'a str,
     out: Analysis,
+    /// Simple commands analysed so far, against [`MAX_COMMANDS`].
+    seen: usize,
 }
 
 /// Shells whose `-c STRING` is parsed as a command string.
@@ -248,6 +259,13 @@ impl Analyser<'_> {
 
     /// Unwrap, classify and record one simple command (and what it runs itself).
     fn simple(&mut self, raw: RawCommand, depth: usize, ctx: &mut Context, unknown_input: bool) {
+        self.seen += 1;
+        if self.seen > MAX_COMMANDS {
+            self.fail(format!(
+                "the command runs more than {MAX_COMMANDS} simple commands"
+            ));
+            return;
+        }
         // What the command writes into the files it redirects to, when that is plain.
         let output_text = known_output(&raw);
         let RawCommand {
@@ -1000,6 +1018,10 @@ fn expand_braces_all(words: Vec<String>) -> Vec<String> {
     let mut out = Vec::with_capacity(words.len());
     for w in words {
         if out.len() >= MAX_WORDS {
+            out.push(w);
+            continue;
+        }
+        if w.len() > MAX_BRACE_WORD {
             out.push(w);
             continue;
         }

@@ -217,6 +217,9 @@ impl Parser {
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else {
+                if self.dbl_bracket {
+                    return Err("unclosed `[[`".to_string());
+                }
                 return match term {
                     Term::Eof => Ok(()),
                     Term::Paren => Err("unbalanced parentheses: a `(` is never closed".to_string()),
