@@ -592,6 +592,103 @@ pub(crate) fn classify(
             c.add(DISK_DESTROY);
         }
         "fdisk" | "parted" | "sfdisk" | "gdisk" | "blkdiscard" => c.add(DISK_DESTROY),
+        // PowerShell and cmd.exe removals.
+        "remove-item" | "ri" | "rd" | "del" | "erase"
+            if args.iter().any(|a| {
+                let a = a.to_ascii_lowercase();
+                a.starts_with("-r") || a == "/s"
+            }) =>
+        {
+            c.add(RECURSIVE_DELETE);
+        }
+        "crontab" if has_flag(args, &[], &['r']) => c.add(FILE_DESTROY),
+        "shutdown" | "reboot" | "halt" | "poweroff" => c.add(WORKLOAD_DISRUPTION),
+        // A null command, or an empty file, written over a file empties it.
+        ":" | "true" if !out_targets.is_empty() => c.add(FILE_DESTROY),
+        "cat"
+            if args.len() == 1
+                && args.first().is_some_and(|a| a == "/dev/null")
+                && !out_targets.is_empty() =>
+        {
+            c.add(FILE_DESTROY);
+        }
+        "ansible" => {
+            // `ansible HOSTS -m shell -a 'CMD'`: the command runs on the hosts.
+            let module = option_values(args, &["-m", "--module-name"]);
+            if module.iter().any(|m| {
+                matches!(
+                    m.as_str(),
+                    "shell"
+                        | "command"
+                        | "raw"
+                        | "ansible.builtin.shell"
+                        | "ansible.builtin.command"
+                )
+            }) {
+                c.nested_shell
+                    .extend(option_values(args, &["-a", "--args"]));
+            }
+            c.read_only = module
+                .iter()
+                .all(|m| matches!(m.as_str(), "ping" | "setup" | "ansible.builtin.ping"))
+                && !module.is_empty();
+        }
+        "npm" | "pnpm" | "yarn" | "bun" | "make" | "gmake" | "just" | "task" | "mage" => {
+            // A script or target named for destroying a database or a deployment.
+            let p = positionals(
+                args,
+                &[
+                    "-C",
+                    "--dir",
+                    "--prefix",
+                    "-f",
+                    "--filter",
+                    "-w",
+                    "--workspace",
+                ],
+            );
+            let names: Vec<&str> = if matches!(p.first(), Some(&"run" | &"run-script")) {
+                p.get(1).into_iter().copied().collect()
+            } else {
+                p.clone()
+            };
+            for name in names {
+                let parts: Vec<String> = name
+                    .split([':', '-', '_', '.', '/'])
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                if !parts.iter().any(|x| is_destructive_verb(x) || x == "fresh") {
+                    continue;
+                }
+                if parts.iter().any(|x| {
+                    matches!(
+                        x.as_str(),
+                        "db" | "database"
+                            | "schema"
+                            | "migrate"
+                            | "migrations"
+                            | "data"
+                            | "prisma"
+                            | "redis"
+                            | "mongo"
+                    )
+                }) {
+                    c.add(DATABASE_DESTROY);
+                } else if parts.iter().any(|x| {
+                    matches!(
+                        x.as_str(),
+                        "destroy"
+                            | "teardown"
+                            | "uninstall"
+                            | "nuke"
+                            | "decommission"
+                            | "deprovision"
+                    )
+                }) {
+                    c.add(RELEASE_DESTROY);
+                }
+            }
+        }
         p if INTERPRETERS.iter().any(|(name, _)| *name == p) => {
             interpreter(p, args, stdin_text, &mut c)
         }

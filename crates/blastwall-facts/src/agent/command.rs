@@ -275,15 +275,17 @@ impl Analyser<'_> {
             out_targets,
             piped: _,
         } = raw;
-        if words.is_empty() {
+        if words.is_empty() && out_targets.is_empty() {
             // `FOO=bar` alone sets a shell variable for the commands that follow.
             ctx.assigns.extend(prefix);
-            for t in &out_targets {
-                self.note_write(t, None, ctx);
-            }
             return;
         }
-        let words = expand_braces_all(words);
+        // A redirection alone (`> file`) empties the file, as the null command `:` does.
+        let words = if words.is_empty() {
+            vec![":".to_string()]
+        } else {
+            expand_braces_all(words)
+        };
         let mut assigns = ctx.assigns.clone();
         assigns.extend(prefix);
         let mut extra_values: Vec<String> = Vec::new();
@@ -628,6 +630,13 @@ impl Analyser<'_> {
         let mut hint_values = extra_values;
         hint_values.extend(ctx.values.iter().cloned());
         extra_paths.extend(targets);
+        // The files it writes are named targets too.
+        extra_paths.extend(
+            out_targets
+                .iter()
+                .filter(|t| t.starts_with('/') || t.starts_with('~'))
+                .cloned(),
+        );
         let env = if extra_paths.is_empty() {
             self.command_env(&program, &args, &assigns, ctx, &hint_values)
         } else {

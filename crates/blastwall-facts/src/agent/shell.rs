@@ -95,7 +95,7 @@ struct Builder {
 
 impl Builder {
     fn is_empty(&self) -> bool {
-        self.cmd.words.is_empty() && self.cmd.assigns.is_empty()
+        self.cmd.words.is_empty() && self.cmd.assigns.is_empty() && self.cmd.out_targets.is_empty()
     }
 
     fn push_word(&mut self, w: Word) {
