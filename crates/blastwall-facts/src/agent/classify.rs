@@ -706,7 +706,11 @@ pub(crate) fn classify(
         "curl" | "http" | "https" | "xh" | "wget" => http(prog, args, &mut c),
         _ => {}
     }
-    if dry_run(args) && supports_dry_run(prog) {
+    let check_mode = matches!(prog, "ansible" | "ansible-playbook" | "puppet" | "salt")
+        && args
+            .iter()
+            .any(|a| matches!(a.as_str(), "--check" | "-C" | "--noop" | "test=True"));
+    if (dry_run(args) && supports_dry_run(prog)) || check_mode {
         c.classes.clear();
         c.read_only = true;
     }
@@ -733,7 +737,8 @@ pub(crate) fn classify(
 }
 
 /// Whether `args` ask for a dry run: `--dry-run` in any form (`--dry-run=server`,
-/// `--dry-run=client`, `--dryrun`), but not `--dry-run=none` or `=false`.
+/// `--dry-run=client`, `--dryrun`), but not `--dry-run=none` or `=false`. Only tools known to
+/// honour it are trusted with it (`supports_dry_run`): some CLIs ignore flags they do not know.
 pub(crate) fn dry_run(args: &[String]) -> bool {
     args.iter().take_while(|a| *a != "--").any(|a| {
         let a = a.to_ascii_lowercase();
@@ -741,7 +746,7 @@ pub(crate) fn dry_run(args: &[String]) -> bool {
             .strip_prefix("--dry-run")
             .or_else(|| a.strip_prefix("--dryrun"))
         else {
-            return a == "--check" || a == "--noop" || a == "--what-if";
+            return false;
         };
         match rest.strip_prefix('=') {
             None => rest.is_empty(),
@@ -757,33 +762,17 @@ fn supports_dry_run(prog: &str) -> bool {
         "kubectl"
             | "oc"
             | "kubecolor"
+            | "k"
             | "helm"
             | "helmfile"
             | "aws"
             | "rsync"
-            | "npm"
-            | "pnpm"
-            | "yarn"
             | "ansible"
             | "ansible-playbook"
             | "git"
             | "argocd"
             | "flux"
             | "eksctl"
-            | "gcloud"
-            | "az"
-            | "docker"
-            | "podman"
-            | "prisma"
-            | "pg_restore"
-            | "mongorestore"
-            | "dropdb"
-            | "terraform"
-            | "tofu"
-            | "terragrunt"
-            | "cdk"
-            | "puppet"
-            | "salt"
             | "apt"
             | "apt-get"
             | "dnf"
