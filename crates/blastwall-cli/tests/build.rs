@@ -119,7 +119,7 @@ fn build_with_no_paths_compiles_the_shipped_rules() {
     let o = run(&["build".as_ref(), "-o".as_ref(), s(&wasm)]);
     assert_eq!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("19 rules"), "{err}");
+    assert!(err.contains("21 rules"), "{err}");
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo-facts.json");
     let (code, v) = eval(&wasm, &demo);
     assert_eq!(code, Some(2));

@@ -183,7 +183,7 @@ fn plans_actions_and_parameters_join_the_change() {
     assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(
         v["facts"]["action"]["classes"],
-        serde_json::json!(["recursive_delete"])
+        serde_json::json!(["not_read_only", "recursive_delete"])
     );
 }
 
@@ -574,7 +574,7 @@ fn the_text_report_says_what_was_checked() {
     let first = text.lines().next().unwrap_or_default();
     assert!(first.starts_with("checked: "), "{text}");
     assert!(
-        first.contains("(1 file, AI-assisted: yes), a topology of 2 nodes with 19 rules"),
+        first.contains("(1 file, AI-assisted: yes), a topology of 2 nodes with 21 rules"),
         "{first}"
     );
     assert!(text.contains("outcome: review"), "{text}");

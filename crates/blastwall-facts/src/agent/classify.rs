@@ -2132,6 +2132,37 @@ const READ_ONLY_PROGRAMS: &[&str] = &[
     "mypy",
     "pyright",
     "pylint",
+    "webpack",
+    "vite",
+    "next",
+    "nuxt",
+    "rollup",
+    "esbuild",
+    "parcel",
+    "tsup",
+    "turbo",
+    "nx",
+    "gulp",
+    "grunt",
+    "babel",
+    "swc",
+    "astro",
+    "ng",
+    "rspack",
+    "playwright",
+    "cypress",
+    "storybook",
+    "biome",
+    "oxlint",
+    "rustfmt",
+    "gofmt",
+    "golangci-lint",
+    "shellcheck",
+    "hadolint",
+    "tflint",
+    "actionlint",
+    "yamllint",
+    "markdownlint",
 ];
 
 /// Build and package tools whose listed subcommands only build, test or inspect locally.
@@ -3044,7 +3075,11 @@ fn aws(args: &[String], c: &mut Classified) {
         || (service == Some("s3")
             && op == "cp"
             && p.last().is_some_and(|d| !d.starts_with("s3://")))
-        || matches!(service, Some("configure") if matches!(op, "list" | "get" | "list-profiles"))
+        || matches!(service, Some("configure") if matches!(op, "" | "list" | "get" | "list-profiles" | "set"))
+        || matches!(
+            (service, op),
+            (Some("eks"), "update-kubeconfig") | (Some("sso"), "login" | "logout")
+        )
         || service.is_none();
     if op == "help" || args.iter().any(|a| a == "help") {
         c.read_only = true;
