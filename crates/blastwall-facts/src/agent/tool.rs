@@ -126,12 +126,17 @@ const TEXT_KEYS: &[&str] = &[
     "prompt",
     "comment",
     "new_source",
-    "code",
     "contents",
     "diff",
     "patch",
-    "input",
     "notes",
+    "activeform",
+    "summary",
+    "reason",
+    "explanation",
+    "question",
+    "answer",
+    "instructions",
 ];
 
 /// The words of a tool's name: its last `__` part (`mcp__db__execute_sql` → `execute`,
@@ -253,7 +258,12 @@ pub(crate) fn analyse(
         let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
         let first_word = value.split_whitespace().next().unwrap_or_default();
         let first_word = first_word.rsplit('/').next().unwrap_or(first_word);
-        if is_command_key(&last)
+        // Free text (a file's new content, a prompt, a to-do) is not run, and the agents' own
+        // reading tools run nothing: neither is read as a command or SQL.
+        let text = TEXT_KEYS.contains(&last.as_str()) || READ_ONLY_TOOLS.contains(&lower.as_str());
+        if text {
+            // Only the guard's own files are looked for below.
+        } else if is_command_key(&last)
             || (value.contains(' ')
                 && classify::looks_like_program(first_word)
                 && !is_sql_key(&last))
