@@ -604,11 +604,13 @@ pub(crate) fn classify(
         "crontab" if has_flag(args, &[], &['r']) => c.add(FILE_DESTROY),
         "shutdown" | "reboot" | "halt" | "poweroff" => c.add(WORKLOAD_DISRUPTION),
         // A null command, or an empty file, written over a file empties it.
-        ":" | "true" if !out_targets.is_empty() => c.add(FILE_DESTROY),
+        ":" | "true" if out_targets.iter().any(|t| !t.starts_with("/dev/")) => {
+            c.add(FILE_DESTROY);
+        }
         "cat"
             if args.len() == 1
                 && args.first().is_some_and(|a| a == "/dev/null")
-                && !out_targets.is_empty() =>
+                && out_targets.iter().any(|t| !t.starts_with("/dev/")) =>
         {
             c.add(FILE_DESTROY);
         }
@@ -814,50 +816,11 @@ const DESTRUCTIVE_VERBS: &[&str] = &[
 
 /// Verbs that only read, as the first word of a tool's name or anywhere in a subcommand path.
 const READ_VERBS: &[&str] = &[
-    "get",
-    "list",
-    "ls",
-    "describe",
-    "show",
-    "view",
-    "read",
-    "cat",
-    "search",
-    "find",
-    "status",
-    "diff",
-    "top",
-    "explain",
-    "version",
-    "logs",
-    "log",
-    "plan",
-    "preview",
-    "inspect",
-    "history",
-    "info",
-    "lint",
-    "validate",
-    "whoami",
-    "fetch",
-    "watch",
-    "stat",
-    "stats",
-    "head",
-    "count",
-    "lookup",
-    "print",
-    "output",
-    "tail",
-    "grep",
-    "tree",
-    "browse",
-    "help",
-    "query_read",
-    "check",
-    "download",
-    "ping",
-    "health",
+    "get", "list", "ls", "describe", "show", "view", "read", "cat", "search", "find", "status",
+    "diff", "top", "explain", "version", "logs", "log", "plan", "preview", "inspect", "history",
+    "info", "lint", "validate", "whoami", "fetch", "watch", "stat", "stats", "head", "count",
+    "lookup", "print", "output", "tail", "grep", "tree", "browse", "help", "check", "download",
+    "ping", "health",
 ];
 
 /// Whether `word` (any case, split at `-`, `_`, `:` and `.`) holds a destructive verb.

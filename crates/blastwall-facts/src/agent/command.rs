@@ -298,8 +298,12 @@ impl Analyser<'_> {
             let next = match name {
                 _ if LEADING_KEYWORDS.contains(&word.as_str()) => {
                     if words.get(i + 1).is_none() {
-                        // `fi`, `done`, `}` alone run nothing.
-                        return;
+                        // `fi`, `done`, `}` alone run nothing, but their redirections
+                        // (`done > out`) still write.
+                        if out_targets.is_empty() {
+                            return;
+                        }
+                        break;
                     }
                     i + 1
                 }

@@ -605,11 +605,10 @@ impl Parser {
                                 Some('x') => self.push_code(text, 16, 2),
                                 Some('u') => self.push_code(text, 16, 4),
                                 Some('U') => self.push_code(text, 16, 8),
-                                Some(d @ '0'..='7') => {
+                                Some('0'..='7') => {
                                     // Up to three octal digits, this one included.
                                     self.pos -= 1;
                                     self.push_code(text, 8, 3);
-                                    let _ = d;
                                 }
                                 Some('c') => {
                                     if let Some(ch) = self.peek() {

@@ -6,7 +6,6 @@ use super::classify::{
 };
 use super::command::{self, Command};
 use super::protect;
-use crate::env;
 
 /// What a tool call's name and arguments say.
 #[derive(Debug, Default)]
@@ -342,7 +341,6 @@ pub(crate) fn analyse(
     }
     a.classes.sort_unstable();
     a.classes.dedup();
-    let _ = env::UNKNOWN;
     a
 }
 
