@@ -3310,6 +3310,39 @@ mod tests {
     }
 
     #[test]
+    fn sql_kinds() {
+        for (sql, kind) in [
+            ("SELECT 1; SHOW TABLES; EXPLAIN SELECT 2", SqlKind::ReadOnly),
+            ("\\dt\n\\d users", SqlKind::ReadOnly),
+            (".tables", SqlKind::ReadOnly),
+            ("DELETE FROM users\nWHERE id = 1", SqlKind::Write),
+            ("INSERT INTO t VALUES (1)", SqlKind::Write),
+            ("UPDATE t SET a = 1 WHERE 1=1", SqlKind::Destructive),
+            ("EXPLAIN ANALYZE DELETE FROM t", SqlKind::Destructive),
+            ("DO $$ BEGIN PERFORM f(); END $$", SqlKind::Unknown),
+            (
+                "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
+                SqlKind::Destructive,
+            ),
+            ("\\! rm -rf /", SqlKind::Unknown),
+            ("FROBNICATE everything", SqlKind::Unknown),
+            ("", SqlKind::ReadOnly),
+        ] {
+            assert_eq!(sql_kind(sql), kind, "{sql}");
+        }
+    }
+
+    #[test]
+    fn verbs() {
+        assert!(is_destructive_verb("apps:destroy"));
+        assert!(is_destructive_verb("delete-db-instance"));
+        assert!(!is_destructive_verb("deleted"));
+        assert!(is_read_verb("LIST"));
+        assert!(generic_read_only(&["compute", "instances", "list"]));
+        assert!(!generic_read_only(&["config", "set", "list"]));
+    }
+
+    #[test]
     fn devices() {
         assert!(is_block_device("/dev/sda"));
         assert!(is_block_device("/dev/nvme0n1"));
