@@ -706,7 +706,65 @@ pub(crate) fn classify(
             }
         }
         "curl" | "http" | "https" | "xh" | "wget" => http(prog, args, &mut c),
-        _ => {}
+        "vault" | "consul" | "nomad" | "etcdctl" | "influx" | "mc" | "rclone" | "s3cmd"
+        | "azcopy" | "b2" => hosted_cli(prog, args, &mut c),
+        "kafka-topics" | "kafka-topics.sh" if args.iter().any(|a| a == "--delete") => {
+            c.add(DATABASE_DESTROY);
+        }
+        _ => {
+            // A CLI the classifier does not know, whose subcommand is plainly destructive
+            // (`influx delete`, `foo-cli cluster destroy`). Verbs that also manage local
+            // packages (`remove`, `uninstall`, `rm`, `prune`) are left out.
+            let p = positionals(args, &[]);
+            let strict = |w: &&str| {
+                matches!(
+                    w.to_ascii_lowercase().as_str(),
+                    "delete"
+                        | "destroy"
+                        | "drop"
+                        | "purge"
+                        | "wipe"
+                        | "nuke"
+                        | "teardown"
+                        | "flush"
+                        | "flushall"
+                        | "truncate"
+                        | "deprovision"
+                        | "decommission"
+                        | "obliterate"
+                )
+            };
+            let package_manager = matches!(
+                prog,
+                "apt"
+                    | "apt-get"
+                    | "dpkg"
+                    | "brew"
+                    | "dnf"
+                    | "yum"
+                    | "pacman"
+                    | "snap"
+                    | "choco"
+                    | "winget"
+                    | "scoop"
+                    | "pip"
+                    | "pip3"
+                    | "npm"
+                    | "pnpm"
+                    | "yarn"
+                    | "cargo"
+                    | "gem"
+                    | "conda"
+                    | "go"
+                    | "rustup"
+                    | "asdf"
+                    | "mise"
+                    | "nix-env"
+            );
+            if !package_manager && p.iter().take(2).any(strict) {
+                c.add(CLOUD_DELETE);
+            }
+        }
     }
     let check_mode = matches!(prog, "ansible" | "ansible-playbook" | "puppet" | "salt")
         && args

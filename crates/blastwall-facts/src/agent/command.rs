@@ -1389,6 +1389,7 @@ fn arg_hints(program: &str, args: &[String], values: &mut Vec<String>, paths: &m
         "--env",
         "--stage",
         "--settings",
+        "--target",
     ]));
     match prog.as_str() {
         "kubectl" | "oc" | "k" | "kubecolor" | "helm" | "kustomize" | "k9s" | "stern" => {
