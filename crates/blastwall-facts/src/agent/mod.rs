@@ -250,13 +250,16 @@ pub struct ToolCall<'a> {
 }
 
 /// Tool names, compared case-insensitively, whose input's `command` is a shell command line:
-/// Claude Code's and Copilot's `Bash`/`bash`, Codex's `shell`, `local_shell` and `exec_command`,
-/// Gemini CLI's `run_shell_command`, Cursor's `Shell` and `run_terminal_cmd`.
-const SHELL_TOOLS: [&str; 8] = [
+/// Claude Code's and Copilot's `Bash`/`bash`, Codex's `shell`, `local_shell`, `exec_command`,
+/// `unified_exec` and `container.exec`, Gemini CLI's `run_shell_command`, Cursor's `Shell` and
+/// `run_terminal_cmd`.
+const SHELL_TOOLS: [&str; 10] = [
     "bash",
     "shell",
     "local_shell",
     "exec_command",
+    "unified_exec",
+    "container.exec",
     "run_shell_command",
     "run_terminal_cmd",
     "terminal",
