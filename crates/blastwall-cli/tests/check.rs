@@ -183,7 +183,7 @@ fn plans_actions_and_parameters_join_the_change() {
     assert_eq!(out.status.code(), Some(1), "{v}");
     assert_eq!(
         v["facts"]["action"]["classes"],
-        serde_json::json!(["recursive_delete"])
+        serde_json::json!(["not_read_only", "recursive_delete"])
     );
 }
 

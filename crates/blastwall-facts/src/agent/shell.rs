@@ -76,6 +76,8 @@ enum Term {
     Eof,
     /// A `)` closing a subshell or a `$(`.
     Paren,
+    /// A `;;` (or `;&`, `;;&`) ending a `case` item, or the `esac` after it.
+    CaseItem,
 }
 
 /// A word: its text with quotes removed, and the byte offset at which quoted or escaped text
@@ -93,7 +95,7 @@ struct Builder {
 
 impl Builder {
     fn is_empty(&self) -> bool {
-        self.cmd.words.is_empty() && self.cmd.assigns.is_empty()
+        self.cmd.words.is_empty() && self.cmd.assigns.is_empty() && self.cmd.out_targets.is_empty()
     }
 
     fn push_word(&mut self, w: Word) {
@@ -132,7 +134,14 @@ struct Parser {
     /// Here-documents whose bodies start after the next newline: command index, delimiter,
     /// whether leading tabs are stripped (`<<-`).
     pending_heredocs: Vec<(usize, String, bool)>,
+    /// Inside `[[ … ]]`, where `(`, `)`, `|`, `&`, `<` and `>` are part of words.
+    dbl_bracket: bool,
 }
+
+/// Words after which a command has not started yet: reserved words.
+const STARTERS: [&str; 12] = [
+    "!", "{", "if", "then", "else", "elif", "do", "while", "until", "time", "in", "coproc",
+];
 
 fn is_meta(c: char) -> bool {
     matches!(
@@ -148,6 +157,7 @@ impl Parser {
             pos: 0,
             out: Vec::new(),
             pending_heredocs: Vec::new(),
+            dbl_bracket: false,
         }
     }
 
@@ -196,7 +206,9 @@ impl Parser {
             ));
         }
         let mut b = Builder::default();
+        let saved = std::mem::replace(&mut self.dbl_bracket, false);
         let result = self.parse_list_into(depth, term, &mut b);
+        self.dbl_bracket = saved;
         self.finish(&mut b);
         result
     }
@@ -205,11 +217,54 @@ impl Parser {
         loop {
             self.skip_blanks();
             let Some(c) = self.peek() else {
+                if self.dbl_bracket {
+                    return Err("unclosed `[[`".to_string());
+                }
                 return match term {
                     Term::Eof => Ok(()),
                     Term::Paren => Err("unbalanced parentheses: a `(` is never closed".to_string()),
+                    Term::CaseItem => Err("a `case` without `esac`".to_string()),
                 };
             };
+            let at_start = b.cmd.assigns.is_empty()
+                && b.cmd.words.iter().all(|w| STARTERS.contains(&w.as_str()));
+            if term == Term::CaseItem && at_start && self.at_keyword("esac") {
+                return Ok(());
+            }
+            if term == Term::CaseItem && c == ';' && matches!(self.peek_at(1), Some(';' | '&')) {
+                self.finish(b);
+                self.pos += 2;
+                if self.peek() == Some('&') {
+                    self.pos += 1;
+                }
+                return Ok(());
+            }
+            if self.dbl_bracket && matches!(c, '(' | ')' | '|' | '&' | '<' | '>') {
+                let w = self.parse_word(depth)?;
+                b.push_word(w);
+                continue;
+            }
+            if at_start && self.at_keyword("case") {
+                self.pos += 4;
+                self.parse_case(depth)?;
+                continue;
+            }
+            if c == '('
+                && self.peek_at(1) == Some('(')
+                && (at_start || b.cmd.words.last().is_some_and(|w| w == "for"))
+            {
+                // An arithmetic command `(( … ))` or a `for (( … ))` head: no command runs,
+                // except substitutions inside it.
+                let from = self.pos;
+                self.skip_balanced('(', ')')
+                    .ok_or("unclosed arithmetic command `((`")?;
+                let inner = self.raw(from, self.pos);
+                self.scan_substitutions(&inner, depth + 1)?;
+                if b.cmd.words.last().is_some_and(|w| w == "for") {
+                    b.cmd.words.clear();
+                }
+                continue;
+            }
             match c {
                 '\n' => {
                     self.finish(b);
@@ -248,9 +303,12 @@ impl Parser {
                         self.pos += 1;
                         self.parse_list(depth + 1, Term::Paren)?;
                     } else if self.peek_at(1) == Some(')') {
-                        // `name() { …; }` defines a function: the name does not run.
+                        // `name() { …; }` defines a function: the name does not run. It is
+                        // recorded as `function name`, so that later calls are known.
                         self.pos += 2;
-                        b.cmd.words.clear();
+                        let name = b.cmd.words.pop().unwrap_or_default();
+                        b.cmd.words = vec!["function".to_string(), name];
+                        self.finish(b);
                     } else {
                         return Err("unexpected `(` in the middle of a command".to_string());
                     }
@@ -261,7 +319,7 @@ impl Parser {
                             self.pos += 1;
                             Ok(())
                         }
-                        Term::Eof => {
+                        Term::Eof | Term::CaseItem => {
                             Err("unbalanced parentheses: a `)` has no matching `(`".to_string())
                         }
                     };
@@ -280,6 +338,11 @@ impl Parser {
                 }
                 _ => {
                     let w = self.parse_word(depth)?;
+                    if w.quoted_at.is_none() && at_start && w.text == "[[" {
+                        self.dbl_bracket = true;
+                    } else if self.dbl_bracket && w.quoted_at.is_none() && w.text == "]]" {
+                        self.dbl_bracket = false;
+                    }
                     b.push_word(w);
                 }
             }
@@ -396,7 +459,11 @@ impl Parser {
                         .ok_or("unbalanced parentheses in an array assignment")?;
                     text.push_str(&self.raw(from, self.pos));
                 }
-                c if is_meta(c) => break,
+                c if is_meta(c)
+                    && !(self.dbl_bracket && matches!(c, '(' | ')' | '|' | '&' | '<' | '>')) =>
+                {
+                    break;
+                }
                 '\'' => {
                     quoted_at.get_or_insert(text.len());
                     self.pos += 1;
@@ -487,10 +554,12 @@ impl Parser {
         let start = self.pos;
         match self.peek_at(1) {
             Some('(') if self.peek_at(2) == Some('(') => {
-                // Arithmetic expansion: no command runs.
+                // Arithmetic expansion: no command runs, but substitutions inside it do.
                 self.pos += 1;
                 self.skip_balanced('(', ')')
                     .ok_or("unclosed arithmetic expansion `$((`")?;
+                let inner = self.raw(start + 1, self.pos);
+                self.scan_substitutions(&inner, depth + 1)?;
                 text.push_str(&self.raw(start, self.pos));
             }
             Some('(') => {
@@ -527,7 +596,26 @@ impl Parser {
                                 Some('n') => text.push('\n'),
                                 Some('t') => text.push('\t'),
                                 Some('r') => text.push('\r'),
+                                Some('a') => text.push('\u{7}'),
+                                Some('b') => text.push('\u{8}'),
+                                Some('e' | 'E') => text.push('\u{1b}'),
+                                Some('f') => text.push('\u{c}'),
+                                Some('v') => text.push('\u{b}'),
                                 Some(c @ ('\\' | '\'' | '"' | '?')) => text.push(c),
+                                Some('x') => self.push_code(text, 16, 2),
+                                Some('u') => self.push_code(text, 16, 4),
+                                Some('U') => self.push_code(text, 16, 8),
+                                Some('0'..='7') => {
+                                    // Up to three octal digits, this one included.
+                                    self.pos -= 1;
+                                    self.push_code(text, 8, 3);
+                                }
+                                Some('c') => {
+                                    if let Some(ch) = self.peek() {
+                                        self.pos += 1;
+                                        text.push(char::from((ch as u32 & 0x1f) as u8));
+                                    }
+                                }
                                 Some(c) => {
                                     text.push('\\');
                                     text.push(c);
@@ -589,6 +677,136 @@ impl Parser {
         result?;
         text.push_str(&self.raw(start, self.pos));
         Ok(())
+    }
+
+    /// Up to `max` digits in `radix` at the cursor, as one character (`\x72` is `r`); an
+    /// escape without digits or naming no character is kept as written.
+    fn push_code(&mut self, text: &mut String, radix: u32, max: usize) {
+        let mut value: u32 = 0;
+        let mut n = 0;
+        while n < max {
+            match self.peek().and_then(|c| c.to_digit(radix)) {
+                Some(d) => {
+                    value = value.saturating_mul(radix).saturating_add(d);
+                    self.pos += 1;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        match char::from_u32(value).filter(|_| n > 0) {
+            Some(c) => text.push(c),
+            None => text.push('\u{fffd}'),
+        }
+    }
+
+    /// The commands inside `$( … )` and backticks of `text` (the inside of an arithmetic
+    /// expression), which run even there.
+    fn scan_substitutions(&mut self, text: &str, depth: usize) -> Result<(), String> {
+        if depth > MAX_NESTING {
+            return Err(format!(
+                "subshells and substitutions nest deeper than {MAX_NESTING} levels"
+            ));
+        }
+        if !text.contains("$(") && !text.contains('`') {
+            return Ok(());
+        }
+        let mut sub = Parser::new(text);
+        let mut scratch = String::new();
+        let mut result = Ok(());
+        while let Some(c) = sub.peek() {
+            let step = match c {
+                '$' if sub.peek_at(1) == Some('(') => {
+                    let mut q = None;
+                    sub.parse_dollar(&mut scratch, &mut q, depth + 1, false)
+                }
+                '`' => sub.parse_backtick(&mut scratch, depth + 1),
+                _ => {
+                    sub.pos += 1;
+                    Ok(())
+                }
+            };
+            if let Err(e) = step {
+                result = Err(e);
+                break;
+            }
+        }
+        self.out.append(&mut sub.out);
+        result
+    }
+
+    /// Whether the word at the cursor is the reserved word `kw`.
+    fn at_keyword(&self, kw: &str) -> bool {
+        let n = kw.chars().count();
+        kw.chars()
+            .enumerate()
+            .all(|(i, c)| self.peek_at(i) == Some(c))
+            && self.peek_at(n).is_none_or(is_meta)
+    }
+
+    /// `case WORD in [(]pattern) list ;; … esac`, the `case` consumed: the subject's and the
+    /// items' commands run; the patterns are data.
+    fn parse_case(&mut self, depth: usize) -> Result<(), String> {
+        self.skip_blanks();
+        self.parse_word(depth)?;
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                Some('\n') => self.pos += 1,
+                _ => break,
+            }
+        }
+        if !self.at_keyword("in") {
+            return Err("a `case` without `in`".to_string());
+        }
+        self.pos += 2;
+        loop {
+            loop {
+                self.skip_blanks();
+                match self.peek() {
+                    Some('\n' | ';') => self.pos += 1,
+                    Some('#') => {
+                        while self.peek().is_some_and(|c| c != '\n') {
+                            self.pos += 1;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            if self.at_keyword("esac") {
+                self.pos += 4;
+                return Ok(());
+            }
+            if self.peek().is_none() {
+                return Err("a `case` without `esac`".to_string());
+            }
+            if self.peek() == Some('(') {
+                self.pos += 1;
+            }
+            // The pattern, up to its unquoted `)`.
+            loop {
+                match self.peek() {
+                    None => return Err("a `case` pattern without `)`".to_string()),
+                    Some(')') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some('\\') => self.pos += 2,
+                    Some(q @ ('\'' | '"')) => {
+                        self.pos += 1;
+                        while self.peek().is_some_and(|c| c != q) {
+                            self.pos += 1;
+                        }
+                        if self.peek().is_none() {
+                            return Err("unclosed quote in a `case` pattern".to_string());
+                        }
+                        self.pos += 1;
+                    }
+                    Some(_) => self.pos += 1,
+                }
+            }
+            self.parse_list(depth + 1, Term::CaseItem)?;
+        }
     }
 
     /// From an `open` at the cursor, skip to just after its matching `close`, ignoring
@@ -731,7 +949,7 @@ mod tests {
         assert_eq!(words("echo a#b"), w(&[&["echo", "a#b"]]));
         assert_eq!(
             words("f() { rm -r x; }"),
-            w(&[&["{", "rm", "-r", "x"], &["}"]])
+            w(&[&["function", "f"], &["{", "rm", "-r", "x"], &["}"]])
         );
         assert_eq!(words("a=(x y) b"), w(&[&["b"]]));
     }
@@ -757,11 +975,58 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded() {
-        let deep = format!("{}x{}", "(".repeat(200), ")".repeat(200));
+        let deep = format!("{}x{}", "( ".repeat(200), ")".repeat(200));
+        assert!(parse(&deep).error.unwrap().contains("nest deeper"));
+        let deep = format!("{}1{}", "$((".repeat(200), "))".repeat(200));
         assert!(parse(&deep).error.unwrap().contains("nest deeper"));
         let deep = format!("{}x{}", "$(".repeat(200), ")".repeat(200));
         assert!(parse(&deep).error.unwrap().contains("nest deeper"));
-        let ok = format!("{}x{}", "(".repeat(10), ")".repeat(10));
+        let ok = format!("{}x{}", "( ".repeat(10), ")".repeat(10));
         assert_eq!(words(&ok), w(&[&["x"]]));
+    }
+
+    #[test]
+    fn test_brackets_case_and_arithmetic() {
+        assert_eq!(
+            words("[[ $b =~ ^(main|master)$ ]] && git push"),
+            w(&[
+                &["[[", "$b", "=~", "^(main|master)$", "]]"],
+                &["git", "push"]
+            ])
+        );
+        assert_eq!(
+            words("if [[ -n $x && $y == a ]]; then rm -r z; fi"),
+            w(&[
+                &["if", "[[", "-n", "$x", "&&", "$y", "==", "a", "]]"],
+                &["then", "rm", "-r", "z"],
+                &["fi"]
+            ])
+        );
+        assert_eq!(
+            words("[[ $(rm -rf /) ]]"),
+            w(&[&["rm", "-rf", "/"], &["[[", "$(rm -rf /)", "]]"]])
+        );
+        assert_eq!(
+            words("case $1 in\n  a|b) echo ab ;;\n  (c) rm -rf c;;\n  *) ls ;&\nesac; pwd"),
+            w(&[&["echo", "ab"], &["rm", "-rf", "c"], &["ls"], &["pwd"]])
+        );
+        assert_eq!(words("case x in esac"), w(&[]));
+        assert_eq!(
+            words("(( i++ )); echo $(( i + $(wc -l < f) ))"),
+            w(&[&["wc", "-l"], &["echo", "$(( i + $(wc -l < f) ))"]])
+        );
+        assert_eq!(
+            words("for ((i=0; i<3; i++)); do rm -r $i; done"),
+            w(&[&["do", "rm", "-r", "$i"], &["done"]])
+        );
+        assert_eq!(words("(( $(rm -rf x) ))"), w(&[&["rm", "-rf", "x"]]));
+        assert!(parse("case x in a) ls").error.unwrap().contains("esac"));
+    }
+
+    #[test]
+    fn ansi_c_quoting() {
+        assert_eq!(words(r"$'\x72\x6d' -rf /"), w(&[&["rm", "-rf", "/"]]));
+        assert_eq!(words(r"$'\162\155' x"), w(&[&["rm", "x"]]));
+        assert_eq!(words(r"$'\u0072m' x"), w(&[&["rm", "x"]]));
     }
 }
