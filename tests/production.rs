@@ -173,7 +173,7 @@ fn a_raw_command_is_classified_and_a_classified_one_is_not_touched() {
     assert_eq!(merged["action"]["cwd"], "/w");
     assert_eq!(
         merged["action"]["classes"],
-        json!(["custom", "recursive_delete"])
+        json!(["custom", "not_read_only", "recursive_delete"])
     );
     // An action with commands, a parse error or no command is left exactly as given.
     for facts in [

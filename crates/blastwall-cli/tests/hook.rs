@@ -363,15 +363,27 @@ fn the_repository_of_the_calls_cwd_supplies_rules_and_config() {
     );
     assert_eq!(verdict("claude-code", &out), "allow");
 
-    // `blastwall.toml` of the repository: its production tokens decide the environment.
-    let r = repo(&[("blastwall.toml", "[env]\nproduction_tokens = [\"live\"]\n")]);
-    let cwd = r.path().join("deploy/live");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let out = hook(
-        "claude-code",
-        &shell_payload("claude-code", "rm -rf data", cwd.to_str().unwrap()),
-    );
+    // `blastwall.toml` of the repository: its production tokens decide the environment. A
+    // Terraform directory named by a configured token is production; without the
+    // configuration the same call only asks.
+    let destroy = |root: &Path| {
+        let cwd = root.join("deploy/blue");
+        std::fs::create_dir_all(&cwd).unwrap();
+        hook(
+            "claude-code",
+            &shell_payload(
+                "claude-code",
+                "terraform destroy -auto-approve",
+                cwd.to_str().unwrap(),
+            ),
+        )
+    };
+    let r = repo(&[("blastwall.toml", "[env]\nproduction_tokens = [\"blue\"]\n")]);
+    let out = destroy(r.path());
     assert_eq!(verdict("claude-code", &out), "deny", "{}", out.stdout);
+    let plain = repo(&[]);
+    let out = destroy(plain.path());
+    assert_eq!(verdict("claude-code", &out), "ask", "{}", out.stdout);
 }
 
 #[test]
