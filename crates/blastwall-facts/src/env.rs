@@ -127,20 +127,34 @@ impl EnvPattern {
     }
 }
 
-/// `*`-only wildcard matching, iterative: on a mismatch it backtracks to the last `*` only, so
-/// the cost is at most `pattern × text` steps and there is no recursion.
+/// `*`-only wildcard matching: see [`star_match`].
 pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    star_match(&p, &t, |c| *c == '*', |a, b| a == b)
+}
+
+/// Whether all of `text` matches `pattern`, where an element for which `is_star` holds matches
+/// any run of elements (none included) and `eq` compares one pattern element with one text
+/// element. Iterative: on a mismatch it backtracks to the last star only, so the cost is at
+/// most `pattern × text` steps and there is no recursion. One matcher for characters (the
+/// `*` wildcards here, the agent adapter's `*`/`?` components) and for path components (its
+/// `**`).
+pub(crate) fn star_match<P, T>(
+    pattern: &[P],
+    text: &[T],
+    is_star: impl Fn(&P) -> bool,
+    eq: impl Fn(&P, &T) -> bool,
+) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match (p.get(pi), t.get(ti)) {
-            (Some('*'), _) => {
+    while ti < text.len() {
+        match (pattern.get(pi), text.get(ti)) {
+            (Some(p), _) if is_star(p) => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            (Some(pc), Some(tc)) if pc == tc => {
+            (Some(p), Some(t)) if eq(p, t) => {
                 pi += 1;
                 ti += 1;
             }
@@ -154,8 +168,9 @@ pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    pattern
+        .get(pi..)
+        .is_some_and(|rest| rest.iter().all(&is_star))
 }
 
 /// The lowercase alphanumeric tokens of `s`.

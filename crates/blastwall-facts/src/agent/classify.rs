@@ -2186,6 +2186,23 @@ const READ_ONLY_PROGRAMS: &[&str] = &[
     "markdownlint",
 ];
 
+/// pip's subcommands (for `pip` and `pip3` alike).
+const PIP_SUBCOMMANDS: &[&str] = &[
+    "install",
+    "list",
+    "freeze",
+    "show",
+    "check",
+    "download",
+    "wheel",
+    "--version",
+    "-V",
+    "uninstall",
+    "config",
+    "index",
+    "inspect",
+];
+
 /// Build and package tools whose listed subcommands only build, test or inspect locally.
 const LOCAL_TOOLS: &[(&str, &[&str])] = &[
     (
@@ -2324,42 +2341,8 @@ const LOCAL_TOOLS: &[(&str, &[&str])] = &[
             "update",
         ],
     ),
-    (
-        "pip",
-        &[
-            "install",
-            "list",
-            "freeze",
-            "show",
-            "check",
-            "download",
-            "wheel",
-            "--version",
-            "-V",
-            "uninstall",
-            "config",
-            "index",
-            "inspect",
-        ],
-    ),
-    (
-        "pip3",
-        &[
-            "install",
-            "list",
-            "freeze",
-            "show",
-            "check",
-            "download",
-            "wheel",
-            "--version",
-            "-V",
-            "uninstall",
-            "config",
-            "index",
-            "inspect",
-        ],
-    ),
+    ("pip", PIP_SUBCOMMANDS),
+    ("pip3", PIP_SUBCOMMANDS),
     (
         "uv",
         &[

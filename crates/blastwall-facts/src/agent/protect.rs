@@ -123,31 +123,7 @@ fn matches_anywhere(parts: &[String]) -> bool {
 fn glob_path(pattern: &str, path: &str) -> bool {
     let pat: Vec<&str> = pattern.split('/').collect();
     let txt: Vec<&str> = path.split('/').collect();
-    // Iterative matching with one backtrack point for `**`.
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < txt.len() {
-        match pat.get(pi) {
-            Some(&"**") => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(p) if txt.get(ti).is_some_and(|t| component_match(p, t)) => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pat.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|p| *p == "**"))
+    crate::env::star_match(&pat, &txt, |p| *p == "**", |p, t| component_match(p, t))
 }
 
 /// `*`/`?`/`[…]` matching within one component, iterative. A `[…]` class matches any one
@@ -167,30 +143,7 @@ fn component_match(pattern: &str, text: &str) -> bool {
         }
     }
     let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match (p.get(pi), t.get(ti)) {
-            (Some('*'), _) => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            (Some(pc), Some(tc)) if pc == tc || *pc == '?' => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p.get(pi..)
-        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    crate::env::star_match(&p, &t, |c| *c == '*', |a, b| a == b || *a == '?')
 }
 
 /// The paths a command writes or deletes, from its program and arguments (output redirections
