@@ -526,3 +526,28 @@ FAIL  facts that do not fit  (PATH:32:1)
     assert!(!out.contains('\u{1b}'), "no colour off a terminal:\n{out}");
     assert!(out.ends_with("0 passed, 3 failed\n"), "{out}");
 }
+
+#[test]
+fn inputs_without_end_or_over_the_cap_fail_fast_and_say_why() {
+    // A device that never ends is refused before a byte is read.
+    let o = run(&["eval", "--input", "/dev/zero"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    // A facts file over the cap is refused by its size, naming the limit, without reading it.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    let o = run(&["eval", "--input", big.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("is larger than 67108864 bytes"), "{err}");
+    // The same cap for every input kind `check` reads.
+    let o = run(&["check", "--no-git", "--plan", big.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("is larger than"), "{err}");
+}
