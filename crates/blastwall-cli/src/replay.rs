@@ -56,7 +56,7 @@ const SUBJECT_WIDTH: usize = 60;
 const NOTES: [&str; 3] = [
     "each commit is decided as its own change against its first parent; root commits are skipped",
     "no approvals are assumed: a commit that needs a review counts as `review`",
-    "parameters from blastwall.toml or the defaults; owners from the current CODEOWNERS, services from the current topology",
+    "parameters from blastwall.toml (or --config) and --set, else the defaults; owners from the current CODEOWNERS, services from the current topology (or --topology)",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -82,6 +82,16 @@ pub struct ReplayArgs {
     /// shipped rules).
     #[arg(long)]
     rules: Vec<PathBuf>,
+    /// A topology file (TOML, or JSON with `nodes`), as for `check`; default:
+    /// `blastwall-topology.toml`, else derived from a Cargo or npm/pnpm/yarn workspace.
+    #[arg(long)]
+    topology: Option<PathBuf>,
+    /// The configuration file (default: `blastwall.toml` in the repository, when present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Set a policy parameter: `KEY=VALUE` (repeatable; VALUE is JSON, or a string).
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Output format; `json` lists every commit's decision.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -108,7 +118,13 @@ pub fn run(args: ReplayArgs, policy: &Policy) -> Result<u8, Failure> {
     let commits = git
         .commits(base, head, !args.all_parents, args.max_commits)
         .map_err(at)?;
-    let context = RepoContext::load(&repo, None, None, &mut Vec::new())?;
+    let mut context = RepoContext::load(
+        &repo,
+        args.topology.as_deref(),
+        args.config.as_deref(),
+        &mut Vec::new(),
+    )?;
+    blastwall_gather::apply_sets(&mut context.config.params, &args.set)?;
     let verdicts = decide_all(&git, &repo, &commits, &context, policy)?;
     let report = Report::new(&commits, &verdicts);
     if report.counts.error > 0 && report.decided() == 0 {

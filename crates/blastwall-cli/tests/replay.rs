@@ -551,3 +551,69 @@ fn a_long_range_is_decided_in_order() {
         assert_eq!(d.1, want, "commit {n}");
     }
 }
+
+#[test]
+fn replay_takes_the_topology_config_and_parameters_check_takes() {
+    let h = history();
+    let outcome_of = |v: &Value, sha: &str| -> (String, Vec<String>) {
+        decisions(v)
+            .into_iter()
+            .find(|(s, _, _)| s == sha)
+            .map(|(_, o, r)| (o, r))
+            .unwrap()
+    };
+    let shipped = |args: &[&str]| {
+        let mut all = vec!["--format", "json"];
+        all.extend_from_slice(args);
+        let (out, v) = replay(&h.repo.path(), &all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        v
+    };
+    // 500 lines warn by default; `--set` raises the threshold, and so does a config file.
+    let v = shipped(&["base..main"]);
+    assert!(
+        outcome_of(&v, &h.medium)
+            .1
+            .contains(&"large_change_warning".to_string())
+    );
+    let v = shipped(&["base..main", "--set", "large_change_warn=1000"]);
+    assert!(
+        !outcome_of(&v, &h.medium)
+            .1
+            .contains(&"large_change_warning".to_string())
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = elsewhere.path().join("strict.toml");
+    std::fs::write(&config, "[params]\nlarge_change_warn = 1000\n").unwrap();
+    let v = shipped(&["base..main", "--config", config.to_str().unwrap()]);
+    assert!(
+        !outcome_of(&v, &h.medium)
+            .1
+            .contains(&"large_change_warning".to_string())
+    );
+    // A topology given by file: payments is tier 1, so changing it needs the blast-radius review.
+    let topology = elsewhere.path().join("topology.toml");
+    std::fs::write(
+        &topology,
+        "[services.payments]\ntier = 1\npaths = [\"services/payments/**\"]\n",
+    )
+    .unwrap();
+    let v = shipped(&["base..main", "--topology", topology.to_str().unwrap()]);
+    assert!(
+        outcome_of(&v, &h.ai)
+            .1
+            .contains(&"blast_radius_review".to_string()),
+        "{v:#}"
+    );
+    let v = shipped(&["base..main"]);
+    assert!(
+        !outcome_of(&v, &h.ai)
+            .1
+            .contains(&"blast_radius_review".to_string())
+    );
+}

@@ -205,6 +205,20 @@ fn read(path: &Path) -> Result<String, GatherError> {
     read_text(path)
 }
 
+/// Apply `--set KEY=VALUE` arguments to `params`, later ones winning. A value that reads as
+/// JSON (a number, a boolean, a list) is that; anything else is a string, so `--set
+/// team=@org/x` needs no quoting.
+pub fn apply_sets(params: &mut Map<String, Value>, sets: &[String]) -> Result<(), GatherError> {
+    for s in sets {
+        let (key, value) = s
+            .split_once('=')
+            .ok_or_else(|| GatherError::Set(s.clone()))?;
+        let v = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        params.insert(key.trim().to_string(), v);
+    }
+    Ok(())
+}
+
 /// The repository a request is about: the one given, else the git work tree that holds the
 /// current directory (found by walking up, as git does), else the current directory.
 pub fn repo_root(given: Option<&Path>) -> PathBuf {
@@ -272,15 +286,7 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
 
     // Parameters: the configuration file, then `--set`.
     let mut params = config.params.clone();
-    for s in &src.set {
-        let (key, value) = s
-            .split_once('=')
-            .ok_or_else(|| GatherError::Set(s.clone()))?;
-        // A value that reads as JSON (a number, a boolean, a list) is that; anything else is
-        // a string, so `--set team=@org/x` needs no quoting.
-        let v = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
-        params.insert(key.trim().to_string(), v);
-    }
+    apply_sets(&mut params, &src.set)?;
     if !params.is_empty() {
         facts.insert("config".into(), Value::Object(params));
     }
