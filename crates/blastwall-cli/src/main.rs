@@ -702,6 +702,9 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
                 "{}",
                 report::decision_text_with(&decision, report::use_colour())
             );
+            for hint in placeholder_hints(&decision, &policy, &gathered.facts) {
+                println!("\nnote: {hint}");
+            }
             if let Some(t) = &trace {
                 println!("\nexplain:");
                 print!("{}", t.render());
@@ -709,6 +712,45 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         }
     }
     Ok(decision.outcome.exit_code())
+}
+
+/// For each review still missing from a group that is a parameter's default and that the
+/// facts' configuration did not set — the shipped rules' placeholders such as
+/// `@org/security` — how to name the team that should review instead.
+fn placeholder_hints(
+    decision: &blastwall::Decision,
+    policy: &Policy,
+    facts: &serde_json::Value,
+) -> Vec<String> {
+    let configured = facts.get("config").and_then(serde_json::Value::as_object);
+    let defaults = policy.param_defaults();
+    let mut hints = Vec::new();
+    for r in decision
+        .reviews
+        .iter()
+        .filter(|r| !r.satisfied && r.from != "any")
+    {
+        let params: Vec<&str> = defaults
+            .iter()
+            .filter(|(name, default)| {
+                default.as_str() == Some(r.from.as_str())
+                    && !configured.is_some_and(|c| c.contains_key(name))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if let Some(first) = params.first() {
+            hints.push(format!(
+                "`{}` is the default of {} — a placeholder until you name your own team: `--set {first}=@your-org/team`, or under `[params]` in blastwall.toml",
+                r.from,
+                params
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    hints
 }
 
 /// The overrides `--override`, `--reason` and `--by` ask to record.

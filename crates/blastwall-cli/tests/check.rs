@@ -789,3 +789,27 @@ fn check_records_an_override_of_a_soft_rule_but_not_of_a_hard_one() {
     );
     assert_eq!(out.status.code(), Some(3), "an empty reason is no reason");
 }
+
+#[test]
+fn a_review_from_a_placeholder_group_says_how_to_name_the_team() {
+    let r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(".github/workflows/ci.yml", "on: push\n");
+    r.commit("Add CI");
+    let text = |args: &[&str]| {
+        let out = check_in(r.path(), args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = text(&[]);
+    assert!(
+        out.contains("note: `@org/security` is the default of"),
+        "{out}"
+    );
+    assert!(out.contains("`ci_reviewers`"), "{out}");
+    assert!(out.contains("--set ci_reviewers=@your-org/team"), "{out}");
+    let out = text(&["--set", "ci_reviewers=@acme/platform"]);
+    assert!(!out.contains("placeholder"), "{out}");
+    assert!(out.contains("@acme/platform"), "{out}");
+}

@@ -216,6 +216,18 @@ impl Policy {
             .collect()
     }
 
+    /// The policy's parameters with their defaults, in declaration order (a parameter declared
+    /// identically in several files is listed once).
+    pub fn param_defaults(&self) -> Vec<(String, serde_json::Value)> {
+        let mut out: Vec<(String, serde_json::Value)> = Vec::new();
+        for p in &self.interp.policy().params {
+            if !out.iter().any(|(name, _)| *name == p.name) {
+                out.push((p.name.clone(), p.default.clone()));
+            }
+        }
+        out
+    }
+
     /// What each rule is: name, level, documentation and where it is written, in order.
     pub fn rules(&self) -> Vec<RuleInfo> {
         self.interp
