@@ -813,3 +813,46 @@ fn a_review_from_a_placeholder_group_says_how_to_name_the_team() {
     assert!(!out.contains("placeholder"), "{out}");
     assert!(out.contains("@acme/platform"), "{out}");
 }
+
+#[test]
+fn a_derived_topology_takes_tiers_from_config_and_owners_from_codeowners() {
+    let r = Repo::new();
+    r.write("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n");
+    r.write(
+        "crates/core/Cargo.toml",
+        "[package]\nname = \"core\"\nversion = \"0.1.0\"\n",
+    );
+    r.write("crates/core/src/lib.rs", "pub fn f() {}\n");
+    r.write(
+        "crates/app/Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\ncore = { path = \"../core\" }\n",
+    );
+    r.write("crates/app/src/lib.rs", "pub fn g() {}\n");
+    r.write(".github/CODEOWNERS", "/crates/app/ @org/app\n");
+    r.write("blastwall.toml", "[topology.tiers]\n\"ap*\" = 1\n");
+    r.commit("Initial");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("crates/core/src/lib.rs", "pub fn f() { /* changed */ }\n");
+    r.commit("Change core");
+    let (out, v) = check(r.path(), &[]);
+    let nodes = v["facts"]["topology"]["nodes"].as_array().unwrap();
+    let app = nodes.iter().find(|n| n["name"] == "app").unwrap();
+    assert_eq!(app["tier"], 1, "{app}");
+    assert_eq!(app["owner"], "@org/app", "{app}");
+    let core = nodes.iter().find(|n| n["name"] == "core").unwrap();
+    assert_eq!(core["tier"], 3);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "tier1_dependent_needs_owner_review" && f["from"] == "@org/app"),
+        "{}\n{v:#}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A tier that is not a whole number is a clear error.
+    r.write("blastwall.toml", "[topology.tiers]\napp = \"high\"\n");
+    let (out, _) = check(r.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("topology.tiers.app"));
+}

@@ -50,6 +50,9 @@ pub struct CheckConfig {
     pub plan: PlanOptions,
     /// How agent commands get their environment.
     pub action: ActionOptions,
+    /// `[topology.tiers]`: globs over node names (`*` any run of characters) and the tier a
+    /// matching node gets, in file order; the first match wins.
+    pub topology_tiers: Vec<(String, i64)>,
 }
 
 /// A configuration file that cannot be used.
@@ -182,10 +185,44 @@ pub fn read_config(file: &str, text: &str) -> Result<CheckConfig, ConfigError> {
             "teams" => {}
             "ai" => read_ai(&src, value, &mut cfg)?,
             "env" => read_env(&src, value, &mut cfg)?,
-            _ => return unknown(&src, key, "", &["params", "teams", "ai", "env"]),
+            "topology" => read_topology(&src, value, &mut cfg)?,
+            _ => {
+                return unknown(&src, key, "", &["params", "teams", "ai", "env", "topology"]);
+            }
         }
     }
     Ok(cfg)
+}
+
+fn read_topology(
+    src: &Src<'_>,
+    value: &Item<'_>,
+    cfg: &mut CheckConfig,
+) -> Result<(), ConfigError> {
+    for (key, v) in table(src, value, "topology")? {
+        match key.get_ref().as_ref() {
+            "tiers" => {
+                for (glob, tier) in table(src, v, "topology.tiers")? {
+                    let g: &str = glob.get_ref();
+                    let path = format!("topology.tiers.{g}");
+                    match to_json(src, tier, &path)?.as_i64() {
+                        Some(t) if (0..=1000).contains(&t) => {
+                            cfg.topology_tiers.push((g.to_string(), t));
+                        }
+                        _ => {
+                            return err(
+                                src,
+                                Some(tier),
+                                format!("`{path}` should be a tier, a whole number from 0 to 1000"),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => return unknown(src, key, "topology.", &["tiers"]),
+        }
+    }
+    Ok(())
 }
 
 fn read_ai(src: &Src<'_>, value: &Item<'_>, cfg: &mut CheckConfig) -> Result<(), ConfigError> {

@@ -72,5 +72,6 @@ pub use provenance::{
 pub use terraform::plan_from_terraform;
 pub use topo_error::{ApprovalError, Loc, TopologyError};
 pub use topology::{
-    nodes_for_paths, topology_auto, topology_from_cargo, topology_from_node, topology_from_toml,
+    complete_topology, nodes_for_paths, topology_auto, topology_from_cargo, topology_from_node,
+    topology_from_toml,
 };

@@ -466,7 +466,7 @@ impl RepoContext {
                 None
             }
         };
-        let topology = match topology_file {
+        let mut topology = match topology_file {
             Some(path) => Some(load_topology(path)?),
             None => {
                 blastwall_facts::topology_auto(repo).map_err(|source| GatherError::Topology {
@@ -475,6 +475,11 @@ impl RepoContext {
                 })?
             }
         };
+        // Tiers from `[topology.tiers]` and owners from CODEOWNERS, for what the topology does
+        // not say itself.
+        if let Some(topo) = topology.as_mut() {
+            blastwall_facts::complete_topology(topo, &config.topology_tiers, owners.as_ref());
+        }
         Ok(RepoContext {
             owners,
             topology,

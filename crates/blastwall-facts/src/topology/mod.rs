@@ -247,6 +247,63 @@ pub fn topology_auto(root: &Path) -> Result<Option<Value>, TopologyError> {
     Ok(npm::nodes(&disk)?.map(document))
 }
 
+/// Complete a topology from the repository's own settings: every node whose name matches a
+/// glob of `tiers` (the first that matches, `*` any run of characters) gets that tier, and
+/// every node without an `owner` gets the first code owner of its directory, read from
+/// `owners` as CODEOWNERS gives it for the node's manifest (`Cargo.toml` for a crate,
+/// `package.json` for a package). A derived topology knows neither, which left every node at
+/// tier 3 with no owner, and the rules about critical services with nothing to act on.
+pub fn complete_topology(
+    topology: &mut Value,
+    tiers: &[(String, i64)],
+    owners: Option<&crate::Codeowners>,
+) {
+    let Some(nodes) = topology.get_mut("nodes").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for node in nodes {
+        let name = node
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if let Some((_, tier)) = tiers
+            .iter()
+            .find(|(glob, _)| crate::env::wildcard_match(glob, &name))
+            && let Some(m) = node.as_object_mut()
+        {
+            m.insert("tier".into(), json!(tier));
+        }
+        let has_owner = node
+            .get("owner")
+            .and_then(Value::as_str)
+            .is_some_and(|o| !o.is_empty());
+        if let (false, Some(co)) = (has_owner, owners) {
+            let dir = node
+                .get("paths")
+                .and_then(Value::as_array)
+                .and_then(|p| p.first())
+                .and_then(Value::as_str)
+                .and_then(|p| p.strip_suffix("/**"))
+                .map(str::to_string);
+            let manifest = match node.get("kind").and_then(Value::as_str) {
+                Some("crate") => "Cargo.toml",
+                Some("package") => "package.json",
+                _ => "README.md",
+            };
+            if let Some(dir) = dir {
+                let path = format!("{dir}/{manifest}");
+                let (per_path, _) = crate::owners_facts(co, &[path.as_str()]);
+                if let Some(first) = per_path.first().and_then(|(_, o)| o.first())
+                    && let Some(m) = node.as_object_mut()
+                {
+                    m.insert("owner".into(), json!(first));
+                }
+            }
+        }
+    }
+}
+
 /// The names of the nodes of `topology` with a `paths` glob matching any of `paths`, sorted and
 /// without repeats: the value of `change.services`.
 ///
