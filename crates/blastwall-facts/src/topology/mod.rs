@@ -249,9 +249,9 @@ pub fn topology_auto(root: &Path) -> Result<Option<Value>, TopologyError> {
 
 /// Complete a topology from the repository's own settings: every node whose name matches a
 /// glob of `tiers` (the first that matches, `*` any run of characters) gets that tier, and
-/// every node without an `owner` gets the first code owner of its directory, read from
-/// `owners` as CODEOWNERS gives it for the node's manifest (`Cargo.toml` for a crate,
-/// `package.json` for a package). A derived topology knows neither, which left every node at
+/// every node derived from a workspace (a crate or a package) without an `owner` gets the
+/// first code owner of its manifest (`Cargo.toml` for a crate, `package.json` for a package)
+/// as `owners` gives it. Nodes of a written topology keep the owners it gives them. A derived topology knows neither, which left every node at
 /// tier 3 with no owner, and the rules about critical services with nothing to act on.
 pub fn complete_topology(
     topology: &mut Value,
@@ -286,12 +286,14 @@ pub fn complete_topology(
                 .and_then(Value::as_str)
                 .and_then(|p| p.strip_suffix("/**"))
                 .map(str::to_string);
+            // Only derived nodes: a written topology says who owns what, and a node it leaves
+            // without an owner is left so.
             let manifest = match node.get("kind").and_then(Value::as_str) {
-                Some("crate") => "Cargo.toml",
-                Some("package") => "package.json",
-                _ => "README.md",
+                Some("crate") => Some("Cargo.toml"),
+                Some("package") => Some("package.json"),
+                _ => None,
             };
-            if let Some(dir) = dir {
+            if let (Some(dir), Some(manifest)) = (dir, manifest) {
                 let path = format!("{dir}/{manifest}");
                 let (per_path, _) = crate::owners_facts(co, &[path.as_str()]);
                 if let Some(first) = per_path.first().and_then(|(_, o)| o.first())
