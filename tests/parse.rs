@@ -274,7 +274,11 @@ fn hostile_inputs_give_diagnostics() {
             " ".repeat(9 * 1024 * 1024),
             "over the limit of 8388608 bytes",
         ),
-        ("NUL bytes", "rule r {\0}".to_string(), "expected"),
+        (
+            "NUL bytes",
+            "rule r {\0}".to_string(),
+            "contains a NUL byte",
+        ),
         (
             "unknown characters",
             "rule r { when § deny }".to_string(),

@@ -51,6 +51,16 @@ pub(crate) fn scan(src: &str) -> Result<Scan, Diagnostic> {
         )
         .with_help("split the policy into several files"));
     }
+    // A NUL byte is never policy text: the grammar would report it as a token it did not
+    // expect, naming the keyword it stopped at (`expected rule, found rule`).
+    if let Some(at) = src.find('\0') {
+        return Err(Diagnostic::error(
+            "nul",
+            "policy file contains a NUL byte".to_string(),
+            Span::new(at, at + 1),
+        )
+        .with_help("policy files are text; was a binary file named as a policy?"));
+    }
     let bytes = src.as_bytes();
     let mut out = Scan::default();
     let mut frames: Vec<Frame> = vec![Frame::default()];
