@@ -245,18 +245,30 @@ impl Engine {
         if let Some(compiled) = cached.and_then(|file| self.load_cached(file, &wasm_sha)) {
             return Ok(Module::new(self.clone(), compiled, checked.metadata, true));
         }
+        self.compile_and_store(wasm, checked.metadata, &wasm_sha, &key)
+    }
+
+    /// Compiles checked `wasm` and, with a cache, stores its artifact under `name`, recording
+    /// `recorded` as the hash it is found by: the wasm's own for [`load`](Engine::load), the
+    /// key's digest for [`load_keyed`](Engine::load_keyed), so that each finds only its own.
+    /// The cache is an optimisation: when the module cannot be serialized or the file cannot
+    /// be written, the next load compiles again.
+    fn compile_and_store(
+        &self,
+        wasm: &[u8],
+        metadata: LoadedMetadata,
+        recorded: &Hash,
+        name: &str,
+    ) -> Result<Module, LoadError> {
         let compiled = wasmtime::Module::new(&self.inner.wasmtime, wasm)
             .map_err(|e| LoadError::Compile(e.to_string()))?;
-        if let Some(cache) = &self.inner.cache {
-            // The cache is an optimisation: when the module cannot be serialized or the file
-            // cannot be written, the next load compiles again.
-            if let Ok(code) = compiled.serialize()
-                && let Ok(artifact) = self.artifact(&wasm_sha, &checked.metadata, &code)
-            {
-                cache.write(&key, &artifact);
-            }
+        if let Some(cache) = &self.inner.cache
+            && let Ok(code) = compiled.serialize()
+            && let Ok(artifact) = self.artifact(recorded, &metadata, &code)
+        {
+            cache.write(name, &artifact);
         }
-        Ok(Module::new(self.clone(), compiled, checked.metadata, false))
+        Ok(Module::new(self.clone(), compiled, metadata, false))
     }
 
     /// Checks and compiles `wasm` as [`load`](Engine::load) does, and returns a precompiled
@@ -451,18 +463,7 @@ impl Engine {
         }
         let wasm = build()?;
         let checked = check::module(&wasm)?;
-        let compiled = wasmtime::Module::new(&self.inner.wasmtime, &wasm)
-            .map_err(|e| LoadError::Compile(e.to_string()))?;
-        if let Some(cache) = &self.inner.cache {
-            // The keyed artifact records the key's digest where a cached module records its
-            // wasm's, so that it is found only under its own key.
-            if let Ok(code) = compiled.serialize()
-                && let Ok(artifact) = self.artifact(&key_sha, &checked.metadata, &code)
-            {
-                cache.write(&name, &artifact);
-            }
-        }
-        Ok(Module::new(self.clone(), compiled, checked.metadata, false))
+        Ok(self.compile_and_store(&wasm, checked.metadata, &key_sha, &name)?)
     }
 
     /// Loads the artifact in `file`, mapped where it lies, once its seal verified (when this
