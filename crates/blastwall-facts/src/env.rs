@@ -341,7 +341,8 @@ const NAME_KEY_WORDS: [&str; 13] = [
 
 /// The words of a key: split at every character that is not an ASCII letter or digit and where
 /// a lowercase letter or digit meets an uppercase one (`deploymentEnvironment`), lowercased.
-fn key_words(key: &str) -> Vec<String> {
+/// The agent adapter splits tool names (`dropTable`, `execute_sql`) the same way.
+pub(crate) fn key_words(key: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;

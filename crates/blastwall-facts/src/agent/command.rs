@@ -787,7 +787,7 @@ impl Analyser<'_> {
 
 /// `path` with the working directory's own prefix removed, so that the checkout's location
 /// plays no part in the environment.
-fn strip_cwd(path: &str, cwd: &str) -> String {
+pub(crate) fn strip_cwd(path: &str, cwd: &str) -> String {
     let cwd = cwd.trim_end_matches('/');
     if cwd.is_empty() {
         return path.to_string();

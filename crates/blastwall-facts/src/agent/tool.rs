@@ -141,28 +141,7 @@ const TEXT_KEYS: &[&str] = &[
 /// The words of a tool's name: its last `__` part (`mcp__db__execute_sql` → `execute`,
 /// `sql`), split at non-alphanumerics and lower-to-upper case changes, lowercased.
 pub(crate) fn tool_words(tool: &str) -> Vec<String> {
-    let name = tool.rsplit("__").next().unwrap_or(tool);
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for ch in name.chars() {
-        if !ch.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-        prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
-        cur.push(ch.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
+    crate::env::key_words(tool.rsplit("__").next().unwrap_or(tool))
 }
 
 /// Keys whose value is a shell command line.
@@ -326,7 +305,7 @@ pub(crate) fn analyse(
             && !value.contains(char::is_whitespace)
             && value.len() <= 512
         {
-            a.env_names.push(strip_prefix_dir(value, cwd));
+            a.env_names.push(super::command::strip_cwd(value, cwd));
         }
     }
     let read_only = !destructive
@@ -342,19 +321,6 @@ pub(crate) fn analyse(
     a.classes.sort_unstable();
     a.classes.dedup();
     a
-}
-
-/// `path` with the working directory removed from its front.
-fn strip_prefix_dir(path: &str, cwd: &str) -> String {
-    let cwd = cwd.trim_end_matches('/');
-    if cwd.is_empty() {
-        return path.to_string();
-    }
-    match path.strip_prefix(cwd) {
-        Some("") => String::new(),
-        Some(rest) if rest.starts_with('/') => rest.to_string(),
-        _ => path.to_string(),
-    }
 }
 
 #[cfg(test)]
