@@ -202,15 +202,8 @@ struct CheckArgs {
     /// The change's author (default: the head commit's author email).
     #[arg(long)]
     author: Option<String>,
-    /// A topology file (TOML, or JSON with `nodes`); default: `blastwall-topology.toml`, else derived from a Cargo or npm/pnpm/yarn workspace.
-    #[arg(long)]
-    topology: Option<PathBuf>,
-    /// The configuration file (default: `blastwall.toml` in the repository, when present).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Set a policy parameter: `KEY=VALUE` (repeatable; VALUE is JSON, or a string).
-    #[arg(long, value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    context: ContextArgs,
     /// Policy files or folders (default: `rules/` in the repository when present, else the shipped rules).
     #[arg(long)]
     rules: Vec<PathBuf>,
@@ -228,6 +221,20 @@ struct CheckArgs {
     /// code scanning; `github` prints GitHub Actions annotations.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
+}
+
+/// What completes the facts of a repository, as `check`, `explain` and `replay` take it.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ContextArgs {
+    /// A topology file (TOML, or JSON with `nodes`); default: `blastwall-topology.toml`, else derived from a Cargo or npm/pnpm/yarn workspace.
+    #[arg(long)]
+    pub(crate) topology: Option<PathBuf>,
+    /// The configuration file (default: `blastwall.toml` in the repository, when present).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Set a policy parameter: `KEY=VALUE` (repeatable; VALUE is JSON, or a string).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub(crate) set: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -657,9 +664,9 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
         reviews: args.reviews,
         approved_by: args.approved_by,
         author: args.author,
-        topology: args.topology,
-        config: args.config,
-        set: args.set,
+        topology: args.context.topology,
+        config: args.context.config,
+        set: args.context.set,
         overrides,
     })?;
     for note in &gathered.notes {

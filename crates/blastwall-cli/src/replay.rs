@@ -82,16 +82,8 @@ pub struct ReplayArgs {
     /// shipped rules).
     #[arg(long)]
     rules: Vec<PathBuf>,
-    /// A topology file (TOML, or JSON with `nodes`), as for `check`; default:
-    /// `blastwall-topology.toml`, else derived from a Cargo or npm/pnpm/yarn workspace.
-    #[arg(long)]
-    topology: Option<PathBuf>,
-    /// The configuration file (default: `blastwall.toml` in the repository, when present).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Set a policy parameter: `KEY=VALUE` (repeatable; VALUE is JSON, or a string).
-    #[arg(long, value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[command(flatten)]
+    context: crate::ContextArgs,
     /// Output format; `json` lists every commit's decision.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -120,11 +112,11 @@ pub fn run(args: ReplayArgs, policy: &Policy) -> Result<u8, Failure> {
         .map_err(at)?;
     let mut context = RepoContext::load(
         &repo,
-        args.topology.as_deref(),
-        args.config.as_deref(),
+        args.context.topology.as_deref(),
+        args.context.config.as_deref(),
         &mut Vec::new(),
     )?;
-    blastwall_gather::apply_sets(&mut context.config.params, &args.set)?;
+    blastwall_gather::apply_sets(&mut context.config.params, &args.context.set)?;
     let verdicts = decide_all(&git, &repo, &commits, &context, policy)?;
     let report = Report::new(&commits, &verdicts);
     if report.counts.error > 0 && report.decided() == 0 {

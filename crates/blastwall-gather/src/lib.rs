@@ -201,10 +201,6 @@ pub struct Gathered {
     pub notes: Vec<String>,
 }
 
-fn read(path: &Path) -> Result<String, GatherError> {
-    read_text(path)
-}
-
 /// Apply `--set KEY=VALUE` arguments to `params`, later ones winning. A value that reads as
 /// JSON (a number, a boolean, a list) is that; anything else is a string, so `--set
 /// team=@org/x` needs no quoting.
@@ -267,19 +263,19 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
             return Err(GatherError::PlanAndAdmission);
         }
         (Some(p), None) => {
-            let plan = blastwall_facts::plan_from_terraform(&read(p)?, &config.plan)
+            let plan = blastwall_facts::plan_from_terraform(&read_text(p)?, &config.plan)
                 .map_err(|e| input_error(p, &e))?;
             facts.insert("plan".into(), plan);
         }
         (None, Some(p)) => {
-            let plan = blastwall_facts::plan_from_admission(&read(p)?, &config.plan)
+            let plan = blastwall_facts::plan_from_admission(&read_text(p)?, &config.plan)
                 .map_err(|e| input_error(p, &e))?;
             facts.insert("plan".into(), plan);
         }
         (None, None) => {}
     }
     if let Some(p) = &src.action {
-        let action = blastwall_facts::action_from_json(&read(p)?, &config.action)
+        let action = blastwall_facts::action_from_json(&read_text(p)?, &config.action)
             .map_err(|e| input_error(p, &e))?;
         facts.insert("action".into(), action);
     }
@@ -327,7 +323,7 @@ pub fn load_config(
     };
     match path {
         Some(p) => {
-            let text = read(&p)?;
+            let text = read_text(&p)?;
             blastwall_facts::read_config(&p.display().to_string(), &text)
                 .map_err(|e| GatherError::Config(Box::new(e)))
         }
@@ -458,7 +454,7 @@ impl RepoContext {
             .collect();
         let owners = match blastwall_facts::locate(&present, dialect) {
             Some(rel) => {
-                let source = read(&repo.join(rel))?;
+                let source = read_text(&repo.join(rel))?;
                 Some(blastwall_facts::parse_codeowners(&source, dialect).with_file(rel))
             }
             None => {
@@ -548,8 +544,9 @@ fn add_approvals(
     let mut approvals: Vec<Value> = Vec::new();
     if let Some(p) = &src.reviews {
         let head = text(change, "head").unwrap_or_default().to_string();
-        approvals = blastwall_facts::approvals_from_github_reviews(&read(p)?, &head, &config.teams)
-            .map_err(|e| input_error(p, &e))?;
+        approvals =
+            blastwall_facts::approvals_from_github_reviews(&read_text(p)?, &head, &config.teams)
+                .map_err(|e| input_error(p, &e))?;
     }
     for a in blastwall_facts::approvals_from_flags(&src.approved_by, &config.teams) {
         let by = text(&a, "by").unwrap_or_default().to_string();
@@ -577,8 +574,9 @@ fn add_approvals(
     Ok(())
 }
 
-fn load_topology(path: &Path) -> Result<Value, GatherError> {
-    let text = read(path)?;
+/// A topology file: JSON with `nodes` when its name ends in `.json`, else the TOML form.
+pub fn load_topology(path: &Path) -> Result<Value, GatherError> {
+    let text = read_text(path)?;
     if path.extension().is_some_and(|x| x == "json") {
         serde_json::from_str(&text).map_err(|e| GatherError::Json {
             path: path.to_path_buf(),

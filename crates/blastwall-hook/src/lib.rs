@@ -176,19 +176,19 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
     let repo = (!call.cwd.is_empty())
         .then(|| blastwall_gather::find_repository(Path::new(&call.cwd)))
         .flatten();
+    // Outside a repository only what the hook was given counts: the hook process's own
+    // directory is not the call's.
     let config = match (&opts.config, &repo) {
-        (Some(file), _) => {
-            blastwall_gather::load_config(Some(file), Path::new(".")).map_err(|e| e.to_string())?
-        }
-        (None, Some(root)) => {
-            blastwall_gather::load_config(None, root).map_err(|e| e.to_string())?
-        }
         (None, None) => blastwall_facts::CheckConfig::default(),
+        (given, root) => blastwall_gather::load_config(
+            given.as_deref(),
+            root.as_deref().unwrap_or(Path::new(".")),
+        )
+        .map_err(|e| e.to_string())?,
     };
-    let rule_paths = match (&opts.rules, &repo) {
-        (given, _) if !given.is_empty() => given.clone(),
-        (_, Some(root)) => blastwall_gather::rule_paths(root, &[]).map_err(|e| e.to_string())?,
-        (_, None) => Vec::new(),
+    let rule_paths = match &repo {
+        Some(root) => blastwall_gather::rule_paths(root, &opts.rules).map_err(|e| e.to_string())?,
+        None => opts.rules.clone(),
     };
     let sources: Vec<blastwall::Source> = if rule_paths.is_empty() {
         blastwall::embedded_rules()
@@ -217,14 +217,13 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
     }
     // A topology written down is read; one derived from a workspace is not, since deriving it
     // reads every manifest on every tool call and the agent rules do not read it.
-    if let Some(root) = &repo {
-        let file = root.join("blastwall-topology.toml");
-        if file.is_file() {
-            let text = blastwall_gather::read_text(&file).map_err(|e| e.to_string())?;
-            let topology = blastwall_facts::topology_from_toml(&text)
-                .map_err(|e| format!("`{}`: {e}", file.display()))?;
-            facts.insert("topology".into(), topology);
-        }
+    if let Some(file) = repo
+        .as_ref()
+        .map(|root| root.join(blastwall_facts::topology::TOPOLOGY_FILE))
+        .filter(|file| file.is_file())
+    {
+        let topology = blastwall_gather::load_topology(&file).map_err(|e| e.to_string())?;
+        facts.insert("topology".into(), topology);
     }
 
     // Cached policies are native code: they are sealed with the user's artifact key, kept in
@@ -241,9 +240,10 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
+    let cache_name = cache_key(&sources);
     let module = engine
-        .load_keyed(&cache_key(&sources), || -> Result<Vec<u8>, Failure> {
-            let policy = blastwall::Policy::compile(sources.clone()).map_err(policy_error)?;
+        .load_keyed(&cache_name, move || -> Result<Vec<u8>, Failure> {
+            let policy = blastwall::Policy::compile(sources).map_err(policy_error)?;
             policy.to_wasm().map_err(policy_error)
         })
         .map_err(|Failure(e)| e)?;
