@@ -60,8 +60,8 @@ pub use config::{CheckConfig, ConfigError, read_config};
 pub use env::EnvPattern;
 pub use error::{ActionError, InputError, PlanError, TypeError};
 pub use git::{
-    GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, is_shallow, login_of_email,
-    merge_base,
+    GitOptions, GitRepo, RangeCommit, Snapshot, SnapshotError, change_from_git, default_branch,
+    is_shallow, login_of_email, merge_base,
 };
 pub use git_error::{GitError, PatternError};
 pub use plan::PlanOptions;
@@ -72,6 +72,6 @@ pub use provenance::{
 pub use terraform::plan_from_terraform;
 pub use topo_error::{ApprovalError, Loc, TopologyError};
 pub use topology::{
-    complete_topology, nodes_for_paths, topology_auto, topology_from_cargo, topology_from_node,
-    topology_from_toml,
+    complete_topology, nodes_for_paths, topology_at, topology_auto, topology_from_cargo,
+    topology_from_node, topology_from_toml,
 };
