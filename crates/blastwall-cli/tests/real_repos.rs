@@ -200,3 +200,102 @@ fn an_admission_request_alone_is_neither_a_plan_nor_short_of_code_owners() {
     assert!(!stdout.contains("a plan"), "{stdout}");
     assert!(!stderr.contains("CODEOWNERS"), "{stderr}");
 }
+
+/// A repository whose `feature` branch holds one commit by `email`, and a policy asking one
+/// review from anyone but the author.
+fn one_review_repo(email: &str, extra: &[(&str, &str)]) -> (Repo, std::path::PathBuf) {
+    let r = Repo::new();
+    r.write("src/lib.rs", "pub fn a() {}\n");
+    for (path, body) in extra {
+        r.write(path, body);
+    }
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("src/lib.rs", "pub fn a() { let _ = 1; }\n");
+    r.git_as(&["add", "-A"], "Someone", email);
+    r.git_as(&["commit", "-q", "-m", "change"], "Someone", email);
+    let policy = r.path().join("review.bw");
+    std::fs::write(
+        &policy,
+        "rule needs_review {\n    when some f in change.files: true\n    require review\n}\n",
+    )
+    .unwrap();
+    (r, policy)
+}
+
+fn check_approved(r: &Repo, policy: &Path, approvers: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = vec![
+        "check".to_string(),
+        "--base".into(),
+        "main".into(),
+        "--head".into(),
+        "feature".into(),
+        "--rules".into(),
+        policy.display().to_string(),
+        "--format".into(),
+        "json".into(),
+    ];
+    for a in approvers {
+        args.push("--approved-by".into());
+        args.push((*a).to_string());
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = blastwall(r.path(), &refs);
+    let v = json_of(&out);
+    (out, v)
+}
+
+#[test]
+fn an_approval_under_any_name_of_the_author_never_counts() {
+    // The commit email is linked by `.mailmap` to the email `[people]` maps to a login.
+    let (r, policy) = one_review_repo(
+        "alice@laptop.local",
+        &[
+            (
+                ".mailmap",
+                "Alice <alice@example.com> <alice@laptop.local>\n",
+            ),
+            (
+                "blastwall.toml",
+                "[people]\n\"alice@example.com\" = \"alice-gh\"\n",
+            ),
+        ],
+    );
+    let (out, v) = check_approved(&r, &policy, &["Alice-GH"]);
+    assert_eq!(v["facts"]["change"]["author"], "alice-gh");
+    assert_eq!(v["facts"]["change"]["approvals"], serde_json::json!([]));
+    assert_eq!(v["outcome"], "review");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the approval by `Alice-GH` does not count"),
+        "{stderr}"
+    );
+
+    // Someone else's approval counts.
+    let (out, v) = check_approved(&r, &policy, &["Alice-GH", "bob"]);
+    assert_eq!(
+        v["outcome"],
+        "allow",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["reviews"][0]["have"], 1);
+}
+
+#[test]
+fn a_noreply_author_is_their_login_and_an_email_only_author_is_reported() {
+    let (r, policy) = one_review_repo("4242+carol@users.noreply.github.com", &[]);
+    let (_, v) = check_approved(&r, &policy, &["carol"]);
+    assert_eq!(v["facts"]["change"]["author"], "carol");
+    assert_eq!(v["outcome"], "review");
+
+    let (r, policy) = one_review_repo("dave@example.com", &[]);
+    let (out, v) = check_approved(&r, &policy, &["erin"]);
+    assert_eq!(v["facts"]["change"]["author"], "dave@example.com");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("known only by the email `dave@example.com`, and approvals are logins"),
+        "{stderr}"
+    );
+}

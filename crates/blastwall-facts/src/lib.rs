@@ -42,6 +42,7 @@ pub mod env;
 mod error;
 pub mod git;
 mod git_error;
+pub mod identity;
 mod json;
 mod plan;
 pub mod provenance;
@@ -64,6 +65,7 @@ pub use git::{
     is_shallow, login_of_email, merge_base,
 };
 pub use git_error::{GitError, PatternError};
+pub use identity::{Mailmap, login_of, names_of};
 pub use plan::PlanOptions;
 pub use provenance::{
     CommitProvenance, PatternKind, Person, Provenance, ProvenanceOptions, ProvenancePattern,

@@ -272,7 +272,7 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
             notes.push("no CODEOWNERS file: files have no owners".into());
         }
         context.complete(change);
-        add_approvals(change, src, config, &mut notes)?;
+        add_approvals(change, src, &context, &mut notes)?;
     }
     if let Some(topo) = &context.topology {
         facts.insert("topology".into(), topo.clone());
@@ -516,6 +516,8 @@ pub struct RepoContext {
     pub topology: Option<Value>,
     /// `blastwall.toml`: parameters, teams, provenance and environment settings.
     pub config: blastwall_facts::CheckConfig,
+    /// `.mailmap`: which emails are one person's.
+    pub mailmap: blastwall_facts::Mailmap,
     /// The commit whose tree these were read from; `None` for the working tree.
     pub read_at: Option<String>,
 }
@@ -584,10 +586,12 @@ impl RepoContext {
         if let Some(topo) = topology.as_mut() {
             blastwall_facts::complete_topology(topo, &config.topology_tiers, owners.as_ref());
         }
+        let mailmap = blastwall_facts::Mailmap::parse(&files.read(".mailmap")?.unwrap_or_default());
         Ok(RepoContext {
             owners,
             topology,
             config,
+            mailmap,
             read_at: at.map(|s| s.commit()),
         })
     }
@@ -647,9 +651,10 @@ pub fn rule_paths(repo: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, Gather
 fn add_approvals(
     change: &mut Value,
     src: &Sources,
-    config: &blastwall_facts::CheckConfig,
+    context: &RepoContext,
     notes: &mut Vec<String>,
 ) -> Result<(), GatherError> {
+    let config = &context.config;
     let mut approvals: Vec<Value> = Vec::new();
     if let Some(p) = &src.reviews {
         let head = text(change, "head").unwrap_or_default().to_string();
@@ -669,18 +674,74 @@ fn add_approvals(
         }
     }
     approvals.sort_by(|a, b| text(a, "by").cmp(&text(b, "by")));
+
+    // The author is every name they go by: the head commit's email, the emails `.mailmap`
+    // links to it, the logins `[people]` and GitHub noreply addresses give them, and
+    // `--author`. The change names them by a login when one is known, since approvals are
+    // logins.
+    let mailmap = &context.mailmap;
+    let people = &config.people;
+    let head_email = head_author_email(change);
+    let mut author_names: Vec<String> = Vec::new();
+    if let Some(email) = &head_email {
+        author_names.extend(blastwall_facts::names_of(email, mailmap, people));
+    }
+    if let Some(given) = &src.author {
+        author_names.extend(blastwall_facts::names_of(given, mailmap, people));
+    } else if let Some(email) = &head_email
+        && let Some(login) = blastwall_facts::login_of(email, mailmap, people)
+    {
+        set(change, "author", json!(login));
+    }
+    let initiator = change
+        .get("ai")
+        .and_then(|a| text(a, "initiator"))
+        .map(|i| blastwall_facts::names_of(i, mailmap, people))
+        .unwrap_or_default();
+    // An approval under any of those names is the author's (or the initiator's) own, and
+    // never counts: it is left out of the facts, and the notes say so.
+    let own = |by: &str| {
+        let by = blastwall_abi::combine::identity(by);
+        author_names
+            .iter()
+            .chain(initiator.iter())
+            .any(|n| blastwall_abi::combine::identity(n) == by)
+    };
+    approvals.retain(|a| {
+        let by = text(a, "by").unwrap_or_default();
+        if !by.is_empty() && own(by) {
+            notes.push(format!(
+                "the approval by `{by}` does not count: `{by}` is a name of the change's author or of the agent's initiator"
+            ));
+            false
+        } else {
+            true
+        }
+    });
     // Approvals name logins; an author known only by an email cannot be told apart from an
-    // approver, so the author's own approval would count.
+    // approver by another name.
     if let Some(author) = text(change, "author")
         && author.contains('@')
         && !approvals.is_empty()
     {
         notes.push(format!(
-            "the change's author is known only by the email `{author}`, and approvals are logins: an approval by the author would count; pass `--author LOGIN`"
+            "the change's author is known only by the email `{author}`, and approvals are logins: an approval by the author under a login would count; pass `--author LOGIN` or map the email in `[people]` of blastwall.toml"
         ));
     }
     set(change, "approvals", Value::Array(approvals));
     Ok(())
+}
+
+/// The email of the head commit's author: the last of the change's commits.
+fn head_author_email(change: &Value) -> Option<String> {
+    change
+        .get("commits")
+        .and_then(Value::as_array)
+        .and_then(|c| c.last())
+        .and_then(|c| c.get("author"))
+        .and_then(|a| text(a, "email"))
+        .filter(|e| !e.trim().is_empty())
+        .map(str::to_string)
 }
 
 /// A topology file: JSON with `nodes` when its name ends in `.json`, else the TOML form.
