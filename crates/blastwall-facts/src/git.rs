@@ -53,6 +53,9 @@
 //!   algorithm. A line is a run of bytes ending in `\n` or at the end of the file, so a missing
 //!   final newline counts as a changed line as in git. Added files count all their lines as added,
 //!   deleted files as removed; submodule entries count 0.
+//! - `generated`: whether the file is written by a tool (a lockfile, protocol buffer output, a
+//!   minified asset, or a `@generated` / `Code generated … DO NOT EDIT.` header), as
+//!   [`crate::generated`] decides it from the path and the first bytes of its content.
 //! - `binary`: a NUL byte in the first 8000 bytes of either side, as git decides it. Binary files
 //!   count 0 lines added and removed (`--numstat` prints `-`). `.gitattributes` (`binary`,
 //!   `-diff`, textconv drivers) are not applied.
@@ -639,6 +642,7 @@ struct FileFact {
     added: u64,
     removed: u64,
     binary: bool,
+    generated: bool,
 }
 
 impl FileFact {
@@ -652,6 +656,7 @@ impl FileFact {
         m.insert("added".into(), json!(self.added));
         m.insert("removed".into(), json!(self.removed));
         m.insert("binary".into(), json!(self.binary));
+        m.insert("generated".into(), json!(self.generated));
         m.insert("owners".into(), json!([]));
         m.insert("commits".into(), json!(self.commits));
         Value::Object(m)
@@ -1153,8 +1158,15 @@ impl Repo {
         } else {
             count_lines(old.bytes(), new.bytes())
         };
+        let path = change.path.to_str_lossy().into_owned();
+        // The marker is looked for in what the file is now, or was, for a deleted file.
+        let head = match (&new, &old) {
+            (Content::Data(d), _) | (Content::None, Content::Data(d)) => d.as_slice(),
+            _ => &[],
+        };
+        let generated = crate::generated::is_generated(&path, head);
         Ok(FileFact {
-            path: change.path.to_str_lossy().into_owned(),
+            path,
             previous_path: change.previous.map(|p| p.to_str_lossy().into_owned()),
             raw_path: change.path,
             commits: Vec::new(),
@@ -1162,6 +1174,7 @@ impl Repo {
             added,
             removed,
             binary,
+            generated,
         })
     }
 

@@ -40,6 +40,7 @@ pub mod codeowners;
 pub mod config;
 pub mod env;
 mod error;
+pub mod generated;
 pub mod git;
 mod git_error;
 pub mod identity;
