@@ -47,6 +47,7 @@ pub mod identity;
 mod json;
 mod plan;
 pub mod provenance;
+mod provenance_table;
 pub mod terraform;
 mod topo_error;
 pub mod topology;
