@@ -361,3 +361,44 @@ fn generated_files_are_marked_and_do_not_make_a_change_large() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn explain_prints_the_values_that_made_a_condition_false() {
+    let r = Repo::new();
+    r.write("src/a.rs", "fn a() {}\n");
+    r.commit("init");
+    r.write("src/a.rs", "fn a() { let _ = 1; }\n");
+    r.write("src/b.rs", "fn b() {}\n");
+    r.commit("two files");
+    let policy = r.path().join("p.bw");
+    std::fs::write(
+        &policy,
+        "rule many {\n    let hit = [f for f in change.files where f.added > 0]\n    when count(hit) > 6\n    warn \"many\"\n}\n\nrule big {\n    when some f in change.files: f.added > 0 and f.added > 100\n    warn \"big\"\n}\n",
+    )
+    .unwrap();
+    let policy = policy.display().to_string();
+    let out = blastwall(
+        r.path(),
+        &[
+            "explain", "--rules", &policy, "--base", "HEAD~1", "--head", "HEAD",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("`count(hit)` = 2"), "{text}");
+    assert!(
+        text.contains("`change.files[0] (src/a.rs)` = false: `f.added > 100` (`f.added` = 1)"),
+        "{text}"
+    );
+    assert!(text.contains("`change.files[1] (src/b.rs)`"), "{text}");
+
+    let json = blastwall(
+        r.path(),
+        &[
+            "explain", "--rules", &policy, "--base", "HEAD~1", "--head", "HEAD", "--format", "json",
+        ],
+    );
+    let v = json_of(&json);
+    let quiet = &v["explain"][0];
+    assert_eq!(quiet["values"][0]["expr"], "count(hit)");
+    assert_eq!(quiet["values"][0]["value"], "2");
+}
