@@ -198,6 +198,42 @@ fn shipped_rules_agree_on_their_own_test_facts() {
 }
 
 #[test]
+fn blast_radius_walks_agree_at_every_size_of_a_chain() {
+    // The walk's buckets once had one entry written past their end: harmless until they
+    // ended exactly at the end of memory, which some size of topology always reaches. Every
+    // size up to 160 nodes is decided by both hosts, with and without a depth that cuts the
+    // walk short.
+    let both = shipped();
+    for n in 1..=160usize {
+        let nodes: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "name": format!("service-number-{i}"),
+                    "tier": 1 + (i % 3),
+                    "owner": format!("@org/team-{}", i % 5),
+                    "depends_on": if i == 0 { vec![] } else { vec![format!("service-number-{}", i - 1)] },
+                })
+            })
+            .collect();
+        for config in [
+            None,
+            Some(serde_json::json!({"blast_depth": 2, "max_dependents": 1})),
+        ] {
+            let mut facts = serde_json::json!({
+                "change": {"services": ["service-number-0"]},
+                "topology": {"nodes": nodes},
+            });
+            if let Some(c) = &config {
+                facts["config"] = c.clone();
+            }
+            let (expected, actual) = both.decide(&facts);
+            assert_eq!(expected, actual, "{n} nodes, config {config:?}");
+            assert!(!actual.starts_with("module error"), "{n} nodes: {actual}");
+        }
+    }
+}
+
+#[test]
 fn precompiled_shipped_rules_agree_from_bytes_and_from_a_file() {
     // The code and the pattern tables come from the artifact: in memory (copied into a sealed
     // in-memory file on Linux) and memory-mapped from a file.

@@ -5,7 +5,7 @@
 // findings into the same `Decision` as the Rust host. No dependencies; runs in Node.js 20+ and
 // browsers.
 
-import { Encoder, FactsError, identity } from "./src/encode.js";
+import { Encoder, FactsError, compareBytes, identity } from "./src/encode.js";
 import { JsonFloat, parseJson } from "./src/json.js";
 
 export { FactsError, parseJson, JsonFloat };
@@ -399,8 +399,40 @@ function decodeFindings(buffer, result, meta) {
   return findings;
 }
 
-/** How many approvers count for `group` (`any` counts everyone). */
+/** Separates the groups of a review any one of several groups can give (docs/abi.md). */
+const GROUP_SEPARATOR = "\n";
+
+/** The groups of a review's `from`: trimmed of ASCII whitespace, blank ones left out. */
+function reviewGroups(from) {
+  return from
+    .split(GROUP_SEPARATOR)
+    .map((g) => g.replace(/^[ \t\n\f\r]+|[ \t\n\f\r]+$/g, ""))
+    .filter((g) => g !== "");
+}
+
+/** The one spelling of an "any of" group, as `canonical_group` in blastwall-abi writes it. */
+function canonicalGroup(from) {
+  const groups = reviewGroups(from)
+    .map(identity)
+    .filter((g) => g !== "")
+    .map((g) => (g === "any" || g.includes("@") ? g : "@" + g));
+  groups.sort(compareBytes);
+  return groups.filter((g, i) => i === 0 || g !== groups[i - 1]).join(GROUP_SEPARATOR);
+}
+
+/** How many approvers count for `group` (`any` counts everyone; a group of several lines,
+ * anyone in one of them). */
 function have(approvers, group) {
+  if (group.includes(GROUP_SEPARATOR)) {
+    const gs = reviewGroups(group)
+      .map(identity)
+      .filter((g) => g !== "");
+    let n = 0;
+    for (const [by, teams] of approvers) {
+      if (gs.some((g) => g === "any" || by === g || teams.includes(g))) n++;
+    }
+    return n;
+  }
   const g = identity(group);
   let n = 0;
   for (const [by, teams] of approvers) {
@@ -415,7 +447,11 @@ function have(approvers, group) {
  * `overridden` and `error`.
  */
 function combine(raw, ctx) {
-  const findings = raw.map((f) => {
+  const findings = raw.map((g) => {
+    const f =
+      typeof g.from === "string" && g.from.includes(GROUP_SEPARATOR)
+        ? { ...g, from: canonicalGroup(g.from) }
+        : g;
     let o;
     if (f.level === "soft" && !f.error) o = ctx.overrides.find((x) => x.rule === f.rule);
     if (!o) return f;

@@ -229,7 +229,7 @@ export function identity(s) {
 const SURROGATE = /[\ud800-\udfff]/;
 
 /** Compare two strings by UTF-8 bytes (code points), not UTF-16 units. */
-function compareBytes(a, b) {
+export function compareBytes(a, b) {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);

@@ -74,8 +74,30 @@ impl CombineContext {
         }
     }
 
-    /// How many approvers count for `group` (`any` counts everyone).
+    /// How many approvers count for `group` (`any` counts everyone). A group of several lines
+    /// is any one of them ([`review_groups`]): an approver counts once if they are in any.
     pub fn have(&self, group: &str) -> u32 {
+        if group.contains(GROUP_SEPARATOR) {
+            let groups: Vec<&str> = review_groups(group).collect();
+            let n = self
+                .approvers
+                .iter()
+                .filter(|(by, teams)| groups.iter().any(|g| Self::counts(by, teams, g)))
+                .count();
+            return u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        self.have_one(group)
+    }
+
+    fn counts(by: &str, teams: &[String], group: &str) -> bool {
+        let group = unfolded(group);
+        !group.is_empty()
+            && (group.eq_ignore_ascii_case("any")
+                || by.eq_ignore_ascii_case(group)
+                || teams.iter().any(|t| t.eq_ignore_ascii_case(group)))
+    }
+
+    fn have_one(&self, group: &str) -> u32 {
         // `identity(group)` compared with names already folded, without building it: the
         // approvers' names and teams hold no ASCII upper-case letter.
         let group = unfolded(group);
@@ -90,6 +112,41 @@ impl CombineContext {
             .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
+}
+
+/// What separates the groups of a review any one of several groups can give: a rule's
+/// `require review from LIST` reaches the host as the list joined by this character, which no
+/// login, team or CODEOWNERS owner holds.
+pub const GROUP_SEPARATOR: char = '\n';
+
+/// The groups of a review's `from`, each trimmed of ASCII whitespace, blank ones left out: the
+/// one group, or each line of an "any of" group.
+pub fn review_groups(from: &str) -> impl Iterator<Item = &str> {
+    from.split(GROUP_SEPARATOR)
+        .map(|g| g.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .filter(|g| !g.is_empty())
+}
+
+/// The one spelling of an "any of" group, so that two rules asking any of the same owners, in
+/// any order or case, ask one review: the [`identity`] of each of its groups
+/// ([`review_groups`]), written `@name` unless it is `any` or an email, without repeats,
+/// sorted, joined by [`GROUP_SEPARATOR`]. No group at all is the empty string, which nobody can
+/// give.
+pub fn canonical_group(from: &str) -> String {
+    let mut groups: Vec<String> = review_groups(from)
+        .map(identity)
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            if g == "any" || g.contains('@') {
+                g
+            } else {
+                format!("@{g}")
+            }
+        })
+        .collect();
+    groups.sort();
+    groups.dedup();
+    groups.join(&GROUP_SEPARATOR.to_string())
 }
 
 /// Apply overrides, merge reviews and decide the outcome.
@@ -107,6 +164,11 @@ pub fn combine(findings: Vec<Finding>, ctx: &CombineContext) -> Decision {
 /// `decision.reviews` (reusing the strings of the reviews already there) and sets the outcome.
 pub fn combine_in_place(decision: &mut Decision, ctx: &CombineContext) {
     for f in &mut decision.findings {
+        if let Some(from) = f.from.as_mut()
+            && from.contains(GROUP_SEPARATOR)
+        {
+            *from = canonical_group(from);
+        }
         if f.level == Level::Soft
             && !f.error
             && let Some(o) = ctx.overrides.iter().find(|o| o.rule == f.rule)
@@ -240,6 +302,50 @@ mod tests {
         }
         assert_eq!(ctx.have("  ANY\t"), 1);
         assert_eq!(ctx.have("@@dave"), 0);
+    }
+
+    #[test]
+    fn a_review_from_several_groups_is_one_any_of_them_can_give() {
+        assert_eq!(
+            canonical_group(" @Org/B \n@carol\n\n@org/b"),
+            "@carol\n@org/b"
+        );
+        assert_eq!(
+            canonical_group("x@example.com\nany\nBob"),
+            "@bob\nany\nx@example.com"
+        );
+        assert_eq!(canonical_group("\n \n"), "");
+        let ctx = CombineContext::new(
+            "alice",
+            "",
+            vec![
+                approval("alice", false, &["@org/a"]),
+                approval("bob", false, &["@org/b"]),
+                approval("carol", false, &["@org/a", "@org/b"]),
+            ],
+            Vec::new(),
+        );
+        // Carol is in both groups and counts once; the author never.
+        assert_eq!(ctx.have("@org/a\n@org/b"), 2);
+        assert_eq!(ctx.have("@org/a\n@nobody"), 1);
+        assert_eq!(ctx.have("@nobody\n@dave"), 0);
+        assert_eq!(ctx.have(""), 0);
+        // Two files whose owners are the same in another order and case ask one review.
+        let findings = vec![
+            finding("r", Level::Hard, Effect::Review, Some("@org/a\n@org/b"), 1),
+            finding("r", Level::Hard, Effect::Review, Some("@Org/B\n@org/a"), 1),
+            finding("r", Level::Hard, Effect::Review, Some("@nobody\n@dave"), 1),
+        ];
+        let d = combine(findings, &ctx);
+        assert_eq!(d.reviews.len(), 2);
+        assert_eq!(d.reviews[0].from, "@org/a\n@org/b");
+        assert!(d.reviews[0].satisfied);
+        assert!(!d.reviews[1].satisfied);
+        assert_eq!(d.outcome, Outcome::Review);
+        assert_eq!(
+            Decision::group_name(&d.reviews[1].from),
+            "any one of `@dave`, `@nobody`"
+        );
     }
 
     #[test]

@@ -108,7 +108,9 @@ pub struct Finding {
     /// The file, resource or command the finding is about, when the rule says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
-    /// For a review: the group whose approval is needed (`any` for anyone).
+    /// For a review: the group whose approval is needed (`any` for anyone). A review any one
+    /// of several groups can give holds them one per line (`"@org/a\n@org/b"`, see
+    /// [`crate::combine::canonical_group`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// For a review: how many distinct approvals the rule asks for.
@@ -136,7 +138,8 @@ fn is_zero(n: &u32) -> bool {
 /// A review requirement after merging every finding that asks the same group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
-    /// The group (`any` for anyone but the author).
+    /// The group (`any` for anyone but the author); several groups, one per line, when any one
+    /// of them may give it.
     pub from: String,
     /// Distinct approvals needed: the largest count any finding asked for.
     pub needed: u32,
@@ -208,6 +211,13 @@ impl Decision {
     pub fn group_name(from: &str) -> String {
         if from == "any" {
             "anyone but the author".to_string()
+        } else if from.contains(crate::combine::GROUP_SEPARATOR) {
+            let groups: Vec<String> = crate::combine::review_groups(from)
+                .map(|g| format!("`{g}`"))
+                .collect();
+            format!("any one of {}", groups.join(", "))
+        } else if from.is_empty() {
+            "a group the rule left empty (nobody can give it)".to_string()
         } else {
             format!("`{from}`")
         }

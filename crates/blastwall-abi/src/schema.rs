@@ -347,6 +347,12 @@ pub static FILE: Record = Record {
             "Whether the file is binary.",
         ),
         field(
+            "generated",
+            BOOL,
+            Default::Bool(false),
+            "Whether the file is generated: a lockfile, protocol buffer output, a minified asset, or a file whose first lines carry `@generated` or Go's `Code generated … DO NOT EDIT.`.",
+        ),
+        field(
             "owners",
             STR_LIST,
             Default::EmptyList,

@@ -681,10 +681,32 @@ impl Checker {
                     }
                     let from = from.as_ref().map(|f| {
                         let e = self.expr(f, &mut body, sigs, false);
+                        if e.ty.element().is_some_and(Type::is_stringy) {
+                            // A list of groups is one review any of them can give. It reaches
+                            // every host as the groups joined by the group separator, so the
+                            // interpreter and the module compute it with the same `join`, and
+                            // combining (`blastwall_abi::combine`) reads it back.
+                            let span = e.span;
+                            let sep = Expr {
+                                kind: ExprKind::Str(
+                                    blastwall_abi::combine::GROUP_SEPARATOR.to_string(),
+                                ),
+                                ty: Type::Str,
+                                span,
+                            };
+                            return Expr {
+                                kind: ExprKind::Builtin(Builtin::Join, vec![e, sep]),
+                                ty: Type::Str,
+                                span,
+                            };
+                        }
                         if !e.ty.is_stringy() {
                             self.error(Diagnostic::error(
                                 "type",
-                                format!("`from` needs a group name (`str`), found `{}`", e.ty),
+                                format!(
+                                    "`from` needs a group name (`str`) or a list of them (`[str]`, any one of which may approve), found `{}`",
+                                    e.ty
+                                ),
                                 f.span,
                             ));
                         }

@@ -702,15 +702,22 @@ fn check_command(args: CheckArgs, explain: bool) -> Result<u8, Failure> {
                     m.insert("explain".into(), report::trace_json(t));
                 }
                 m.insert("facts".into(), gathered.facts);
+                if let Some(at) = &gathered.read_at {
+                    m.insert("read_at".into(), serde_json::Value::String(at.clone()));
+                }
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         CheckFormat::Text => {
             println!(
-                "checked: {} with {} rules\n",
+                "checked: {} with {} rules",
                 checked_summary(&gathered.facts),
                 policy.rule_names().len()
             );
+            if let Some(at) = &gathered.read_at {
+                println!("repository files (blastwall.toml, CODEOWNERS, topology) read at: {at}");
+            }
+            println!();
             print!(
                 "{}",
                 report::decision_text_with(&decision, report::use_colour())
@@ -825,12 +832,20 @@ fn checked_summary(facts: &serde_json::Value) -> String {
             if files == 1 { "" } else { "s" }
         ));
     }
-    if let Some(n) = facts
-        .get("plan")
-        .and_then(|p| p.get("resources"))
-        .and_then(serde_json::Value::as_array)
-    {
-        parts.push(format!("a plan of {} resource changes", n.len()));
+    if let Some(plan) = facts.get("plan") {
+        let n = plan
+            .get("resources")
+            .and_then(serde_json::Value::as_array)
+            .map_or(0, Vec::len);
+        // The admission adapter fills the same document; a request is not a plan.
+        if plan.get("source").and_then(serde_json::Value::as_str) == Some("kubernetes") {
+            parts.push(format!(
+                "an admission request ({n} resource{})",
+                if n == 1 { "" } else { "s" }
+            ));
+        } else {
+            parts.push(format!("a plan of {n} resource changes"));
+        }
     }
     if facts.get("action").is_some() {
         parts.push("an agent action".to_string());

@@ -9,9 +9,9 @@
 //!   the whole merged branch, as the pull request that landed it was; with `--all-parents` the
 //!   branch's commits are decided one by one as well. A root commit has no parent to diff
 //!   against and is skipped (counted as `skipped`);
-//! - owners from the repository's *current* CODEOWNERS and services from its *current* topology,
-//!   found as `check` finds them, so the question answered is "what would today's rules, owners
-//!   and topology have said";
+//! - owners from the CODEOWNERS and services from the topology of the range's head commit
+//!   (its tree, not the working tree), found as `check` finds them, so the question answered is
+//!   "what would today's rules, with the head's owners and topology, have said";
 //! - the parameters of `blastwall.toml` (or the policy's defaults), no approvals, overrides,
 //!   plan or action. With no approvals every review a rule asks for is missing, so a commit that
 //!   needs one counts as `review`.
@@ -56,7 +56,7 @@ const SUBJECT_WIDTH: usize = 60;
 const NOTES: [&str; 3] = [
     "each commit is decided as its own change against its first parent; root commits are skipped",
     "no approvals are assumed: a commit that needs a review counts as `review`",
-    "parameters from blastwall.toml (or --config) and --set, else the defaults; owners from the current CODEOWNERS, services from the current topology (or --topology)",
+    "parameters from blastwall.toml (or --config) and --set, else the defaults; owners from the CODEOWNERS and services from the topology (or --topology) of the range's head",
 ];
 
 #[derive(clap::Args, Debug)]
@@ -97,7 +97,7 @@ impl ReplayArgs {
     }
 
     fn repo_path(&self) -> PathBuf {
-        self.repo.clone().unwrap_or_else(|| PathBuf::from("."))
+        blastwall_gather::repo_root(self.repo.as_deref())
     }
 }
 
@@ -110,11 +110,14 @@ pub fn run(args: ReplayArgs, policy: &Policy) -> Result<u8, Failure> {
     let commits = git
         .commits(base, head, !args.all_parents, args.max_commits)
         .map_err(at)?;
-    let mut context = RepoContext::load(
+    // Owners, topology and configuration as the range's head has them, not as the working
+    // tree has them now: an uncommitted edit changes no replay of committed history.
+    let snapshot = git.snapshot(head).map_err(at)?;
+    let mut context = RepoContext::load_at(
         &repo,
+        Some(&snapshot),
         args.context.topology.as_deref(),
         args.context.config.as_deref(),
-        &mut Vec::new(),
     )?;
     blastwall_gather::apply_sets(&mut context.config.params, &args.context.set)?;
     let verdicts = decide_all(&git, &repo, &commits, &context, policy)?;

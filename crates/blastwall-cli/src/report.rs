@@ -110,8 +110,9 @@ pub fn trace_json(t: &Trace) -> serde_json::Value {
                     b.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>()
                 }).collect::<Vec<_>>(),
             }),
-            RuleStatus::NotFired { at, condition, note } => serde_json::json!({
+            RuleStatus::NotFired { at, condition, note, values } => serde_json::json!({
                 "rule": name, "status": "quiet", "false": condition, "at": at, "note": note,
+                "values": values.iter().map(|(expr, value)| serde_json::json!({"expr": expr, "value": value})).collect::<Vec<_>>(),
             }),
             RuleStatus::NotApplicable(docs) => serde_json::json!({
                 "rule": name, "status": "skipped", "needs": docs,

@@ -284,7 +284,7 @@ fn explain_takes_the_same_inputs_as_check() {
         "{text}"
     );
     assert!(
-        text.contains("with f = \"services/payments/src/lib.rs\", o = \"@org/payments\""),
+        text.contains("with f = \"services/payments/src/lib.rs\""),
         "{text}"
     );
     assert!(text.contains("skipped  no_destructive_prod_plan"), "{text}");

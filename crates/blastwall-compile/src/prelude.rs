@@ -1567,11 +1567,13 @@ fn walk(g: GraphSlots, topology_prefix: u64) -> Asm {
     a.br(l);
     a.end();
     a.end();
-    // prefix sums: buckets[d] = first position of distance d
+    // prefix sums: buckets[d] = first position of distance d, for d in 1..=maxd. Each step
+    // writes buckets[k + 1], so k stops at maxd: one step more wrote one entry past the
+    // buckets, which trapped when they ended exactly at the end of memory.
     a.i32c(1).set(k);
     let b = a.block();
     let l = a.loop_();
-    a.get(k).get(maxd).i32c(1).i(I32Add).i(I32GtU);
+    a.get(k).get(maxd).i(I32GtU);
     a.br_if(b);
     a.get(buckets)
         .get(k)

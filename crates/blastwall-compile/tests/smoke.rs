@@ -135,7 +135,7 @@ fn the_name_section_names_every_function() {
     for rule in &policy.rules {
         assert!(named(&format!("rule {}", rule.name)), "rule {}", rule.name);
     }
-    assert!(named("fn approves_as"), "{names:?}");
+    assert!(named("fn ai_file"), "{names:?}");
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! [teams]                       # who is in which review group
 //! "@org/payments" = ["alice", "bob"]
 //!
+//! [people]                     # who commits under which email: email → forge login
+//! "alice@example.com" = "alice"
+//!
 //! [ai]
 //! unmarked_means_human = false  # commits with no AI marker are `no` rather than `unknown`
 //! [[ai.patterns]]               # a team's own markers; exactly one of the four keys
@@ -53,6 +56,10 @@ pub struct CheckConfig {
     /// `[topology.tiers]`: globs over node names (`*` any run of characters) and the tier a
     /// matching node gets, in file order; the first match wins.
     pub topology_tiers: Vec<(String, i64)>,
+    /// `[people]`: commit emails and the forge login of the person behind each, in file order.
+    /// A change's author, known from commits by an email, is also that login, so their own
+    /// approval never counts.
+    pub people: Vec<(String, String)>,
 }
 
 /// A configuration file that cannot be used.
@@ -186,8 +193,33 @@ pub fn read_config(file: &str, text: &str) -> Result<CheckConfig, ConfigError> {
             "ai" => read_ai(&src, value, &mut cfg)?,
             "env" => read_env(&src, value, &mut cfg)?,
             "topology" => read_topology(&src, value, &mut cfg)?,
+            "people" => {
+                for (email, login) in table(&src, value, "people")? {
+                    let e: &str = email.get_ref();
+                    match login.get_ref() {
+                        DeValue::String(l) if !l.trim().is_empty() && e.contains('@') => {
+                            cfg.people
+                                .push((e.trim().to_string(), l.trim().to_string()));
+                        }
+                        _ => {
+                            return err(
+                                &src,
+                                Some(login),
+                                format!(
+                                    "`people.\"{e}\"` should map an email to a login, as `\"alice@example.com\" = \"alice\"`"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
             _ => {
-                return unknown(&src, key, "", &["params", "teams", "ai", "env", "topology"]);
+                return unknown(
+                    &src,
+                    key,
+                    "",
+                    &["params", "teams", "people", "ai", "env", "topology"],
+                );
             }
         }
     }

@@ -53,6 +53,9 @@
 //!   algorithm. A line is a run of bytes ending in `\n` or at the end of the file, so a missing
 //!   final newline counts as a changed line as in git. Added files count all their lines as added,
 //!   deleted files as removed; submodule entries count 0.
+//! - `generated`: whether the file is written by a tool (a lockfile, protocol buffer output, a
+//!   minified asset, or a `@generated` / `Code generated … DO NOT EDIT.` header), as
+//!   [`crate::generated`] decides it from the path and the first bytes of its content.
 //! - `binary`: a NUL byte in the first 8000 bytes of either side, as git decides it. Binary files
 //!   count 0 lines added and removed (`--numstat` prints `-`). `.gitattributes` (`binary`,
 //!   `-diff`, textconv drivers) are not applied.
@@ -345,6 +348,178 @@ impl GitRepo {
     }
 }
 
+/// The files of one commit's tree, read from the object database: what a range's head holds,
+/// whatever the working tree holds now (see [`GitRepo::snapshot`]).
+pub struct Snapshot<'r> {
+    r: &'r Repo,
+    commit: ObjectId,
+    tree: ObjectId,
+}
+
+impl std::fmt::Debug for Snapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("commit", &self.commit)
+            .finish()
+    }
+}
+
+/// What a path of a [`Snapshot`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryOf {
+    Blob(ObjectId),
+    Tree(ObjectId),
+    Other,
+}
+
+impl GitRepo {
+    /// The tree of revision `rev` (peeled to a commit), to read files from as they were
+    /// committed there.
+    pub fn snapshot(&self, rev: &str) -> Result<Snapshot<'_>, GitError> {
+        let commit = self.r.resolve("head", rev)?;
+        let tree = self
+            .r
+            .repo
+            .find_commit(commit)
+            .and_then(|c| c.tree_id().map(gix::Id::detach))
+            .map_err(self.r.corrupt("reading the head's tree"))?;
+        Ok(Snapshot {
+            r: &self.r,
+            commit,
+            tree,
+        })
+    }
+}
+
+impl Snapshot<'_> {
+    /// The commit id the files are read from.
+    pub fn commit(&self) -> String {
+        self.commit.to_string()
+    }
+
+    fn entry(&self, rel: &str) -> Result<Option<EntryOf>, GitError> {
+        if rel.is_empty() {
+            return Ok(Some(EntryOf::Tree(self.tree)));
+        }
+        let tree = self
+            .r
+            .repo
+            .find_tree(self.tree)
+            .map_err(self.r.corrupt("reading the head's tree"))?;
+        let entry = tree
+            .lookup_entry(rel.split('/').map(str::as_bytes))
+            .map_err(self.r.corrupt("looking up a file of the head"))?;
+        Ok(entry.map(|e| match e.mode().kind() {
+            EntryKind::Blob | EntryKind::BlobExecutable => EntryOf::Blob(e.object_id()),
+            EntryKind::Tree => EntryOf::Tree(e.object_id()),
+            EntryKind::Link | EntryKind::Commit => EntryOf::Other,
+        }))
+    }
+
+    /// The text of the file at the `/`-separated path `rel`: `None` when the tree has no file
+    /// there (a directory, a symbolic link or a submodule is no file). A file larger than
+    /// `max_bytes` or not UTF-8 is an error naming it.
+    pub fn read(&self, rel: &str, max_bytes: u64) -> Result<Option<String>, SnapshotError> {
+        let Some(EntryOf::Blob(id)) = self.entry(rel)? else {
+            return Ok(None);
+        };
+        let header = self
+            .r
+            .repo
+            .find_header(id)
+            .map_err(self.r.corrupt("reading a file of the head"))?;
+        if header.size() > max_bytes {
+            return Err(SnapshotError::TooLarge {
+                path: rel.to_string(),
+                commit: self.commit(),
+                limit: max_bytes,
+            });
+        }
+        let data = self
+            .r
+            .repo
+            .find_object(id)
+            .map_err(self.r.corrupt("reading a file of the head"))?
+            .detach()
+            .data;
+        let mut bytes = data.as_slice();
+        // A byte-order mark is no part of the text, as for files read from disk.
+        if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF".as_slice()) {
+            bytes = rest;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Some(text.to_string())),
+            Err(_) => Err(SnapshotError::NotUtf8 {
+                path: rel.to_string(),
+                commit: self.commit(),
+            }),
+        }
+    }
+
+    /// Whether `rel` is a file (a blob) in the tree.
+    pub fn is_file(&self, rel: &str) -> Result<bool, GitError> {
+        Ok(matches!(self.entry(rel)?, Some(EntryOf::Blob(_))))
+    }
+
+    /// Whether `rel` is a directory (a tree) in the tree.
+    pub fn is_dir(&self, rel: &str) -> Result<bool, GitError> {
+        Ok(matches!(self.entry(rel)?, Some(EntryOf::Tree(_))))
+    }
+
+    /// The names of the directories directly inside `rel`, sorted; empty when `rel` is not a
+    /// directory. Names that are not UTF-8 are left out.
+    pub fn subdirs(&self, rel: &str) -> Result<Vec<String>, GitError> {
+        let Some(EntryOf::Tree(id)) = self.entry(rel)? else {
+            return Ok(Vec::new());
+        };
+        let tree = self
+            .r
+            .repo
+            .find_tree(id)
+            .map_err(self.r.corrupt("reading a directory of the head"))?;
+        let decoded = tree.decode().map_err(|e| GitError::Corrupt {
+            repo: self.r.path.clone(),
+            doing: "decoding a directory of the head",
+            detail: e.to_string(),
+        })?;
+        let mut names: Vec<String> = decoded
+            .entries
+            .iter()
+            .filter(|e| e.mode.is_tree())
+            .filter_map(|e| e.filename.to_str().ok().map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// A file of a [`Snapshot`] that cannot be read as text.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum SnapshotError {
+    /// The repository could not be read.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] GitError),
+    /// The file is larger than the limit.
+    #[error("`{path}` at {commit} is larger than {limit} bytes")]
+    TooLarge {
+        /// The path in the tree.
+        path: String,
+        /// The commit.
+        commit: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file is not UTF-8.
+    #[error("`{path}` at {commit} is not UTF-8")]
+    NotUtf8 {
+        /// The path in the tree.
+        path: String,
+        /// The commit.
+        commit: String,
+    },
+}
+
 /// The GitHub login a noreply address stands for (`12345+octocat@users.noreply.github.com` or
 /// `octocat@users.noreply.github.com` → `octocat`); any other email as it is.
 pub fn login_of_email(email: &str) -> String {
@@ -467,6 +642,7 @@ struct FileFact {
     added: u64,
     removed: u64,
     binary: bool,
+    generated: bool,
 }
 
 impl FileFact {
@@ -480,6 +656,7 @@ impl FileFact {
         m.insert("added".into(), json!(self.added));
         m.insert("removed".into(), json!(self.removed));
         m.insert("binary".into(), json!(self.binary));
+        m.insert("generated".into(), json!(self.generated));
         m.insert("owners".into(), json!([]));
         m.insert("commits".into(), json!(self.commits));
         Value::Object(m)
@@ -981,8 +1158,15 @@ impl Repo {
         } else {
             count_lines(old.bytes(), new.bytes())
         };
+        let path = change.path.to_str_lossy().into_owned();
+        // The marker is looked for in what the file is now, or was, for a deleted file.
+        let head = match (&new, &old) {
+            (Content::Data(d), _) | (Content::None, Content::Data(d)) => d.as_slice(),
+            _ => &[],
+        };
+        let generated = crate::generated::is_generated(&path, head);
         Ok(FileFact {
-            path: change.path.to_str_lossy().into_owned(),
+            path,
             previous_path: change.previous.map(|p| p.to_str_lossy().into_owned()),
             raw_path: change.path,
             commits: Vec::new(),
@@ -990,6 +1174,7 @@ impl Repo {
             added,
             removed,
             binary,
+            generated,
         })
     }
 

@@ -40,11 +40,14 @@ pub mod codeowners;
 pub mod config;
 pub mod env;
 mod error;
+pub mod generated;
 pub mod git;
 mod git_error;
+pub mod identity;
 mod json;
 mod plan;
 pub mod provenance;
+mod provenance_table;
 pub mod terraform;
 mod topo_error;
 pub mod topology;
@@ -60,10 +63,11 @@ pub use config::{CheckConfig, ConfigError, read_config};
 pub use env::EnvPattern;
 pub use error::{ActionError, InputError, PlanError, TypeError};
 pub use git::{
-    GitOptions, GitRepo, RangeCommit, change_from_git, default_branch, is_shallow, login_of_email,
-    merge_base,
+    GitOptions, GitRepo, RangeCommit, Snapshot, SnapshotError, change_from_git, default_branch,
+    is_shallow, login_of_email, merge_base,
 };
 pub use git_error::{GitError, PatternError};
+pub use identity::{Mailmap, login_of, names_of};
 pub use plan::PlanOptions;
 pub use provenance::{
     CommitProvenance, PatternKind, Person, Provenance, ProvenanceOptions, ProvenancePattern,
@@ -72,6 +76,6 @@ pub use provenance::{
 pub use terraform::plan_from_terraform;
 pub use topo_error::{ApprovalError, Loc, TopologyError};
 pub use topology::{
-    complete_topology, nodes_for_paths, topology_auto, topology_from_cargo, topology_from_node,
-    topology_from_toml,
+    complete_topology, nodes_for_paths, topology_at, topology_auto, topology_from_cargo,
+    topology_from_node, topology_from_toml,
 };

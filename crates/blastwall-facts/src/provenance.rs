@@ -28,24 +28,12 @@
 //! the name when it ends in `[bot]`, or the local part of the email with GitHub's `NNN+` user-id
 //! prefix removed.
 //!
-//! | tool | marker | source of the format |
-//! |---|---|---|
-//! | `claude-code` | an identity with the email `noreply@anthropic.com` (Claude Code's default `Co-Authored-By: Claude <noreply@anthropic.com>` trailer, which later versions write with the model's name) | Claude Code settings, `includeCoAuthoredBy` / `attribution` |
-//! | `claude-code` | a line containing `Generated with [Claude Code]` or `Generated with Claude Code`, any case (the footer `🤖 Generated with [Claude Code](https://claude.com/claude-code)`) | the same |
-//! | `copilot` | the bot login `copilot-swe-agent[bot]` in a name, or any email containing it | GitHub docs, Copilot coding agent: commits are authored by `copilot-swe-agent[bot]` |
-//! | `copilot` | an email `NNN+Copilot@users.noreply.github.com` (the `Copilot` user), or `copilot@github.com` | VS Code's git extension, AI co-author trailer (`Co-authored-by: Copilot <…>`, both addresses it has used) |
-//! | `cursor` | the email `cursoragent@cursor.com` | Cursor agent commits, `Co-authored-by: Cursor Agent <cursoragent@cursor.com>` |
-//! | `aider` | an author or committer name ending in ` (aider)` | aider docs, Git integration: `--attribute-author` / `--attribute-committer` |
-//! | `aider` | a message starting with `aider: ` | aider docs: `--attribute-commit-message-author` |
-//! | `aider` | the email `aider@aider.chat` or `noreply@aider.chat` | aider's `--attribute-co-authored-by` trailer, `Co-authored-by: aider (MODEL) <…>` |
-//! | `codex` | the email `noreply@openai.com` or `codex@openai.com` | OpenAI Codex commits, `Codex <noreply@openai.com>`, `GPT-5 Codex <codex@openai.com>` |
-//! | `devin` | the bot login `devin-ai-integration[bot]` | Devin's GitHub app |
-//! | `amazon-q` | the bot login `amazon-q-developer[bot]` | Amazon Q Developer's GitHub app |
-//! | `gemini` | the bot login `gemini-code-assist[bot]` | Gemini Code Assist's GitHub app |
-//! | `claude` | the bot login `claude[bot]` or `anthropic-code-agent[bot]`, or an email `NNN+Claude@users.noreply.github.com` (the `Claude` user) | the Claude GitHub app (Claude Code GitHub Actions), Claude's coding agent on GitHub |
-//! | `replit` | a `Replit-Commit-Author:` trailer, key in any case | Replit Agent commits |
-//! | the tool named, or `ai` | a project's disclosure line `AI-assisted: …`, `AI-assistance: …`, `AI-disclosure: …`, `AI-generated: …` or `AI disclosure: …`, key in any case; the value's first word names the tool (`AI-assisted: Claude Code` → `claude`), a bare yes gives `ai`, and a value that says no AI was used (`no`, `none`, `n/a`, `not used`, …) is no marker | projects' contribution guidelines that ask for a disclosure line |
-//! | AGENT, lowercased | `Assisted-by: AGENT:MODEL [TOOL…]`, key in any case (without a `:`, the first word) | Linux kernel, `Documentation/process/coding-assistants.rst` |
+//! The built-in markers — agent emails, bot logins, the GitHub users behind agents' noreply
+//! addresses, footers, trailer keys, disclosure lines (`AI-assisted: …`, `AI disclosure: …`,
+//! the value's first word naming the tool, a no being no marker) and `Assisted-by:` — are one
+//! table, `data/provenance.toml` in this crate, each entry with the source that makes it a
+//! marker. It is compiled in and read once. `tests/fixtures/commits/` holds real commit
+//! messages it is tested against.
 //!
 //! Configured [`ProvenancePattern`]s add to these: an exact email (case-insensitive, any of the
 //! identities above), a trailer key (case-insensitive), a regular expression over trailer values,
@@ -58,6 +46,8 @@
 //! (trimmed), or for an author or committer `author: Name <email>` / `committer: Name <email>`.
 
 use regex::Regex;
+
+use crate::provenance_table::{self as markers, Kind};
 use serde_json::{Value, json};
 
 pub use crate::git_error::PatternError;
@@ -304,36 +294,48 @@ pub fn classify_commit(
             format!("committer: {}", committer.display()),
         ),
     ];
+    let table = markers::table();
     for (role, person) in [("author", author), ("committer", committer)] {
-        if person.name.trim_end().ends_with(" (aider)") {
-            found.add("aider", format!("{role}: {}", person.display()));
+        for m in table.of(Kind::NameSuffix) {
+            if person.name.trim_end().ends_with(m.value.as_str()) {
+                found.add(&m.tool, format!("{role}: {}", person.display()));
+            }
         }
     }
 
-    if message.trim_start().starts_with("aider: ") {
-        let first = message.trim_start().lines().next().unwrap_or_default();
-        found.add("aider", first.trim().to_string());
+    for m in table.of(Kind::MessagePrefix) {
+        if message.trim_start().starts_with(m.value.as_str()) {
+            let first = message.trim_start().lines().next().unwrap_or_default();
+            found.add(&m.tool, first.trim().to_string());
+        }
     }
 
     for raw in message.lines() {
         let line = raw.trim();
-        if is_claude_code_footer(line) {
-            found.add("claude-code", line.to_string());
+        let lower = line.to_ascii_lowercase();
+        for m in table.of(Kind::Footer) {
+            if lower.contains(m.value.as_str()) {
+                found.add(&m.tool, line.to_string());
+            }
         }
-        // `AI disclosure: …` is written with a space, which a trailer key cannot hold.
-        if let Some(value) = strip_prefix_ignore_case(line, "ai disclosure:")
-            && let Some(tool) = disclosure_tool("ai-disclosure", value.trim())
-        {
-            found.add(&tool, line.to_string());
+        // A disclosure key with a space (`AI disclosure: …`) is no trailer key.
+        for m in table.of(Kind::Disclosure).filter(|m| m.value.contains(' ')) {
+            if let Some(value) = strip_prefix_ignore_case(line, &format!("{}:", m.value))
+                && let Some(tool) = disclosure_tool(value.trim())
+            {
+                found.add(&tool, line.to_string());
+            }
         }
         let Some((key, value)) = trailer_line(line) else {
             continue;
         };
+        let key_is = |kind: Kind| table.of(kind).find(|m| key.eq_ignore_ascii_case(&m.value));
         if key.eq_ignore_ascii_case("co-authored-by") {
             identities.push((parse_identity(value), line.to_string()));
-        } else if key.eq_ignore_ascii_case("replit-commit-author") {
-            found.add("replit", line.to_string());
-        } else if let Some(tool) = disclosure_tool(key, value)
+        } else if let Some(m) = key_is(Kind::Trailer) {
+            found.add(&m.tool, line.to_string());
+        } else if key_is(Kind::Disclosure).is_some()
+            && let Some(tool) = disclosure_tool(value)
             // A team that configured this key names the tool itself.
             && !opts
                 .patterns
@@ -341,7 +343,7 @@ pub fn classify_commit(
                 .any(|p| p.kind == PatternKind::TrailerKey && key.eq_ignore_ascii_case(&p.pattern))
         {
             found.add(&tool, line.to_string());
-        } else if key.eq_ignore_ascii_case("assisted-by") {
+        } else if key_is(Kind::AssistedBy).is_some() {
             let agent = match value.split_once(':') {
                 Some((agent, _)) => agent.trim(),
                 None => value.split_whitespace().next().unwrap_or_default(),
@@ -385,91 +387,47 @@ pub fn classify_commit(
     found.finish(opts)
 }
 
-/// The tool a built-in identity rule assigns to `person`, if any.
+/// The tool a built-in identity marker assigns to `person`, if any: its email, the GitHub
+/// user its noreply address stands for, or its bot login (from the name or the email).
 fn builtin_identity_tool(person: &Person) -> Option<&'static str> {
+    let table = markers::table();
     let email = person.email.trim().to_ascii_lowercase();
-    let by_email = match email.as_str() {
-        "noreply@anthropic.com" => Some("claude-code"),
-        "cursoragent@cursor.com" => Some("cursor"),
-        "noreply@openai.com" | "codex@openai.com" => Some("codex"),
-        "aider@aider.chat" | "noreply@aider.chat" => Some("aider"),
-        "copilot@github.com" => Some("copilot"),
-        _ => None,
-    };
-    if by_email.is_some() {
-        return by_email;
-    }
-    if email.contains("copilot-swe-agent[bot]") {
-        return Some("copilot");
+    if let Some(m) = table.of(Kind::Email).find(|m| m.value == email) {
+        return Some(&m.tool);
     }
     if let Some((local, domain)) = email.rsplit_once('@')
         && domain == "users.noreply.github.com"
+        && let Some((id, login)) = local.split_once('+')
+        && !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && let Some(m) = table.of(Kind::NoreplyUser).find(|m| m.value == login)
     {
-        // The `Copilot` and `Claude` GitHub users behind the coding agents' commits.
-        if local.ends_with("+copilot") {
-            return Some("copilot");
-        }
-        if local.ends_with("+claude") {
-            return Some("claude");
-        }
+        return Some(&m.tool);
     }
     let name = person.name.trim().to_ascii_lowercase();
     let email_login = strip_user_id(local_part(&email));
     [name.as_str(), email_login]
         .into_iter()
         .filter(|login| login.ends_with("[bot]"))
-        .find_map(bot_tool)
+        .find_map(|login| table.of(Kind::Bot).find(|m| m.value == login))
+        .map(|m| m.tool.as_str())
 }
 
-/// The tool of a known bot login (lowercase).
-fn bot_tool(login: &str) -> Option<&'static str> {
-    match login {
-        "copilot-swe-agent[bot]" => Some("copilot"),
-        "devin-ai-integration[bot]" => Some("devin"),
-        "amazon-q-developer[bot]" => Some("amazon-q"),
-        "gemini-code-assist[bot]" => Some("gemini"),
-        "claude[bot]" | "anthropic-code-agent[bot]" => Some("claude"),
-        _ => None,
-    }
-}
-
-/// The tool a project's own disclosure line names: `AI-assisted: …`, `AI-assistance: …`,
-/// `AI-disclosure: …` (key in any case). The value names the tool when it starts with one (its
-/// first word, lowercased, as `Assisted-by:` does); a bare yes names none (`ai`); a value that
-/// says no AI was used (`no`, `none`, `n/a`, `false`, `not used`, …) is no marker.
-fn disclosure_tool(key: &str, value: &str) -> Option<String> {
-    let known = [
-        "ai-assisted",
-        "ai-assistance",
-        "ai-disclosure",
-        "ai-generated",
-    ];
-    if !known.iter().any(|k| k.eq_ignore_ascii_case(key)) {
-        return None;
-    }
+/// The tool a project's own disclosure line names, from its value: the value's first word,
+/// lowercased, as `Assisted-by:` does; `ai` for a bare yes; `None` for a value that says no AI
+/// was used (the table's `disclosure_values`).
+fn disclosure_tool(value: &str) -> Option<String> {
+    let table = markers::table();
     let lower = value.trim().to_ascii_lowercase();
     let first: String = lower
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/'))
         .find(|w| !w.is_empty())
         .unwrap_or_default()
         .to_string();
-    let negative = [
-        "no", "none", "n/a", "na", "false", "0", "not", "nothing", "without", "never",
-    ];
-    if first.is_empty() || negative.contains(&first.as_str()) {
+    if first.is_empty() || table.negative.contains(&first) {
         return None;
     }
-    let affirmative = [
-        "yes",
-        "true",
-        "1",
-        "partly",
-        "partially",
-        "some",
-        "used",
-        "ai",
-    ];
-    Some(if affirmative.contains(&first.as_str()) {
+    Some(if table.affirmative.contains(&first) {
         "ai".to_string()
     } else {
         first
@@ -482,12 +440,6 @@ fn strip_prefix_ignore_case<'a>(line: &'a str, prefix: &str) -> Option<&'a str> 
     head.eq_ignore_ascii_case(prefix)
         .then(|| line.get(prefix.len()..))
         .flatten()
-}
-
-/// Claude Code's footer: `🤖 Generated with [Claude Code](…)`, or without the link.
-fn is_claude_code_footer(line: &str) -> bool {
-    let lower = line.to_lowercase();
-    lower.contains("generated with [claude code]") || lower.contains("generated with claude code")
 }
 
 /// `Name <email>` → a person; without angle brackets a lone address is the email, anything

@@ -652,3 +652,52 @@ fn range_provenance() {
         TriState::Unknown
     );
 }
+
+/// `Name <email>` from a fixture header.
+fn person_of(value: &str) -> Person {
+    match value.split_once('<') {
+        Some((name, rest)) => Person::new(name.trim(), rest.trim_end_matches('>').trim()),
+        None => Person::new(value.trim(), ""),
+    }
+}
+
+#[test]
+fn real_commit_messages_are_attributed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/commits");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (header, message) = text.split_once("---\n").unwrap();
+        let mut author = Person::new("Someone", "someone@example.com");
+        let mut committer = author.clone();
+        let mut expect: Option<Vec<String>> = None;
+        for line in header.lines() {
+            let (key, value) = line.split_once(':').unwrap();
+            match key {
+                "author" => author = person_of(value),
+                "committer" => committer = person_of(value),
+                "expect" => expect = Some(value.split_whitespace().map(String::from).collect()),
+                other => panic!("{}: unknown header `{other}`", path.display()),
+            }
+        }
+        let expect = expect.unwrap_or_else(|| panic!("{}: no `expect:`", path.display()));
+        let p = classify_commit(message, &author, &committer, &ProvenanceOptions::default());
+        let mut tools = p.tools.clone();
+        tools.sort();
+        assert_eq!(tools, expect, "{}", path.display());
+        let want = if expect.is_empty() {
+            TriState::Unknown
+        } else {
+            TriState::Yes
+        };
+        assert_eq!(p.ai, want, "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} fixtures");
+}

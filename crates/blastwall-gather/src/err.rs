@@ -92,6 +92,15 @@ pub enum GatherError {
         /// The adapter's error (boxed: it is large, and rare).
         source: Box<blastwall_facts::GitError>,
     },
+    /// A file of the head revision (`blastwall.toml`, `CODEOWNERS`, `.mailmap`) could not be
+    /// read from its tree.
+    #[error("`{}`: {source}", repo.display())]
+    AtRevision {
+        /// The repository.
+        repo: PathBuf,
+        /// What could not be read (boxed: it is large, and rare).
+        source: Box<blastwall_facts::SnapshotError>,
+    },
     /// The default base is the merge base of the default branch and the head, and it could
     /// not be found.
     #[error("`{}`: base is the merge base of `{default}` and `{head}`: {source}", repo.display())]

@@ -251,6 +251,9 @@ pub struct Gathered {
     pub facts: Value,
     /// What was not available, for the front end to show (a missing `CODEOWNERS`, say).
     pub notes: Vec<String>,
+    /// The commit whose tree the repository's own files (`blastwall.toml`, `CODEOWNERS`, the
+    /// topology) were read from; `None` when they came from the working tree.
+    pub read_at: Option<String>,
 }
 
 /// Apply `--set KEY=VALUE` arguments to `params`, later ones winning. A value that reads as
@@ -282,11 +285,27 @@ pub fn repo_root(given: Option<&Path>) -> PathBuf {
 pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     let repo = repo_root(src.repo.as_deref());
     let mut notes = Vec::new();
-    let context = RepoContext::load(
+    // A range given by its revisions is a question about commits: the repository's own files
+    // come from the head's tree, so an uncommitted edit neither fails nor changes the answer.
+    // Without `--base` or `--head` the working tree is the subject (a `blastwall.toml` being
+    // edited is tried before it is committed), and its files are read from disk.
+    let opened = if !src.no_git && (src.base.is_some() || src.head.is_some()) {
+        Some(blastwall_facts::GitRepo::open(&repo).map_err(|e| git(&repo, e))?)
+    } else {
+        None
+    };
+    let snapshot = match &opened {
+        Some(g) => Some(
+            g.snapshot(src.head.as_deref().unwrap_or("HEAD"))
+                .map_err(|e| git(&repo, e))?,
+        ),
+        None => None,
+    };
+    let context = RepoContext::load_at(
         &repo,
+        snapshot.as_ref(),
         src.topology.as_deref(),
         src.config.as_deref(),
-        &mut notes,
     )?;
     let config = &context.config;
     let mut facts = Map::new();
@@ -299,8 +318,13 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     };
 
     if let Some(change) = change.as_mut() {
+        // Only a change has files to own: a plan or an admission request alone needs no
+        // CODEOWNERS, so its absence is no news there.
+        if context.owners.is_none() {
+            notes.push("no CODEOWNERS file: files have no owners".into());
+        }
         context.complete(change);
-        add_approvals(change, src, config, &mut notes)?;
+        add_approvals(change, src, &context, &mut notes)?;
     }
     if let Some(topo) = &context.topology {
         facts.insert("topology".into(), topo.clone());
@@ -361,6 +385,7 @@ pub fn gather(src: &Sources) -> Result<Gathered, GatherError> {
     Ok(Gathered {
         facts: Value::Object(facts),
         notes,
+        read_at: context.read_at.clone(),
     })
 }
 
@@ -369,18 +394,85 @@ pub fn load_config(
     given: Option<&Path>,
     repo: &Path,
 ) -> Result<blastwall_facts::CheckConfig, GatherError> {
-    let path = match given {
-        Some(p) => Some(p.to_path_buf()),
-        None => Some(repo.join("blastwall.toml")).filter(|p| p.is_file()),
+    load_config_from(given, &RepoFiles::work_tree(repo))
+}
+
+fn load_config_from(
+    given: Option<&Path>,
+    files: &RepoFiles<'_>,
+) -> Result<blastwall_facts::CheckConfig, GatherError> {
+    let (name, text) = match given {
+        Some(p) => (p.display().to_string(), read_text(p)?),
+        None => match files.read(CONFIG_FILE)? {
+            Some(text) => (files.describe(CONFIG_FILE), text),
+            None => return Ok(blastwall_facts::CheckConfig::default()),
+        },
     };
-    match path {
-        Some(p) => {
-            let text = read_text(&p)?;
-            blastwall_facts::read_config(&p.display().to_string(), &text)
-                .map_err(|e| GatherError::Config(Box::new(e)))
-        }
-        None => Ok(blastwall_facts::CheckConfig::default()),
+    blastwall_facts::read_config(&name, &text).map_err(|e| GatherError::Config(Box::new(e)))
+}
+
+/// The repository's configuration file, at its root.
+const CONFIG_FILE: &str = "blastwall.toml";
+
+/// Where a repository's own files are read: its working tree, or the tree of a commit.
+struct RepoFiles<'a> {
+    repo: &'a Path,
+    at: Option<&'a blastwall_facts::Snapshot<'a>>,
+}
+
+impl<'a> RepoFiles<'a> {
+    fn work_tree(repo: &'a Path) -> RepoFiles<'a> {
+        RepoFiles { repo, at: None }
     }
+
+    /// The file `rel` (`/`-separated, from the root) as text; `None` when there is none.
+    fn read(&self, rel: &str) -> Result<Option<String>, GatherError> {
+        match self.at {
+            Some(snapshot) => {
+                snapshot
+                    .read(rel, MAX_INPUT_BYTES)
+                    .map_err(|e| GatherError::AtRevision {
+                        repo: self.repo.to_path_buf(),
+                        source: Box::new(e),
+                    })
+            }
+            None => {
+                let path = self.repo.join(rel);
+                if path.is_file() {
+                    read_text(&path).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    fn is_file(&self, rel: &str) -> Result<bool, GatherError> {
+        match self.at {
+            Some(snapshot) => snapshot.is_file(rel).map_err(|e| git(self.repo, e)),
+            None => Ok(self.repo.join(rel).is_file()),
+        }
+    }
+
+    fn is_dir(&self, rel: &str) -> Result<bool, GatherError> {
+        match self.at {
+            Some(snapshot) => snapshot.is_dir(rel).map_err(|e| git(self.repo, e)),
+            None => Ok(self.repo.join(rel).is_dir()),
+        }
+    }
+
+    /// How a file is named in messages: its path on disk, or `path` at the commit.
+    fn describe(&self, rel: &str) -> String {
+        match self.at {
+            Some(snapshot) => format!("{rel} (at {})", short(&snapshot.commit())),
+            None => self.repo.join(rel).display().to_string(),
+        }
+    }
+}
+
+/// A commit id as people read it: its first 12 hex digits.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }
 
 fn change_from_repo(
@@ -469,27 +561,44 @@ fn paths_of(change: &Value) -> Vec<String> {
 /// topology (given as a file, or derived). Loaded once, applied to any number of changes.
 #[derive(Debug)]
 pub struct RepoContext {
-    owners: Option<blastwall_facts::Codeowners>,
+    /// The code-owner file, parsed; `None` when the repository has none.
+    pub owners: Option<blastwall_facts::Codeowners>,
     /// The topology: the file given, else `blastwall-topology.toml`, else derived from a
     /// workspace; `None` when there is none.
     pub topology: Option<Value>,
     /// `blastwall.toml`: parameters, teams, provenance and environment settings.
     pub config: blastwall_facts::CheckConfig,
+    /// `.mailmap`: which emails are one person's.
+    pub mailmap: blastwall_facts::Mailmap,
+    /// The commit whose tree these were read from; `None` for the working tree.
+    pub read_at: Option<String>,
 }
 
 impl RepoContext {
-    /// Find the code-owner file and the topology of `repo`; notes say what was not found.
+    /// Find the code-owner file and the topology of `repo` in its working tree.
     pub fn load(
         repo: &Path,
         topology_file: Option<&Path>,
         config_file: Option<&Path>,
-        notes: &mut Vec<String>,
     ) -> Result<RepoContext, GatherError> {
-        let config = load_config(config_file, repo)?;
+        RepoContext::load_at(repo, None, topology_file, config_file)
+    }
+
+    /// [`RepoContext::load`], reading the repository's files from the tree of `at` when given
+    /// (a range's head), else from the working tree. Files given by path (`topology_file`,
+    /// `config_file`) are read from disk either way.
+    pub fn load_at(
+        repo: &Path,
+        at: Option<&blastwall_facts::Snapshot<'_>>,
+        topology_file: Option<&Path>,
+        config_file: Option<&Path>,
+    ) -> Result<RepoContext, GatherError> {
+        let files = RepoFiles { repo, at };
+        let config = load_config_from(config_file, &files)?;
         use blastwall_facts::Dialect;
         // A repository with GitLab CI configuration follows GitLab's rules (sections, its file
         // locations); any other follows GitHub's.
-        let dialect = if repo.join(".gitlab-ci.yml").is_file() || repo.join(".gitlab").is_dir() {
+        let dialect = if files.is_file(".gitlab-ci.yml")? || files.is_dir(".gitlab")? {
             Dialect::GitLab
         } else {
             Dialect::GitHub
@@ -500,38 +609,42 @@ impl RepoContext {
             "docs/CODEOWNERS",
             ".gitlab/CODEOWNERS",
         ];
-        let present: Vec<&str> = candidates
-            .into_iter()
-            .filter(|p| repo.join(p).is_file())
-            .collect();
+        let mut present: Vec<&str> = Vec::new();
+        for p in candidates {
+            if files.is_file(p)? {
+                present.push(p);
+            }
+        }
         let owners = match blastwall_facts::locate(&present, dialect) {
             Some(rel) => {
-                let source = read_text(&repo.join(rel))?;
+                let source = files.read(rel)?.unwrap_or_default();
                 Some(blastwall_facts::parse_codeowners(&source, dialect).with_file(rel))
             }
-            None => {
-                notes.push("no CODEOWNERS file: files have no owners".into());
-                None
-            }
+            None => None,
         };
-        let mut topology = match topology_file {
-            Some(path) => Some(load_topology(path)?),
-            None => {
-                blastwall_facts::topology_auto(repo).map_err(|source| GatherError::Topology {
-                    repo: repo.to_path_buf(),
-                    source: Box::new(source),
-                })?
+        let topology_error = |source| GatherError::Topology {
+            repo: repo.to_path_buf(),
+            source: Box::new(source),
+        };
+        let mut topology = match (topology_file, at) {
+            (Some(path), _) => Some(load_topology(path)?),
+            (None, Some(snapshot)) => {
+                blastwall_facts::topology_at(snapshot).map_err(topology_error)?
             }
+            (None, None) => blastwall_facts::topology_auto(repo).map_err(topology_error)?,
         };
         // Tiers from `[topology.tiers]` and owners from CODEOWNERS, for what the topology does
         // not say itself.
         if let Some(topo) = topology.as_mut() {
             blastwall_facts::complete_topology(topo, &config.topology_tiers, owners.as_ref());
         }
+        let mailmap = blastwall_facts::Mailmap::parse(&files.read(".mailmap")?.unwrap_or_default());
         Ok(RepoContext {
             owners,
             topology,
             config,
+            mailmap,
+            read_at: at.map(|s| s.commit()),
         })
     }
 
@@ -590,9 +703,10 @@ pub fn rule_paths(repo: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, Gather
 fn add_approvals(
     change: &mut Value,
     src: &Sources,
-    config: &blastwall_facts::CheckConfig,
+    context: &RepoContext,
     notes: &mut Vec<String>,
 ) -> Result<(), GatherError> {
+    let config = &context.config;
     let mut approvals: Vec<Value> = Vec::new();
     if let Some(p) = &src.reviews {
         let head = text(change, "head").unwrap_or_default().to_string();
@@ -612,18 +726,74 @@ fn add_approvals(
         }
     }
     approvals.sort_by(|a, b| text(a, "by").cmp(&text(b, "by")));
+
+    // The author is every name they go by: the head commit's email, the emails `.mailmap`
+    // links to it, the logins `[people]` and GitHub noreply addresses give them, and
+    // `--author`. The change names them by a login when one is known, since approvals are
+    // logins.
+    let mailmap = &context.mailmap;
+    let people = &config.people;
+    let head_email = head_author_email(change);
+    let mut author_names: Vec<String> = Vec::new();
+    if let Some(email) = &head_email {
+        author_names.extend(blastwall_facts::names_of(email, mailmap, people));
+    }
+    if let Some(given) = &src.author {
+        author_names.extend(blastwall_facts::names_of(given, mailmap, people));
+    } else if let Some(email) = &head_email
+        && let Some(login) = blastwall_facts::login_of(email, mailmap, people)
+    {
+        set(change, "author", json!(login));
+    }
+    let initiator = change
+        .get("ai")
+        .and_then(|a| text(a, "initiator"))
+        .map(|i| blastwall_facts::names_of(i, mailmap, people))
+        .unwrap_or_default();
+    // An approval under any of those names is the author's (or the initiator's) own, and
+    // never counts: it is left out of the facts, and the notes say so.
+    let own = |by: &str| {
+        let by = blastwall_abi::combine::identity(by);
+        author_names
+            .iter()
+            .chain(initiator.iter())
+            .any(|n| blastwall_abi::combine::identity(n) == by)
+    };
+    approvals.retain(|a| {
+        let by = text(a, "by").unwrap_or_default();
+        if !by.is_empty() && own(by) {
+            notes.push(format!(
+                "the approval by `{by}` does not count: `{by}` is a name of the change's author or of the agent's initiator"
+            ));
+            false
+        } else {
+            true
+        }
+    });
     // Approvals name logins; an author known only by an email cannot be told apart from an
-    // approver, so the author's own approval would count.
+    // approver by another name.
     if let Some(author) = text(change, "author")
         && author.contains('@')
         && !approvals.is_empty()
     {
         notes.push(format!(
-            "the change's author is known only by the email `{author}`, and approvals are logins: an approval by the author would count; pass `--author LOGIN`"
+            "the change's author is known only by the email `{author}`, and approvals are logins: an approval by the author under a login would count; pass `--author LOGIN` or map the email in `[people]` of blastwall.toml"
         ));
     }
     set(change, "approvals", Value::Array(approvals));
     Ok(())
+}
+
+/// The email of the head commit's author: the last of the change's commits.
+fn head_author_email(change: &Value) -> Option<String> {
+    change
+        .get("commits")
+        .and_then(Value::as_array)
+        .and_then(|c| c.last())
+        .and_then(|c| c.get("author"))
+        .and_then(|a| text(a, "email"))
+        .filter(|e| !e.trim().is_empty())
+        .map(str::to_string)
 }
 
 /// A topology file: JSON with `nodes` when its name ends in `.json`, else the TOML form.

@@ -51,11 +51,29 @@ pub enum RuleStatus {
         condition: String,
         /// A note, e.g. how many elements a quantifier examined.
         note: String,
+        /// The values that made it false, as (source text, value): the operands of a
+        /// comparison or test (`count(hit)` = `6`), and for a `some` that found nothing, each
+        /// examined element (the first few) with the first part of the condition it failed.
+        values: Vec<(String, String)>,
     },
     /// A document it reads was not given, so it does not apply.
     NotApplicable(Vec<&'static str>),
     /// Its evaluation failed.
     Error(String),
+}
+
+/// How many elements of a `some` that found nothing an explanation shows.
+const EXPLAINED_ELEMENTS: usize = 5;
+
+/// The most characters of one value an explanation shows.
+const EXPLAINED_CHARS: usize = 120;
+
+/// `text`, cut to [`EXPLAINED_CHARS`] characters with `…` when longer.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(EXPLAINED_CHARS) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
+        None => text.to_string(),
+    }
 }
 
 /// The explanation of one decision: a status per rule, in rule order.
@@ -86,12 +104,16 @@ impl Trace {
                     at,
                     condition,
                     note,
+                    values,
                 } => {
                     out.push_str(&format!(
                         "quiet    {name}\n           false: `{condition}` at {at}\n"
                     ));
                     if !note.is_empty() {
                         out.push_str(&format!("           {note}\n"));
+                    }
+                    for (expr, value) in values {
+                        out.push_str(&format!("             `{expr}` = {value}\n"));
                     }
                 }
                 RuleStatus::NotApplicable(docs) => {
@@ -221,6 +243,7 @@ impl Interpreter {
                 bytes: &mut bytes,
                 memory_limit: self.memory_limit,
                 globs: HashMap::new(),
+                explain: trace.is_some(),
             };
             match ev.rule(rule) {
                 Ok((mut found, bindings, quiet)) => {
@@ -230,6 +253,7 @@ impl Interpreter {
                                 at: self.location(rule.loc),
                                 condition: String::new(),
                                 note: String::new(),
+                                values: Vec::new(),
                             })
                         } else {
                             RuleStatus::Fired(bindings)
@@ -328,6 +352,8 @@ struct Eval<'a> {
     bytes: &'a mut u64,
     memory_limit: u64,
     globs: HashMap<String, Glob>,
+    /// Whether to say why a rule that did not fire did not (only `explain` asks).
+    explain: bool,
 }
 
 type R<T> = Result<T, EvalError>;
@@ -378,6 +404,10 @@ impl Eval<'_> {
             Ok(!single)
         })?;
         if snapshots.is_empty() {
+            // Explaining evaluates more than deciding does; a decision alone never pays for it.
+            if !self.explain {
+                return Ok((Vec::new(), Vec::new(), None));
+            }
             let why = self.why_false(&rule.when, &mut frame)?;
             return Ok((Vec::new(), Vec::new(), Some(why)));
         }
@@ -516,17 +546,52 @@ impl Eval<'_> {
                 self.why_false(a, frame)
             };
         }
+        let mut values = Vec::new();
         let note = match &e.kind {
             ExprKind::Quant {
-                all: false, over, ..
+                all: false,
+                over,
+                slot,
+                body,
+                ..
             } => {
-                let n = self.items(over, frame)?.len();
-                format!(
-                    "no element of `{}` satisfied it ({n} examined)",
-                    self.interp.source_text(self.file, over.span)
-                )
+                let items = self.items(over, frame)?;
+                let over_text = self.interp.source_text(self.file, over.span);
+                // Each examined element, with the first part of the condition it failed.
+                for (i, item) in items.iter().enumerate().take(EXPLAINED_ELEMENTS) {
+                    if let Some(s) = frame.get_mut(*slot) {
+                        *s = item.clone();
+                    }
+                    let failed = self.first_false(body, frame)?;
+                    let mut why = format!(
+                        "false: `{}`",
+                        self.interp.source_text(self.file, failed.span)
+                    );
+                    let inner = self.operand_values(failed, frame);
+                    if !inner.is_empty() {
+                        let shown: Vec<String> =
+                            inner.iter().map(|(x, v)| format!("`{x}` = {v}")).collect();
+                        why.push_str(&format!(" ({})", shown.join(", ")));
+                    }
+                    values.push((
+                        format!("{over_text}[{i}] ({})", shorten(&item.to_text())),
+                        why,
+                    ));
+                }
+                let more = items.len().saturating_sub(EXPLAINED_ELEMENTS);
+                let mut note = format!(
+                    "no element of `{over_text}` satisfied it ({} examined)",
+                    items.len()
+                );
+                if more > 0 {
+                    note.push_str(&format!("; the first {EXPLAINED_ELEMENTS} are shown"));
+                }
+                note
             }
-            _ => String::new(),
+            _ => {
+                values = self.operand_values(e, frame);
+                String::new()
+            }
         };
         Ok(RuleStatus::NotFired {
             at: self.interp.location(Loc {
@@ -535,7 +600,65 @@ impl Eval<'_> {
             }),
             condition: self.interp.source_text(self.file, e.span),
             note,
+            values,
         })
+    }
+
+    /// The first conjunct of `e` (an `and` chain, left to right) that is false for the bound
+    /// element; `e` itself when it is no conjunction, or when every part holds.
+    fn first_false<'e>(&mut self, e: &'e Expr, frame: &mut Vec<Value>) -> R<&'e Expr> {
+        if let ExprKind::And(a, b) = &e.kind {
+            return if self.truth(a, frame)? {
+                self.first_false(b, frame)
+            } else {
+                self.first_false(a, frame)
+            };
+        }
+        Ok(e)
+    }
+
+    /// The values of the operands of `e` that are not written as constants: both sides of a
+    /// comparison, of arithmetic, `in` and `??`, the subject of a pattern test, the arguments
+    /// of a call, through `not` and `or`. An operand that cannot be evaluated here is left out:
+    /// the explanation never fails a decision.
+    fn operand_values(&mut self, e: &Expr, frame: &mut Vec<Value>) -> Vec<(String, String)> {
+        let operands: Vec<&Expr> = match &e.kind {
+            ExprKind::Cmp(_, a, b)
+            | ExprKind::Arith(_, a, b)
+            | ExprKind::In(a, b)
+            | ExprKind::Coalesce(a, b)
+            | ExprKind::Concat(a, b) => vec![a, b],
+            ExprKind::Glob(a, _) | ExprKind::Regex(a, _) => vec![a],
+            ExprKind::Builtin(_, args) | ExprKind::Call(_, args) => args.iter().collect(),
+            ExprKind::Not(inner) => return self.operand_values(inner, frame),
+            ExprKind::Or(a, b) => {
+                let mut out = self.operand_values(a, frame);
+                out.extend(self.operand_values(b, frame));
+                return out;
+            }
+            _ => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for x in operands {
+            if matches!(
+                x.kind,
+                ExprKind::Bool(_) | ExprKind::Int(_) | ExprKind::Str(_) | ExprKind::List(_)
+            ) {
+                continue;
+            }
+            if let Ok(v) = self.eval(x, frame) {
+                let shown = match &v {
+                    Value::List(items) => {
+                        format!("[{}] ({} items)", shorten(&v.to_text()), items.len())
+                    }
+                    Value::Str(_) => format!("{:?}", shorten(&v.to_text())),
+                    Value::Absent => "absent".to_string(),
+                    _ => shorten(&v.to_text()),
+                };
+                out.push((self.interp.source_text(self.file, x.span), shown));
+            }
+        }
+        out
     }
 
     fn truth(&mut self, e: &Expr, frame: &mut Vec<Value>) -> R<bool> {

@@ -84,7 +84,14 @@ fn unmet(expect: &Expect, d: &Decision, interp: &Interpreter) -> Option<String> 
             )
         }),
         Expect::Review(from, count) => {
-            let r = d.reviews.iter().find(|r| &r.from == from);
+            // A review any of several groups can give is named by its groups, one per line,
+            // in any order.
+            let wanted = if from.contains(blastwall_abi::combine::GROUP_SEPARATOR) {
+                blastwall_abi::combine::canonical_group(from)
+            } else {
+                from.clone()
+            };
+            let r = d.reviews.iter().find(|r| r.from == wanted);
             match r {
                 None => Some(format!(
                     "expected a review from `{from}`, but none is required"

@@ -101,7 +101,10 @@ rule skipped { when count(plan.resources) > 0 deny }
             condition,
             note,
             at,
+            values,
         } => {
+            assert_eq!(values.len(), 2, "{values:?}");
+            assert!(values[0].1.starts_with("false: `f.binary`"), "{values:?}");
             assert_eq!(condition, "some f in change.files: f.binary");
             assert_eq!(
                 note,

@@ -109,6 +109,35 @@ impl Files for Disk<'_> {
     }
 }
 
+/// The largest manifest read from a commit's tree; a larger one is an error, never cut short.
+const MAX_TREE_FILE_BYTES: u64 = 64 << 20;
+
+/// A commit's tree: manifests as they were committed, not as the working tree holds them.
+impl Files for crate::git::Snapshot<'_> {
+    fn read(&self, rel: &str) -> Result<Option<String>, TopologyError> {
+        crate::git::Snapshot::read(self, rel, MAX_TREE_FILE_BYTES).map_err(|e| TopologyError::Io {
+            path: rel.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn subdirs(&self, rel: &str) -> Result<Vec<String>, TopologyError> {
+        crate::git::Snapshot::subdirs(self, rel).map_err(|e| TopologyError::Io {
+            path: rel.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn is_dir(&self, rel: &str) -> bool {
+        crate::git::Snapshot::is_dir(self, rel).unwrap_or(false)
+    }
+
+    /// An absolute path names a place on some machine's disk, never a place in a tree.
+    fn relative(&self, _abs: &Path) -> Option<String> {
+        None
+    }
+}
+
 /// `path` with `.` removed and `..` applied to the components before it.
 fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();

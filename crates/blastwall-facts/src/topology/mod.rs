@@ -237,14 +237,23 @@ pub fn topology_from_node(root: &Path) -> Result<Value, TopologyError> {
 /// The first source present decides: an error in it is returned, not skipped in favour of the
 /// next, so a broken manifest never silently yields a smaller graph.
 pub fn topology_auto(root: &Path) -> Result<Option<Value>, TopologyError> {
-    let disk = Disk::new(root);
-    if let Some(text) = fs::Files::read(&disk, TOPOLOGY_FILE)? {
+    auto(&Disk::new(root))
+}
+
+/// [`topology_auto`] over a commit's tree: the topology file and workspace manifests as the
+/// commit holds them, whatever the working tree holds.
+pub fn topology_at(snapshot: &crate::git::Snapshot<'_>) -> Result<Option<Value>, TopologyError> {
+    auto(snapshot)
+}
+
+fn auto(disk: &dyn fs::Files) -> Result<Option<Value>, TopologyError> {
+    if let Some(text) = disk.read(TOPOLOGY_FILE)? {
         return file::nodes(&text, TOPOLOGY_FILE).map(|n| Some(document(n)));
     }
-    if let Some(nodes) = cargo::nodes(&disk)? {
+    if let Some(nodes) = cargo::nodes(disk)? {
         return Ok(Some(document(nodes)));
     }
-    Ok(npm::nodes(&disk)?.map(document))
+    Ok(npm::nodes(disk)?.map(document))
 }
 
 /// Complete a topology from the repository's own settings: every node whose name matches a
