@@ -199,23 +199,26 @@ async fn door(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let limit = shared.max_body_bytes;
-    let body = if declared.is_some_and(|n| n > limit as u64) {
+    let too_large =
+        || format!("the request body is larger than the {limit} bytes this server reads");
+    let (body, status) = if declared.is_some_and(|n| n > limit as u64) {
         // Refused unread: the connection is closed after the answer.
-        Err(format!(
-            "the request body is larger than the {limit} bytes this server reads"
-        ))
+        (Err(too_large()), StatusCode::PAYLOAD_TOO_LARGE)
     } else {
         match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(format!(
-                "the request body is larger than the {limit} bytes this server reads"
-            )),
-            Err(e) => Err(format!("cannot read the request body: {e}")),
+            Ok(collected) => (Ok(collected.to_bytes()), StatusCode::BAD_REQUEST),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                (Err(too_large()), StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            Err(e) => (
+                Err(format!("cannot read the request body: {e}")),
+                StatusCode::BAD_REQUEST,
+            ),
         }
     };
     let loaded = shared.policy.get();
     let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        answer(shared, door, &loaded, &head, body, start)
+        answer(shared, door, &loaded, &head, body, status, start)
     }));
     match work {
         Ok(answer) => answer,
@@ -224,18 +227,22 @@ async fn door(
             shared
                 .metrics
                 .record(door, metrics::Result::Error, start.elapsed());
-            error_answer(door, &head.path, &error)
+            error_answer(door, &head.path, &error, StatusCode::BAD_REQUEST)
         }
     }
 }
 
 /// The answer of `door` for a request whose body is `body` (or the error reading it).
+/// `error_status` is the status `/v1/decide` gives an error: 413 for a body too large, else
+/// 400.
+#[allow(clippy::too_many_arguments)]
 fn answer(
     shared: &Shared,
     door: Door,
     loaded: &Arc<Loaded>,
     head: &Head,
     body: Result<Bytes, String>,
+    error_status: StatusCode,
     start: Instant,
 ) -> Answer {
     let id = shared.log.decision_id();
@@ -245,7 +252,7 @@ fn answer(
             let decided = decide(loaded, &facts);
             let response = match &decided {
                 Ok(d) => json_answer(StatusCode::OK, &decision_json(d, &id)),
-                Err(e) => decide_error(e, &id),
+                Err(e) => decide_error(e, &id, error_status),
             };
             (facts.ok(), decided, response)
         }
@@ -412,12 +419,7 @@ fn decision_json(d: &Decided, id: &str) -> Value {
 }
 
 /// `/v1/decide` could not decide: a deny, with the error, and a 4xx status (never a 5xx).
-fn decide_error(error: &str, id: &str) -> Answer {
-    let status = if error.contains("larger than") {
-        StatusCode::PAYLOAD_TOO_LARGE
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+fn decide_error(error: &str, id: &str, status: StatusCode) -> Answer {
     json_answer(
         status,
         &json!({
@@ -531,7 +533,7 @@ fn hook_answer(reply: blastwall_hook::Answer) -> Answer {
 }
 
 /// The answer of `door` when deciding itself failed (a panic caught).
-fn error_answer(door: Door, path: &str, error: &str) -> Answer {
+fn error_answer(door: Door, path: &str, error: &str, status: StatusCode) -> Answer {
     match door {
         Door::Admission => json_answer(
             StatusCode::OK,
@@ -545,7 +547,7 @@ fn error_answer(door: Door, path: &str, error: &str) -> Answer {
                 .unwrap_or(blastwall_hook::Agent::ClaudeCode);
             hook_answer(blastwall_hook::deny_for_error(agent, error.to_string()))
         }
-        Door::Decide => decide_error(error, ""),
+        Door::Decide => decide_error(error, "", status),
     }
 }
 

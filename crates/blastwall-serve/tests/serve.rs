@@ -668,3 +668,147 @@ fn the_manifest_in_the_docs_is_the_generated_one() {
         "docs/serve.md shows another manifest than the generator writes:\n{yaml}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_over_tls() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tls = common::root().join("crates/blastwall-serve/tests/fixtures/tls");
+    let rules = dir.path().join("gate.bw");
+    std::fs::write(&rules, GATE).unwrap();
+    let mut opts = options(&dir, PolicySource::Rules(vec![rules]));
+    opts.tls = Some((tls.join("server.crt"), tls.join("server.key")));
+    let server = Server::start(opts).await.unwrap();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(tls.join("ca.crt")).unwrap())
+        .unwrap();
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.http_addr())
+        .await
+        .unwrap();
+    let stream = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let review = review("kubewarden_pod_delete_request.json");
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("/v1/admission")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(
+            review.to_string(),
+        )))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["response"]["uid"], review["request"]["uid"]);
+    assert_eq!(answer["response"]["allowed"], true);
+
+    // Plain HTTP to the TLS port gets no answer at all, certainly not an allow.
+    let plain = tokio::net::TcpStream::connect(server.http_addr())
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(plain))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("/v1/admission")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(
+            review.to_string(),
+        )))
+        .unwrap();
+    assert!(sender.send_request(req).await.is_err());
+    server.shutdown().await;
+}
+
+/// A request body whose chunks the test sends when it chooses.
+struct Trickle(tokio::sync::mpsc::Receiver<hyper::body::Bytes>);
+
+impl hyper::body::Body for Trickle {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(hyper::body::Frame::data(c))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_a_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("gate.bw");
+    std::fs::write(&rules, GATE).unwrap();
+    let server = Server::start(options(&dir, PolicySource::Rules(vec![rules])))
+        .await
+        .unwrap();
+    let addr = server.http_addr();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Trickle>(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("/v1/decide")
+        .header("host", "127.0.0.1")
+        .body(Trickle(rx))
+        .unwrap();
+    let in_flight = tokio::spawn(async move { sender.send_request(req).await });
+    tx.send(hyper::body::Bytes::from_static(b"{\"action\": "))
+        .await
+        .unwrap();
+    // Let the server take the request in, then ask it to stop while the body is unfinished.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(server.shutdown());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.send(hyper::body::Bytes::from_static(
+        b"{\"command\": \"deploy\"}}",
+    ))
+    .await
+    .unwrap();
+    drop(tx);
+    let resp = in_flight.await.unwrap().unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let decision: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(decision["outcome"], "deny");
+    stopping.await.unwrap();
+    // Stopped: nothing listens any more.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
