@@ -67,6 +67,10 @@ fn main() {
         let facts = serde_json::json!({ "plan": plan });
         std::hint::black_box(compiled.evaluate_json(&facts).unwrap());
     });
+    println!(
+        "RSS after loading the module and deciding in process: {} MiB",
+        rss_kib() / 1024
+    );
     println!("in process (median of 20,000):");
     println!(
         "  decide, facts already parsed     {:>8.1} µs",
@@ -102,6 +106,7 @@ fn main() {
         }))
         .unwrap();
     let addr = server.http_addr();
+    println!("RSS with the server started: {} MiB", rss_kib() / 1024);
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,10 +153,17 @@ fn main() {
         ));
         let per_second = done as f64 / took.as_secs_f64();
         println!(
-            "  saturation: {done} requests on {SATURATION_CONNECTIONS} connections in {:.2} s = {:.0} decisions/s (in process, one core: {:.0}/s)",
+            "  saturation: {done} requests on {SATURATION_CONNECTIONS} connections in {:.2} s = {:.0} decisions/s (in process, one core: {:.0}/s); RSS {} MiB",
             took.as_secs_f64(),
             per_second,
-            1e9 / baseline as f64
+            1e9 / baseline as f64,
+            rss_kib() / 1024
+        );
+        let metrics = server.metrics_text();
+        println!(
+            "  decision log so far: {} written, {} dropped (counted)",
+            count(&metrics, "blastwall_decision_log_written_total "),
+            count(&metrics, "blastwall_decision_log_dropped_total ")
         );
     }
 
@@ -206,13 +218,7 @@ fn main() {
             samples.push(rss_kib() / 1024);
         }
         let metrics = server.metrics_text();
-        let count = |name: &str| -> u64 {
-            metrics
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0)
-        };
+        let count = |name: &str| count(&metrics, name);
         println!(
             "soak: {sent} requests in {:.0} s, {} errors, decision log {} written + {} dropped (counted); RSS {} MiB at start, every {chunk}: {:?} MiB",
             started.elapsed().as_secs_f64(),
@@ -295,6 +301,15 @@ async fn saturate(
         ok += t.await.unwrap();
     }
     (ok, started.elapsed())
+}
+
+/// The value of a metric line that starts with `name`.
+fn count(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn median_ns(n: usize, mut f: impl FnMut()) -> u64 {

@@ -94,10 +94,11 @@ impl Authorization for Check {
             };
             let decided = crate::http::decide(&loaded, &facts);
             let response = check_response(decided.as_ref().map_err(String::as_str), &id);
-            (path, facts.ok(), decided, response)
+            let size = http.map_or(0, |h| h.body.len() + h.raw_body.len() + h.path.len());
+            (path, facts.ok(), decided, response, size)
         }));
         let response = match work {
-            Ok((path, input, decided, response)) => {
+            Ok((path, input, decided, response, size)) => {
                 crate::http::finish(
                     shared,
                     Door::EnvoyGrpc,
@@ -107,6 +108,7 @@ impl Authorization for Check {
                     input,
                     decided,
                     start,
+                    size,
                 );
                 response
             }

@@ -246,6 +246,7 @@ fn answer(
     start: Instant,
 ) -> Answer {
     let id = shared.log.decision_id();
+    let size = body.as_ref().map_or(0, Bytes::len);
     let (input, decided, response) = match door {
         Door::Decide => {
             let facts = body.and_then(|b| decide_facts(&b));
@@ -345,6 +346,7 @@ fn answer(
         input,
         decided,
         start,
+        size,
     );
     response
 }
@@ -360,6 +362,7 @@ pub(crate) fn finish(
     input: Option<Value>,
     decided: Result<Decided, String>,
     start: Instant,
+    size: usize,
 ) {
     let took = start.elapsed();
     let result = match &decided {
@@ -377,6 +380,7 @@ pub(crate) fn finish(
             decided,
             revision: loaded.digest.clone(),
             took_ns: u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+            size,
         });
     }
 }

@@ -79,6 +79,10 @@ pub struct Options {
     /// How many log entries may wait for the writer; past that, entries are dropped and
     /// counted (`blastwall_decision_log_dropped_total`), never waited for.
     pub log_queue: usize,
+    /// About the most memory the queued entries may hold (an entry keeps its facts until it
+    /// is written, at about eight times the request's size); past that, entries are dropped
+    /// and counted too.
+    pub log_queue_bytes: usize,
     /// Rules decided and logged, never enforced.
     pub shadow: Vec<String>,
     /// The largest request body read; a larger one is denied unread.
@@ -113,6 +117,7 @@ impl Default for Options {
             tls: None,
             decision_log: None,
             log_queue: 65_536,
+            log_queue_bytes: 64 << 20,
             shadow: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             limits: blastwall::EvalLimits {
@@ -221,8 +226,12 @@ impl Server {
             .map_err(ServeError::Policy)?;
         let metrics = metrics::Metrics::default();
         metrics.set_module(&loaded.digest);
-        let log = log::DecisionLog::open(opts.decision_log.as_ref(), opts.log_queue)
-            .map_err(ServeError::Log)?;
+        let log = log::DecisionLog::open(
+            opts.decision_log.as_ref(),
+            opts.log_queue,
+            opts.log_queue_bytes,
+        )
+        .map_err(ServeError::Log)?;
         let shared = Arc::new(Shared {
             policy: policy::Current::new(loaded, builder),
             metrics,

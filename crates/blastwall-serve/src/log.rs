@@ -2,12 +2,14 @@
 //! (`decision_id`, `timestamp`, `path`, `input`, `result`, `bundles.<name>.revision`).
 //!
 //! A request hands its entry to a bounded queue and moves on: serialising and writing happen
-//! on a thread of their own, so a slow disk never slows a decision. When the queue is full the
-//! entry is dropped and counted (`blastwall_decision_log_dropped_total`, and a line on
-//! standard error at shutdown), never waited for and never lost silently.
+//! on a thread of their own, so a slow disk never slows a decision. The queue is bounded in
+//! entries and in the memory they hold (an entry keeps its facts until it is written, so a
+//! count alone would let a writer that falls behind pile up gigabytes of large requests). When either bound is
+//! reached the entry is dropped and counted (`blastwall_decision_log_dropped_total`, and a line
+//! on standard error at shutdown), never waited for and never lost silently.
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -31,6 +33,17 @@ pub(crate) struct Entry {
     pub(crate) decided: Result<Decided, String>,
     pub(crate) revision: String,
     pub(crate) took_ns: u64,
+    /// The request's size in bytes; the queue's memory bound counts `Entry::held` of it.
+    pub(crate) size: usize,
+}
+
+impl Entry {
+    /// About how many bytes of memory a queued entry holds: its facts as a JSON value (several
+    /// times the request's bytes: every string, number and map is its own allocation), the
+    /// decision, and the rest.
+    fn held(&self) -> usize {
+        self.size.saturating_mul(8).saturating_add(2048)
+    }
 }
 
 #[derive(Debug)]
@@ -47,17 +60,28 @@ pub(crate) struct DecisionLog {
 struct Counts {
     written: AtomicU64,
     dropped: AtomicU64,
+    /// About how much memory the entries queued and not yet written hold.
+    queued_bytes: AtomicUsize,
+    /// The most `queued_bytes` may reach.
+    max_bytes: usize,
 }
 
 impl DecisionLog {
-    pub(crate) fn open(target: Option<&LogTarget>, capacity: usize) -> Result<DecisionLog, String> {
+    pub(crate) fn open(
+        target: Option<&LogTarget>,
+        capacity: usize,
+        max_bytes: usize,
+    ) -> Result<DecisionLog, String> {
         let run = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| {
                 u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(0)
             })
             ^ u64::from(std::process::id()).rotate_left(48);
-        let counts = Arc::new(Counts::default());
+        let counts = Arc::new(Counts {
+            max_bytes,
+            ..Counts::default()
+        });
         let Some(target) = target else {
             return Ok(DecisionLog {
                 queue: Mutex::new(None),
@@ -110,9 +134,17 @@ impl DecisionLog {
     pub(crate) fn push(&self, entry: Entry) {
         let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tx) = queue.as_ref() else { return };
+        let size = entry.held();
+        let before = self.counts.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        if before.saturating_add(size) > self.counts.max_bytes && before > 0 {
+            self.counts.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         match tx.try_send(entry) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counts.queued_bytes.fetch_sub(size, Ordering::Relaxed);
                 self.counts.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -154,7 +186,9 @@ fn write_all(rx: Receiver<Entry>, out: Box<dyn std::io::Write + Send>, counts: &
         let mut next = Some(first);
         // Write what is queued, then flush once.
         while let Some(entry) = next {
+            let size = entry.held();
             let line = render(entry);
+            counts.queued_bytes.fetch_sub(size, Ordering::Relaxed);
             let ok = !failed
                 && serde_json::to_writer(&mut out, &line).is_ok()
                 && out.write_all(b"\n").is_ok();
