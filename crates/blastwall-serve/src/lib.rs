@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use envoy::request_facts as envoy_request_facts;
+pub use envoy::{HttpCall, request_facts as envoy_request_facts};
 pub use webhook::{WebhookOptions, webhook_config};
 
 /// Where the server's policy comes from.
