@@ -4,7 +4,8 @@
 //! throughput, and memory. See `benches/README.md`.
 //!
 //! `cargo bench --bench serve` runs the latency and throughput cases and a reload;
-//! `BLASTWALL_SERVE_SOAK=1000000 cargo bench --bench serve` adds a soak of that many requests.
+//! `BLASTWALL_SERVE_SOAK=1000000 cargo bench --bench serve` adds a soak of that many requests;
+//! `BLASTWALL_SERVE_LOG=off` runs the server without its decision log.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -96,11 +97,14 @@ fn main() {
     // The decision log is on, rendered and written by its thread, into /dev/null: a million
     // entries of the typical change would fill gigabytes of disk.
     let log = std::path::PathBuf::from("/dev/null");
+    // `BLASTWALL_SERVE_LOG=off` measures the server without its decision log.
+    let log_on = std::env::var("BLASTWALL_SERVE_LOG").map_or(true, |v| v != "off");
+    println!("decision log: {}", if log_on { "on" } else { "off" });
     let server = server_rt
         .block_on(Server::start(Options {
             addr: "127.0.0.1:0".parse().unwrap(),
             policy: PolicySource::Module(module),
-            decision_log: Some(LogTarget::File(log.clone())),
+            decision_log: log_on.then(|| LogTarget::File(log.clone())),
             watch: None,
             ..Options::default()
         }))
