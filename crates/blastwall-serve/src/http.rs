@@ -21,6 +21,10 @@ use crate::shadow::{self, Decided};
 /// How long a TLS handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a request's headers, and then its body, may take to arrive: a client that trickles
+/// them holds a connection, never a decision, and is cut off (a body too slow is denied).
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The path prefix of Envoy's HTTP ext_authz service (Envoy's `path_prefix`).
 pub(crate) const ENVOY_PREFIX: &str = "/v1/envoy";
 
@@ -32,9 +36,12 @@ pub(crate) async fn serve(
     drain: Duration,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = Arc::new(hyper_util::server::conn::auto::Builder::new(
-        TokioExecutor::new(),
-    ));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT);
+    let builder = Arc::new(builder);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -205,14 +212,21 @@ async fn door(
         // Refused unread: the connection is closed after the answer.
         (Err(too_large()), StatusCode::PAYLOAD_TOO_LARGE)
     } else {
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => (Ok(collected.to_bytes()), StatusCode::BAD_REQUEST),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        match tokio::time::timeout(READ_TIMEOUT, Limited::new(body, limit).collect()).await {
+            Ok(Ok(collected)) => (Ok(collected.to_bytes()), StatusCode::BAD_REQUEST),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
                 (Err(too_large()), StatusCode::PAYLOAD_TOO_LARGE)
             }
-            Err(e) => (
+            Ok(Err(e)) => (
                 Err(format!("cannot read the request body: {e}")),
                 StatusCode::BAD_REQUEST,
+            ),
+            Err(_) => (
+                Err(format!(
+                    "the request body did not arrive within {} s",
+                    READ_TIMEOUT.as_secs()
+                )),
+                StatusCode::REQUEST_TIMEOUT,
             ),
         }
     };
