@@ -91,6 +91,18 @@ fn string(field: &'static str) -> BoxedStrategy<Value> {
         .boxed()
 }
 
+/// A count: non-negative, at the edges too (negative ones are refused, and tested as such in
+/// `tests/cases/decide/facts-negative-count`).
+fn count() -> BoxedStrategy<Value> {
+    prop_oneof![
+        6 => 0i64..6,
+        2 => 0i64..400,
+        1 => Just(i64::MAX),
+    ]
+    .prop_map(Value::from)
+    .boxed()
+}
+
 fn int() -> BoxedStrategy<Value> {
     prop_oneof![
         6 => 0i64..6,
@@ -107,6 +119,7 @@ fn shape(field: &'static str, s: &Shape, depth: u32) -> BoxedStrategy<Value> {
     match s {
         Shape::Bool => any::<bool>().prop_map(Value::from).boxed(),
         Shape::Int => int(),
+        Shape::Count => count(),
         Shape::Str => string(field),
         Shape::Enum(e) => proptest::sample::select(e.values)
             .prop_map(Value::from)

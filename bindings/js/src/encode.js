@@ -352,6 +352,8 @@ export class Encoder {
 
   shape(s) {
     if (s === "bool" || s === "int" || s === "str") return { t: s };
+    // A count is an `int` that facts may not give negative.
+    if (s === "count") return { t: "int", count: true };
     if (isObject(s)) {
       if (s.enum) {
         const key = `${s.enum.name}\0${s.enum.values.join("\0")}`;
@@ -793,6 +795,9 @@ export class Encoder {
       case "int":
         if (isNumber(v)) {
           this.int(v, enc, dst);
+          if (shape.count && (typeof v === "bigint" ? v < 0n : Number(v) < 0)) {
+            throw this.fail(`expected a non-negative integer, found \`${v}\``);
+          }
           return;
         }
         break;
@@ -951,7 +956,7 @@ function describe(shape) {
     case "bool":
       return "a boolean";
     case "int":
-      return "an integer";
+      return shape.count ? "a non-negative integer" : "an integer";
     case "str":
       return "a string";
     case "enum":

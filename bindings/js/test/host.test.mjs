@@ -187,7 +187,10 @@ test("facts of the wrong shape are refused and the policy keeps working", async 
     [{ change: { files: {} } }, "`change.files`: expected a list, found an object"],
     [{ change: { files: [{ path: "a", added: 1.5 }] } }, "`change.files[0].added`: expected a 64-bit integer, found `1.5`"],
     [{ change: { files: [{ path: "a", added: 2n ** 63n }] } }, "`change.files[0].added`: expected a 64-bit integer, found `9223372036854775808`"],
-    [{ change: { files: [{ path: "a", added: "3" }] } }, "`change.files[0].added`: expected an integer, found a string"],
+    [{ change: { files: [{ path: "a", added: "3" }] } }, "`change.files[0].added`: expected a non-negative integer, found a string"],
+    // Line counts are counts: a negative one would cancel other files' lines in a sum.
+    [{ change: { files: [{ path: "a", added: -1 }] } }, "`change.files[0].added`: expected a non-negative integer, found `-1`"],
+    [{ change: { files: [{ path: "a", removed: -(2n ** 63n) }] } }, "`change.files[0].removed`: expected a non-negative integer, found `-9223372036854775808`"],
     [{ change: { files: [{ path: "a", status: "gone" }] } }, "`change.files[0].status`: `gone` is not a value of `FileStatus`; expected one of added, modified, deleted, renamed, copied, type_changed"],
     [{ change: { fils: [] } }, "`change.fils`: unknown field `fils` in `Change`; did you mean `files`?"],
     [{ change: { files: [{ path: null }] } }, "`change.files[0].path`: expected a string, found `null`"],
@@ -207,7 +210,7 @@ test("facts of the wrong shape are refused and the policy keeps working", async 
 test("integers: numbers, bigints and JSON text keep every digit", async () => {
   const policy = await Policy.load(moduleBytes("witness-per-file"));
   const big = { path: "big.rs", added: 2n ** 62n };
-  const d = policy.evaluate({ change: { files: [big, { path: "neg.rs", added: -5 }] } });
+  const d = policy.evaluate({ change: { files: [big, { path: "none.rs", added: 0 }] } });
   assert.equal(d.findings[0].message, `big.rs adds ${2n ** 62n} lines`);
   const j = policy.evaluateJson('{"change": {"files": [{"path": "x", "added": 9007199254740993}]}}');
   assert.equal(j.findings[0].message, "x adds 9007199254740993 lines");

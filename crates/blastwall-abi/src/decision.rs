@@ -157,7 +157,53 @@ pub struct Decision {
     pub reviews: Vec<Review>,
 }
 
+/// The rule name of the one finding of a decision that stopped at a limit: no rule can be
+/// named so, since rule names are identifiers.
+pub const LIMIT_RULE: &str = "(limit)";
+
 impl Decision {
+    /// The decision of an evaluation that reached one of its limits (time, fuel, steps,
+    /// memory): `deny`, with one error finding naming the limit. Whichever rule was running,
+    /// nothing the evaluation found counts. The reference interpreter and every host of the
+    /// module answer a limit with this decision, so the two evaluators agree under limits
+    /// even though each counts its work its own way (docs/abi.md, "Limits").
+    pub fn limit_reached(reason: &str) -> Decision {
+        let mut d = Decision {
+            outcome: Outcome::Deny,
+            findings: Vec::new(),
+            reviews: Vec::new(),
+        };
+        d.set_limit_reached(reason);
+        d
+    }
+
+    /// [`Decision::limit_reached`] into `self`, replacing what it held.
+    pub fn set_limit_reached(&mut self, reason: &str) {
+        self.findings.clear();
+        self.reviews.clear();
+        self.outcome = Outcome::Deny;
+        self.findings.push(Finding {
+            rule: LIMIT_RULE.to_string(),
+            level: Level::Hard,
+            effect: Effect::Deny,
+            message: format!("no decision within the limits, so the change is denied: {reason}"),
+            source: String::new(),
+            about: None,
+            from: None,
+            count: None,
+            overridden: None,
+            error: true,
+            omitted: 0,
+        });
+    }
+
+    /// True when this is the decision of an evaluation that reached a limit.
+    pub fn is_limit_reached(&self) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.error && f.rule == LIMIT_RULE)
+    }
+
     /// A review group in words: `any` is anyone but the author, a group its name in backticks.
     pub fn group_name(from: &str) -> String {
         if from == "any" {
@@ -175,6 +221,9 @@ impl Decision {
             "record an override naming who and why: `check --override {0} --reason …`, or in the facts `overrides: [{{\"rule\": \"{0}\", \"by\": \"…\", \"reason\": \"…\"}}]`",
             f.rule
         );
+        if f.error && f.rule == LIMIT_RULE {
+            return Some("the evaluation reached a limit: split the change, or raise the limit where the host allows it (errors cannot be overridden)".into());
+        }
         if f.error {
             return Some("the rule could not be evaluated; fix the facts or the rule (errors cannot be overridden)".into());
         }

@@ -180,6 +180,7 @@ struct Field {
 enum Shp {
     Bool,
     Int,
+    Count,
     Str,
     Enum(usize),
     List(Box<Shp>),
@@ -1118,7 +1119,7 @@ impl Encoder {
             (Shp::Optional(_), J::Null) => Ok(ABSENT),
             (Shp::Optional(inner), _) => {
                 let slot = self.value(out, inner, v, path, enc)?;
-                if enc && matches!(**inner, Shp::Int | Shp::Bool) {
+                if enc && matches!(**inner, Shp::Int | Shp::Count | Shp::Bool) {
                     // A present `int?` or `bool?` is boxed: every 64-bit value is a valid
                     // `int`, so none is left to mean absent.
                     let (off, addr) = out.reserve(1);
@@ -1130,6 +1131,7 @@ impl Encoder {
             }
             (Shp::Bool, J::Bool(b)) => Ok(u64::from(*b)),
             (Shp::Int, J::Number(n)) => int(n, path),
+            (Shp::Count, J::Number(n)) => count(n, path),
             (Shp::Str, J::String(s)) => Ok(if enc { out.str(s) } else { 0 }),
             (Shp::Enum(e), J::String(s)) => {
                 let Some(info) = self.enums.get(*e) else {
@@ -1167,6 +1169,7 @@ impl Encoder {
         match shape {
             Shp::Bool => "a boolean".into(),
             Shp::Int => "an integer".into(),
+            Shp::Count => "a non-negative integer".into(),
             Shp::Str => "a string".into(),
             Shp::Enum(e) => format!(
                 "one of {}",
@@ -1382,6 +1385,20 @@ fn int(n: &serde_json::Number, path: Path<'_>) -> Result<u64, Failed> {
         .ok_or_else(|| not_i64(path, n))
 }
 
+/// [`int`], refusing a negative one (docs/abi.md, "Errors").
+fn count(n: &serde_json::Number, path: Path<'_>) -> Result<u64, Failed> {
+    match n.as_i64() {
+        Some(i) if i >= 0 => Ok(i as u64),
+        Some(_) => Err(negative(path, n)),
+        None => Err(not_i64(path, n)),
+    }
+}
+
+#[cold]
+fn negative(path: Path<'_>, n: &serde_json::Number) -> Failed {
+    path.error(format!("expected a non-negative integer, found `{n}`"))
+}
+
 #[cold]
 fn not_i64(path: Path<'_>, n: &serde_json::Number) -> Failed {
     path.error(format!("expected a 64-bit integer, found `{n}`"))
@@ -1489,6 +1506,7 @@ fn convert(
     Ok(match shape {
         ShapeMeta::Bool => Shp::Bool,
         ShapeMeta::Int => Shp::Int,
+        ShapeMeta::Count => Shp::Count,
         ShapeMeta::Str => Shp::Str,
         ShapeMeta::Enum(meta) => match enums
             .iter()

@@ -250,7 +250,7 @@ pub struct FieldMeta {
     pub slot: Option<u32>,
 }
 
-/// A field's shape, as JSON: `"bool"`, `"int"`, `"str"`, `{"enum": [...]}`,
+/// A field's shape, as JSON: `"bool"`, `"int"`, `"count"`, `"str"`, `{"enum": [...]}`,
 /// `{"list": shape}`, `{"record": "Name"}`, `{"optional": shape}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -259,6 +259,8 @@ pub enum ShapeMeta {
     Bool,
     /// `int`
     Int,
+    /// `count`: an `int` that facts may not give negative.
+    Count,
     /// `str`
     Str,
     /// One of these strings: `{"enum": {"name": "TriState", "values": [...]}}`.
@@ -277,6 +279,7 @@ impl ShapeMeta {
         match shape {
             Shape::Bool => ShapeMeta::Bool,
             Shape::Int => ShapeMeta::Int,
+            Shape::Count => ShapeMeta::Count,
             Shape::Str => ShapeMeta::Str,
             Shape::Enum(e) => ShapeMeta::Enum(EnumMeta {
                 name: e.name.to_string(),

@@ -14,6 +14,9 @@ pub enum Shape {
     Bool,
     /// A signed 64-bit integer.
     Int,
+    /// A non-negative 64-bit integer (a count: lines, a line number, a depth): `int` to rules,
+    /// and facts with a negative one are refused.
+    Count,
     /// A UTF-8 string.
     Str,
     /// A string restricted to the listed values.
@@ -181,6 +184,7 @@ pub static REPLACE_ORDER: EnumShape = EnumShape {
 
 const STR: Shape = Shape::Str;
 const INT: Shape = Shape::Int;
+const COUNT: Shape = Shape::Count;
 const BOOL: Shape = Shape::Bool;
 const OPT_STR: Shape = Shape::Optional(&STR);
 const STR_LIST: Shape = Shape::List(&STR);
@@ -334,8 +338,8 @@ pub static FILE: Record = Record {
             Default::Absent,
             "The path before a rename or copy.",
         ),
-        field("added", INT, Default::Int(0), "Lines added."),
-        field("removed", INT, Default::Int(0), "Lines removed."),
+        field("added", COUNT, Default::Int(0), "Lines added."),
+        field("removed", COUNT, Default::Int(0), "Lines removed."),
         field(
             "binary",
             BOOL,
@@ -830,6 +834,7 @@ impl std::fmt::Display for Shape {
         match self {
             Shape::Bool => f.write_str("bool"),
             Shape::Int => f.write_str("int"),
+            Shape::Count => f.write_str("int (≥ 0)"),
             Shape::Str => f.write_str("str"),
             Shape::Enum(e) => f.write_str(e.name),
             Shape::List(s) => write!(f, "[{s}]"),

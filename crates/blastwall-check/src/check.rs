@@ -84,6 +84,7 @@ pub fn check(sources: Vec<SourceFile>) -> Checked {
     cx.declare_params(&files);
     cx.check_fns(&files);
     let rules = cx.check_rules(&files);
+    cx.check_glob_params();
     let tests = cx.check_tests(&files, &rules);
     let mut diagnostics = cx.diags;
     diagnostics.sort_by_key(|d| (d.file, d.diagnostic.span.start));
@@ -190,7 +191,66 @@ const RESERVED: [&str; 6] = [
     "overrides",
 ];
 
+/// The diagnostic for patterns (`n` globs, one list) that cannot be compiled to automata
+/// within the builder's limits: short, whatever the size of the list, and saying what to do.
+fn pattern_too_large(e: &blastwall_abi::dfa::DfaError, n: usize, span: Span) -> Diagnostic {
+    use blastwall_abi::dfa::{DfaError, MAX_STATES, MAX_WORK};
+    match e {
+        DfaError::TooCostly { .. } => {
+            let what = if n == 1 {
+                "this glob takes".to_string()
+            } else {
+                format!("these {n} globs take")
+            };
+            Diagnostic::error(
+                "limit",
+                format!("{what} more than the limit of {MAX_WORK} steps to compile"),
+                span,
+            )
+            .with_help(
+                "split the list into several, or use fewer wildcards (`*`, `?`, `**`) in each glob",
+            )
+        }
+        DfaError::TooLarge { pattern } => Diagnostic::error(
+            "limit",
+            format!(
+                "glob `{}` needs an automaton larger than the limit of {MAX_STATES} states",
+                brief(pattern)
+            ),
+            span,
+        )
+        .with_help("use fewer `?` and `*` in a row"),
+        other => Diagnostic::error("glob", brief(&other.to_string()), span),
+    }
+}
+
+/// `text` cut to 200 characters, with a mark where it was cut.
+fn brief(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
+        None => text.to_string(),
+    }
+}
+
 impl Checker {
+    /// The defaults of parameters used as globs compile to automata, as `build` compiles them:
+    /// a default `build` would refuse is refused here, where `test` and `eval` see it too.
+    fn check_glob_params(&mut self) {
+        let mut found = Vec::new();
+        for p in self.params.iter().filter(|p| p.glob) {
+            let patterns = blastwall_abi::dfa::param_patterns(&p.default);
+            if let Err(e) = blastwall_abi::dfa::glob_list_dfas_shared(&patterns) {
+                let mut d = pattern_too_large(&e, patterns.len(), p.loc.span);
+                d.message = format!("parameter `config.{}`: {}", p.name, d.message);
+                found.push(FileDiagnostic {
+                    file: p.loc.file,
+                    diagnostic: d,
+                });
+            }
+        }
+        self.diags.extend(found);
+    }
+
     fn error(&mut self, d: Diagnostic) {
         self.diags.push(FileDiagnostic {
             file: self.file,
@@ -1386,6 +1446,11 @@ impl Checker {
                                 .entry(("glob", s.value.clone()))
                                 .or_insert(next);
                             if i == next {
+                                // Built here as the compiler builds it, so that every command
+                                // refuses what `build` cannot compile.
+                                if let Err(e) = blastwall_abi::dfa::glob_dfa(&g) {
+                                    self.error(pattern_too_large(&e, 1, r.span));
+                                }
                                 self.globs.push(g);
                             }
                             GlobRef::Const(i)
@@ -1412,11 +1477,25 @@ impl Checker {
                         _ => false,
                     };
                     if let ExprKind::List(items) = &p.kind {
+                        let mut valid = literal_list;
                         for item in items {
                             if let ExprKind::Str(s) = &item.kind
                                 && let Err(e) = Glob::new(s)
                             {
                                 self.error(Diagnostic::error("glob", e.to_string(), item.span));
+                                valid = false;
+                            }
+                        }
+                        if valid {
+                            let texts: Vec<&str> = items
+                                .iter()
+                                .filter_map(|i| match &i.kind {
+                                    ExprKind::Str(s) => Some(s.as_str()),
+                                    _ => None,
+                                })
+                                .collect();
+                            if let Err(e) = blastwall_abi::dfa::glob_list_dfas_shared(&texts) {
+                                self.error(pattern_too_large(&e, texts.len(), r.span));
                             }
                         }
                     }

@@ -34,7 +34,7 @@ impl Type {
     pub fn from_shape(shape: &Shape) -> Type {
         match shape {
             Shape::Bool => Type::Bool,
-            Shape::Int => Type::Int,
+            Shape::Int | Shape::Count => Type::Int,
             Shape::Str => Type::Str,
             Shape::Enum(e) => Type::Enum(e),
             Shape::List(s) => Type::List(Box::new(Type::from_shape(s))),

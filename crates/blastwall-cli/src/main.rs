@@ -25,6 +25,11 @@ Exit codes:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most bytes one input file (facts, plan, admission request, agent payload file,
+    /// topology, configuration, reviews, policy) may hold: bytes or a size such as `256MiB`.
+    /// Anything larger is refused before it is read.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = blastwall_gather::parse_size, default_value = "64MiB")]
+    max_input_size: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -351,6 +356,7 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    blastwall_gather::set_input_limit(cli.max_input_size);
     if let Command::Hook { command } = cli.command {
         return hook(command);
     }

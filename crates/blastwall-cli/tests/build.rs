@@ -427,3 +427,75 @@ fn a_failed_build_writes_nothing() {
     assert_eq!(o.status.code(), Some(3));
     assert!(!wasm.exists());
 }
+
+/// Ten globs like `*a*b*c…` of a thousand letters: small automata whose states are large sets,
+/// so building their tables takes more than the builder's limit of steps.
+fn costly_globs() -> Vec<String> {
+    let mut seed = 7u32;
+    let mut letter = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        char::from(b'a' + (seed >> 16) as u8 % 8)
+    };
+    (0..10)
+        .map(|_| {
+            let letters: Vec<String> = (0..1000).map(|_| letter().to_string()).collect();
+            format!("\"*{}*\"", letters.join("*"))
+        })
+        .collect()
+}
+
+#[test]
+fn build_test_and_eval_refuse_the_same_uncompilable_patterns_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = costly_globs().join(", ");
+    let cases = [
+        (
+            format!(
+                "rule wide {{\n    level hard\n    when some f in change.files: f.path matches [{list}]\n    deny \"{{f.path}}\"\n}}\n"
+            ),
+            "these 10 globs take more than the limit of 50000000 steps to compile",
+        ),
+        (
+            format!(
+                "param pats: [str] = [{list}]\nrule wide {{\n    level hard\n    when some f in change.files: f.path matches config.pats\n    deny \"{{f.path}}\"\n}}\n"
+            ),
+            "parameter `config.pats`: these 10 globs take more than the limit",
+        ),
+        (
+            "rule long {\n    level hard\n    when some f in change.files: f.path matches \"*a??????????????\"\n    deny \"{f.path}\"\n}\n".to_string(),
+            "glob `*a??????????????` needs an automaton larger than the limit of 10000 states",
+        ),
+    ];
+    let facts = write(
+        dir.path(),
+        "facts.json",
+        br#"{"change": {"files": [{"path": "a"}]}}"#,
+    );
+    for (i, (policy, expected)) in cases.iter().enumerate() {
+        let file = write(dir.path(), &format!("p{i}.bw"), policy.as_bytes());
+        let out_wasm = dir.path().join(format!("p{i}.wasm"));
+        let runs = [
+            run(&[
+                "build".as_ref(),
+                s(&file),
+                "--output".as_ref(),
+                s(&out_wasm),
+            ]),
+            run(&["test".as_ref(), s(&file)]),
+            run(&["eval".as_ref(), s(&file), "--input".as_ref(), s(&facts)]),
+        ];
+        for (command, out) in ["build", "test", "eval"].iter().zip(runs) {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(3), "{command} case {i}: {stderr}");
+            assert!(stderr.contains(expected), "{command} case {i}: {stderr}");
+            // The whole report is a few lines however long the list: the source line is cut
+            // to a window, the list is not repeated.
+            assert!(
+                stderr.len() < 1500,
+                "{command} case {i}: {} bytes",
+                stderr.len()
+            );
+        }
+        assert!(!out_wasm.exists(), "case {i}");
+    }
+}

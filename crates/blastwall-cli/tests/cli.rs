@@ -544,10 +544,48 @@ fn inputs_without_end_or_over_the_cap_fail_fast_and_say_why() {
     let o = run(&["eval", "--input", big.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("is larger than 67108864 bytes"), "{err}");
+    assert!(
+        err.contains(
+            "is larger than the input limit of 67108864 bytes (raise it with `--max-input-size`)"
+        ),
+        "{err}"
+    );
     // The same cap for every input kind `check` reads.
     let o = run(&["check", "--no-git", "--plan", big.to_str().unwrap()]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("is larger than"), "{err}");
+    // The flag raises the cap (the file of zeros is then read, and is no JSON) and lowers it.
+    let o = run(&[
+        "eval",
+        "--max-input-size",
+        "128MiB",
+        "--input",
+        big.to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(!err.contains("input limit"), "{err}");
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, r#"{"change": {"files": []}}"#).unwrap();
+    let o = run(&[
+        "eval",
+        "--input",
+        small.to_str().unwrap(),
+        "--max-input-size",
+        "10",
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("input limit of 10 bytes"), "{err}");
+    let o = run(&[
+        "eval",
+        "--input",
+        small.to_str().unwrap(),
+        "--max-input-size",
+        "lots",
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is not a size"), "{err}");
 }

@@ -935,12 +935,8 @@ impl<'p> Gen<'p> {
                     Some(addrs) => addrs.clone(),
                     None => {
                         let texts: Vec<&str> = patterns.iter().map(String::as_str).collect();
-                        let dfas = blastwall_abi::dfa::glob_list_dfas(&texts).map_err(|e| {
-                            CompileError::Pattern {
-                                pattern: texts.join(", "),
-                                reason: e.to_string(),
-                            }
-                        })?;
+                        let dfas = blastwall_abi::dfa::glob_list_dfas_shared(&texts)
+                            .map_err(|e| crate::pattern_error(&texts, &e))?;
                         let addrs: Vec<u32> = dfas
                             .iter()
                             .map(|d| d.encode_into(self.out.data_mut(), crate::module::DATA_BASE))

@@ -37,9 +37,9 @@ use crate::prelude::{GraphSlots, P_ALLOC, P_ENSURE};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
     /// A pattern could not be turned into an automaton.
-    #[error("pattern `{pattern}`: {reason}")]
+    #[error("pattern {pattern}: {reason}")]
     Pattern {
-        /// The pattern.
+        /// The pattern, or the first few of a list, each in backticks.
         pattern: String,
         /// Why.
         reason: String,
@@ -90,18 +90,12 @@ pub fn compile_with_metadata(policy: &Policy) -> Result<(Vec<u8>, Metadata), Com
 
     let mut g = codegen::Gen::new(policy, &layout, out);
     for glob in &policy.globs {
-        let d = dfa::glob_dfa(glob).map_err(|e| CompileError::Pattern {
-            pattern: glob.as_str().to_string(),
-            reason: e.to_string(),
-        })?;
+        let d = dfa::glob_dfa(glob).map_err(|e| pattern_error(&[glob.as_str()], &e))?;
         let addr = d.encode_into(g.out.data_mut(), module::DATA_BASE);
         g.glob_addr.push(addr);
     }
     for re in &policy.regexes {
-        let d = dfa::regex_dfa(re).map_err(|e| CompileError::Pattern {
-            pattern: re.clone(),
-            reason: e.to_string(),
-        })?;
+        let d = dfa::regex_dfa(re).map_err(|e| pattern_error(&[re.as_str()], &e))?;
         let addr = d.encode_into(g.out.data_mut(), module::DATA_BASE);
         g.regex_addr.push(addr);
     }
@@ -286,11 +280,9 @@ fn default_config(g: &mut codegen::Gen<'_>) -> Result<u32, CompileError> {
     for (k, ((pi, patterns), dfas)) in lists.iter().zip(built).enumerate() {
         let pi = *pi;
         let mut addrs = Vec::new();
-        let dfas = dfas.map_err(|e| CompileError::Pattern {
-            pattern: patterns.join(", "),
-            reason: e.to_string(),
-        })?;
-        for d in dfas {
+        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let dfas = dfas.map_err(|e| pattern_error(&refs, &e))?;
+        for d in dfas.iter() {
             addrs.push(d.encode_into(g.out.data_mut(), module::DATA_BASE));
         }
         g.out.align();
@@ -313,11 +305,42 @@ fn default_config(g: &mut codegen::Gen<'_>) -> Result<u32, CompileError> {
     Ok(at)
 }
 
-/// `glob_list_dfas` of each list, on as many threads as there are cores (at most one per list).
-fn build_lists(lists: &[(usize, Vec<String>)]) -> Vec<Result<Vec<dfa::Dfa>, dfa::DfaError>> {
+/// A pattern error as `build` reports it: the patterns in brief (a list of thousands is named
+/// by its first few) and why, without the list again.
+pub(crate) fn pattern_error(patterns: &[&str], e: &dfa::DfaError) -> CompileError {
+    let reason = match e {
+        dfa::DfaError::TooCostly { .. } => format!(
+            "takes more than the limit of {} steps to compile; split the list, or use fewer wildcards in each glob",
+            dfa::MAX_WORK
+        ),
+        other => brief(&other.to_string(), 300),
+    };
+    let shown: Vec<String> = patterns
+        .iter()
+        .take(3)
+        .map(|p| format!("`{}`", brief(p, 80)))
+        .collect();
+    let pattern = match patterns.len() {
+        0..=3 => shown.join(", "),
+        n => format!("{} and {} more", shown.join(", "), n - 3),
+    };
+    CompileError::Pattern { pattern, reason }
+}
+
+/// `text` cut to `max` characters, with a mark where it was cut.
+fn brief(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
+        None => text.to_string(),
+    }
+}
+
+/// The tables of each list (remembered for the process: the checker built them already), on
+/// as many threads as there are cores (at most one per list).
+fn build_lists(lists: &[(usize, Vec<String>)]) -> Vec<Built> {
     let build = |patterns: &Vec<String>| {
         let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-        dfa::glob_list_dfas(&refs)
+        dfa::glob_list_dfas_shared(&refs)
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
@@ -326,8 +349,7 @@ fn build_lists(lists: &[(usize, Vec<String>)]) -> Vec<Result<Vec<dfa::Dfa>, dfa:
         return lists.iter().map(|(_, p)| build(p)).collect();
     }
     // Thread `t` builds lists t, t + threads, t + 2 threads, …
-    let mut out: Vec<Option<Result<Vec<dfa::Dfa>, dfa::DfaError>>> =
-        (0..lists.len()).map(|_| None).collect();
+    let mut out: Vec<Option<Built>> = (0..lists.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -359,6 +381,9 @@ fn build_lists(lists: &[(usize, Vec<String>)]) -> Vec<Result<Vec<dfa::Dfa>, dfa:
         .collect()
 }
 
+/// The tables of one list, or why it has none.
+type Built = Result<std::sync::Arc<Vec<dfa::Dfa>>, dfa::DfaError>;
+
 fn encode_value(
     g: &mut codegen::Gen<'_>,
     v: &serde_json::Value,
@@ -389,4 +414,29 @@ fn encode_value(
         }
         _ => return Err(bad()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_error_names_a_long_list_by_its_first_few() {
+        let patterns: Vec<String> = (0..3000).map(|i| format!("src/{i}/**")).collect();
+        let refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+        let e = pattern_error(
+            &refs,
+            &dfa::DfaError::TooCostly {
+                pattern: patterns.join(", "),
+            },
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "pattern `src/0/**`, `src/1/**`, `src/2/**` and 2997 more: takes more than the limit of 50000000 steps"
+            ),
+            "{text}"
+        );
+        assert!(text.len() < 300, "{text}");
+    }
 }

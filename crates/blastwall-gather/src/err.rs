@@ -19,8 +19,13 @@ pub enum GatherError {
         source: std::io::Error,
     },
     /// A file is larger than gathering reads.
-    #[error("`{}` is larger than {limit} bytes", path.display())]
-    #[diagnostic(help("blastwall reads inputs of at most {limit} bytes"))]
+    #[error(
+        "`{}` is larger than the input limit of {limit} bytes (raise it with `--max-input-size`)",
+        path.display()
+    )]
+    #[diagnostic(help(
+        "blastwall reads inputs of at most {limit} bytes; a larger limit: `--max-input-size SIZE` (e.g. `256MiB`)"
+    ))]
     TooLarge {
         /// The file.
         path: PathBuf,

@@ -12,19 +12,70 @@ mod err;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
 pub use err::GatherError;
 
-/// The most bytes any one input file may hold. Inputs are read in bounded chunks, so a file
-/// without end (`/dev/zero`) fails here instead of exhausting memory.
+/// The most bytes any one input file may hold by default. Inputs are read in bounded chunks,
+/// so a file without end (`/dev/zero`) fails here instead of exhausting memory.
 pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 
+/// The input limit in force for this process: [`MAX_INPUT_BYTES`] unless a front end raised or
+/// lowered it with [`set_input_limit`] (the CLI's `--max-input-size`).
+static INPUT_LIMIT: AtomicU64 = AtomicU64::new(MAX_INPUT_BYTES);
+
+/// The most bytes one input file may hold in this process.
+pub fn input_limit() -> u64 {
+    INPUT_LIMIT.load(Ordering::Relaxed)
+}
+
+/// Set the most bytes one input file may hold, for every read after this call. A process
+/// setting, like an environment variable: a front end sets it once, from its flags, before it
+/// gathers anything.
+pub fn set_input_limit(bytes: u64) {
+    INPUT_LIMIT.store(bytes, Ordering::Relaxed);
+}
+
+/// A size as people write it: bytes (`1048576`), or a number with a unit — `K`/`KiB`,
+/// `M`/`MiB`, `G`/`GiB` (powers of 1024), `KB`/`MB`/`GB` (powers of 1000); case does not
+/// matter. Zero is refused: no input would fit.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write bytes, or e.g. `64MiB`, `1G`"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit: use K, KiB, KB, M, MiB, MB, G, GiB or GB"
+            ));
+        }
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is larger than any file"))?;
+    if bytes == 0 {
+        return Err("the size must be more than zero bytes".into());
+    }
+    Ok(bytes)
+}
+
 /// Read a whole input file as UTF-8 text, refusing anything that is not a regular file (a FIFO
-/// without a writer would block forever, a device may never end) and anything over
-/// [`MAX_INPUT_BYTES`], before reading it. A leading byte-order mark is dropped.
+/// without a writer would block forever, a device may never end) and anything over the
+/// [input limit](input_limit), before reading it. A leading byte-order mark is dropped.
 pub fn read_text(path: &Path) -> Result<String, GatherError> {
+    let limit = input_limit();
     let io = |source| GatherError::Read {
         path: path.to_path_buf(),
         source,
@@ -33,21 +84,22 @@ pub fn read_text(path: &Path) -> Result<String, GatherError> {
     if !meta.is_file() {
         return Err(io(std::io::Error::other("not a regular file")));
     }
-    if meta.len() > MAX_INPUT_BYTES {
+    if meta.len() > limit {
         return Err(GatherError::TooLarge {
             path: path.to_path_buf(),
-            limit: MAX_INPUT_BYTES,
+            limit,
         });
     }
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1)
+    // The file may have grown since it was measured: read one byte past the limit at most.
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(GatherError::TooLarge {
             path: path.to_path_buf(),
-            limit: MAX_INPUT_BYTES,
+            limit,
         });
     }
     // A byte-order mark is no part of the text: JSON parsers refuse it where TOML accepts it,
@@ -639,11 +691,45 @@ mod tests {
         let err = read_text(Path::new("/dev/zero")).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
 
+        // A lower limit, then the default again (tests in this binary share the setting, and
+        // none reads a file near either limit).
+        let small = dir.path().join("small.json");
+        std::fs::write(&small, b"[1, 2, 3, 4]").unwrap();
+        set_input_limit(8);
+        let low = read_text(&small);
+        set_input_limit(MAX_INPUT_BYTES);
+        match low {
+            Err(GatherError::TooLarge { limit, .. }) => assert_eq!(limit, 8),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(read_text(&small).unwrap(), "[1, 2, 3, 4]");
+
         let bad = dir.path().join("bad.txt");
         std::fs::write(&bad, b"\xEF\xBB\xBFok\xff").unwrap();
         match read_text(&bad) {
             Err(GatherError::NotUtf8 { offset, .. }) => assert_eq!(offset, 5),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size("1 G"), Ok(1 << 30));
+        assert_eq!(parse_size("100MB"), Ok(100_000_000));
+        assert_eq!(parse_size("2kb"), Ok(2_000));
+        for bad in [
+            "",
+            "MiB",
+            "-1",
+            "1.5G",
+            "12 parsecs",
+            "0",
+            "99999999999999G",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
         }
     }
 

@@ -243,6 +243,11 @@ impl Interpreter {
                         t.rules
                             .push((rule.name.clone(), RuleStatus::Error(e.to_string())));
                     }
+                    if matches!(e, EvalError::Limit { .. } | EvalError::Memory { .. }) {
+                        // A limit stops the whole evaluation, in whichever rule it is
+                        // reached: the module's hosts answer their limits so too.
+                        return Decision::limit_reached(&e.to_string());
+                    }
                     findings.push(Finding {
                         rule: rule.name.clone(),
                         level: rule.level,

@@ -311,6 +311,17 @@ fn load_shape(v: &serde_json::Value, shape: &Shape, path: &str) -> Result<Value,
             .as_i64()
             .map(Value::Int)
             .ok_or_else(|| FactsError::at(path, format!("expected a 64-bit integer, found `{n}`"))),
+        (Shape::Count, J::Number(n)) => match n.as_i64() {
+            Some(i) if i >= 0 => Ok(Value::Int(i)),
+            Some(_) => Err(FactsError::at(
+                path,
+                format!("expected a non-negative integer, found `{n}`"),
+            )),
+            None => Err(FactsError::at(
+                path,
+                format!("expected a 64-bit integer, found `{n}`"),
+            )),
+        },
         (Shape::Str, J::String(s)) => Ok(Value::str(s)),
         (Shape::Enum(e), J::String(s)) => {
             if e.values.contains(&s.as_str()) {
@@ -345,6 +356,7 @@ fn describe_shape(shape: &Shape) -> String {
     match shape {
         Shape::Bool => "a boolean".into(),
         Shape::Int => "an integer".into(),
+        Shape::Count => "a non-negative integer".into(),
         Shape::Str => "a string".into(),
         Shape::Enum(e) => format!("one of {}", e.values.join(", ")),
         Shape::List(_) => "a list".into(),

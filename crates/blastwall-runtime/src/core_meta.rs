@@ -208,6 +208,7 @@ impl Writer {
             ShapeMeta::Bool => self.byte(0),
             ShapeMeta::Int => self.byte(1),
             ShapeMeta::Str => self.byte(2),
+            ShapeMeta::Count => self.byte(7),
             ShapeMeta::Enum(e) => {
                 self.byte(3);
                 self.str(&e.name);
@@ -368,6 +369,7 @@ impl<'a> Reader<'a> {
             4 => ShapeMeta::List(Box::new(self.shape(depth + 1)?)),
             5 => ShapeMeta::Record(self.string()?),
             6 => ShapeMeta::Optional(Box::new(self.shape(depth + 1)?)),
+            7 => ShapeMeta::Count,
             b => return Err(format!("unknown shape tag {b}")),
         })
     }

@@ -280,9 +280,18 @@ impl Policy {
                 return Err(e.into());
             }
         };
-        let decision = slot.run(&self.inner, &encoded.bytes, &encoded.context)?;
-        self.give_back(slot);
-        Ok(decision)
+        match slot.run(&self.inner, &encoded.bytes, &encoded.context) {
+            Ok(decision) => {
+                self.give_back(slot);
+                Ok(decision)
+            }
+            // The failed instance is dropped here.
+            Err(e) => {
+                let mut decision = empty_decision(Outcome::Deny);
+                limit_reached(e, &mut decision)?;
+                Ok(decision)
+            }
+        }
     }
 
     /// A session: one instance owned by the caller, for many decisions in a row without
@@ -482,14 +491,19 @@ impl Session {
                 slot.base, self.base
             )));
         }
-        slot.run_into(
+        match slot.run_into(
             &self.policy.inner,
             &facts.encoded.bytes,
             &facts.encoded.context,
             decision,
-        )?;
-        self.slot = Some(slot);
-        Ok(())
+        ) {
+            Ok(()) => {
+                self.slot = Some(slot);
+                Ok(())
+            }
+            // The failed instance is dropped here; the next decision gets a fresh one.
+            Err(e) => limit_reached(e, decision),
+        }
     }
 
     /// Checks, encodes and decides on `facts`.
@@ -513,6 +527,20 @@ impl Session {
                 Err(e.into())
             }
         }
+    }
+}
+
+/// A limit reached during a decision (time, fuel, memory) makes the decision `deny` with the
+/// limit named, as the reference interpreter decides at its own limits: the two evaluators
+/// agree under limits, and no host can take a limit for an answer to proceed on. Any other
+/// failure stays an error.
+fn limit_reached(e: EvalError, decision: &mut Decision) -> Result<(), EvalError> {
+    match e {
+        EvalError::Time { .. } | EvalError::Fuel { .. } | EvalError::Memory { .. } => {
+            decision.set_limit_reached(&e.to_string());
+            Ok(())
+        }
+        e => Err(e),
     }
 }
 

@@ -189,6 +189,20 @@ fn load_err(engine: &Engine, wasm: &[u8]) -> String {
     }
 }
 
+/// `d` is the decision of an evaluation stopped at a limit, whose message says `why`: deny,
+/// one error finding, nothing else kept.
+#[track_caller]
+fn assert_limit_reached(d: &Decision, why: &str) {
+    assert_eq!(d.outcome, Outcome::Deny, "{d:?}");
+    assert!(d.is_limit_reached(), "{d:?}");
+    assert_eq!((d.findings.len(), d.reviews.len()), (1, 0), "{d:?}");
+    assert!(
+        d.findings[0].message.contains(why),
+        "{}",
+        d.findings[0].message
+    );
+}
+
 #[test]
 fn no_findings_allow() {
     let policy = engine().load(&allow_module()).unwrap().policy();
@@ -211,7 +225,7 @@ fn a_deny_finding_denies_with_its_message() {
 }
 
 #[test]
-fn running_past_the_time_limit_is_an_error_and_the_next_decision_works() {
+fn running_past_the_time_limit_denies_naming_it_and_the_next_decision_works() {
     let limits = EvalLimits {
         time: std::time::Duration::from_millis(50),
         ..EvalLimits::default()
@@ -221,9 +235,8 @@ fn running_past_the_time_limit_is_an_error_and_the_next_decision_works() {
         .unwrap()
         .policy();
     let started = std::time::Instant::now();
-    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
-    assert!(matches!(err, EvalError::Time { .. }), "{err:?}");
-    assert!(err.to_string().contains("limit of 50ms"), "{err}");
+    let d = policy.evaluate_json(&json!({"change": {}})).unwrap();
+    assert_limit_reached(&d, "ran longer than its limit of 50ms");
     // Stopped within a few ticks of the limit, on a busy machine generously so.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(
@@ -245,28 +258,22 @@ fn fuelled_looping_policy() -> Policy {
 }
 
 #[test]
-fn running_out_of_fuel_is_an_error_and_the_next_decision_works() {
+fn running_out_of_fuel_denies_naming_it_and_the_next_decision_works() {
     let policy = fuelled_looping_policy();
     assert_eq!(
         policy.evaluate_json(&json!({})).unwrap().outcome,
         Outcome::Allow
     );
-    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
-    assert!(
-        matches!(err, EvalError::Fuel { limit: 1_000_000 }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("fuel (limit 1000000)"), "{err}");
+    let d = policy.evaluate_json(&json!({"change": {}})).unwrap();
+    assert_limit_reached(&d, "ran out of fuel (limit 1000000)");
     assert_eq!(
         policy.evaluate_json(&json!({})).unwrap().outcome,
         Outcome::Allow
     );
 
     let mut session = policy.session().unwrap();
-    assert!(matches!(
-        session.evaluate_json(&json!({"change": {}})),
-        Err(EvalError::Fuel { .. })
-    ));
+    let d = session.evaluate_json(&json!({"change": {}})).unwrap();
+    assert_limit_reached(&d, "ran out of fuel");
     assert_eq!(
         session.evaluate_json(&json!({})).unwrap().outcome,
         Outcome::Allow
@@ -288,12 +295,17 @@ fn deciding_into_a_decision_that_fails_leaves_it_denying() {
         "reviews": [{"from": "any", "needed": 1, "have": 1, "satisfied": true}],
     }))
     .unwrap();
-    // Out of fuel, facts refused, facts encoded for another policy: each an error, and each
-    // leaves the decision denying, with nothing in it.
-    for case in 0..3 {
+    // Out of fuel: the limit's decision, and nothing of what the decision held.
+    let mut d = held.clone();
+    session
+        .evaluate_json_into(&json!({"change": {}}), &mut d)
+        .unwrap();
+    assert_limit_reached(&d, "ran out of fuel");
+    // Facts refused, facts encoded for another policy: each an error, and each leaves the
+    // decision denying, with nothing in it.
+    for case in 1..3 {
         let mut d = held.clone();
         let result = match case {
-            0 => session.evaluate_json_into(&json!({"change": {}}), &mut d),
             1 => session.evaluate_json_into(&json!(["not", "an", "object"]), &mut d),
             _ => session.evaluate_encoded_into(&foreign, &mut d),
         };
@@ -349,18 +361,14 @@ fn deciding_into_one_decision_replaces_what_it_held() {
 }
 
 #[test]
-fn exceeding_the_memory_cap_is_an_error_and_the_next_decision_works() {
+fn exceeding_the_memory_cap_denies_naming_it_and_the_next_decision_works() {
     let limits = EvalLimits {
         memory_bytes: 4 << 20,
         ..EvalLimits::default()
     };
     let policy = engine_with(limits).load(&hungry_module()).unwrap().policy();
-    let err = policy.evaluate_json(&json!({"change": {}})).unwrap_err();
-    assert!(
-        matches!(err, EvalError::Memory { limit } if limit == 4 << 20),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("memory"), "{err}");
+    let d = policy.evaluate_json(&json!({"change": {}})).unwrap();
+    assert_limit_reached(&d, &format!("more than {} bytes of memory", 4 << 20));
     assert_eq!(
         policy.evaluate_json(&json!({})).unwrap().outcome,
         Outcome::Allow

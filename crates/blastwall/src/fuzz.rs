@@ -1,7 +1,9 @@
 //! The oracles shared by the fuzz targets and their smoke tests, one body each so that the
 //! two cannot drift apart: `facts` (`fuzz/fuzz_targets/facts.rs`,
-//! `tests/fuzz_facts_smoke.rs`) and `metadata` (`fuzz/fuzz_targets/metadata.rs`,
-//! `tests/fuzz_metadata_smoke.rs`).
+//! `tests/fuzz_facts_smoke.rs`), `metadata` (`fuzz/fuzz_targets/metadata.rs`,
+//! `tests/fuzz_metadata_smoke.rs`), and the adapters and the artifact loader — `command`,
+//! `codeowners`, `terraform`, `admission`, `artifact` (`fuzz/fuzz_targets/*.rs`,
+//! `tests/fuzz_adapters_smoke.rs`).
 #![expect(
     clippy::panic,
     reason = "a fuzz oracle reports a broken property, or a broken set-up, by panicking"
@@ -49,12 +51,8 @@ pub fn check_facts(data: &[u8]) {
     let Ok(facts) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let (policy, compiled) = shipped();
-    let interp = answer(policy.evaluate_json(&facts));
-    let module = answer(compiled.evaluate_json(&facts).map_err(Error::Run));
-    if interp != module {
-        panic!("the hosts disagree on {facts}\ninterpreter: {interp}\nmodule: {module}");
-    }
+    let (_, compiled) = shipped();
+    let module = decide_alike(&facts);
     let serde_json::Value::Object(members) = &facts else {
         return;
     };
@@ -75,6 +73,212 @@ pub fn check_facts(data: &[u8]) {
         panic!(
             "a kept topology decides otherwise on {facts}\nin the facts: {module}\nkept: {kept}"
         );
+    }
+}
+
+/// Decide on `facts` with the shipped rules in both evaluators; they must answer alike. Returns
+/// the module's answer.
+fn decide_alike(facts: &serde_json::Value) -> String {
+    let (policy, compiled) = shipped();
+    let interp = answer(policy.evaluate_json(facts));
+    let module = answer(compiled.evaluate_json(facts).map_err(Error::Run));
+    if interp != module {
+        panic!("the hosts disagree on {facts}\ninterpreter: {interp}\nmodule: {module}");
+    }
+    module
+}
+
+/// What an adapter made must be facts both evaluators take, and decide on alike: an adapter
+/// never hands a front end facts the schema refuses.
+fn adapter_facts_decide(what: &str, input: &str, facts: &serde_json::Value) {
+    let answer = decide_alike(facts);
+    if answer.starts_with("refused") || answer.starts_with("error") {
+        panic!(
+            "the {what} adapter made facts that cannot be decided on: {answer}\ninput: {input:?}\nfacts: {facts}"
+        );
+    }
+}
+
+/// The shell adapter on arbitrary text as an agent's command line: it never panics, classifies
+/// the same text the same way twice, and makes an `action` both evaluators decide on alike.
+pub fn check_command(data: &[u8]) {
+    let Ok(command) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = blastwall_facts::ActionOptions::default();
+    let action = blastwall_facts::action_from_command(command, "/repo", &opts);
+    let again = blastwall_facts::action_from_command(command, "/repo", &opts);
+    if action != again {
+        panic!("the same command classified twice differs: {command:?}\n{action}\n{again}");
+    }
+    adapter_facts_decide("command", command, &serde_json::json!({ "action": action }));
+}
+
+/// Paths to ask a CODEOWNERS file about: fixed ones, and each line's first word as a path.
+fn owner_queries(text: &str) -> Vec<String> {
+    let mut paths: Vec<String> = [
+        "README.md",
+        "src/lib.rs",
+        "docs/a/b.md",
+        ".github/workflows/ci.yml",
+        "a",
+    ]
+    .iter()
+    .map(|p| (*p).to_string())
+    .collect();
+    for line in text.lines().take(64) {
+        if let Some(word) = line.split_whitespace().next() {
+            let path = word
+                .trim_start_matches('/')
+                .replace(['*', '?', '[', ']'], "x");
+            if !path.is_empty() && !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    paths
+}
+
+/// The CODEOWNERS parser on arbitrary text, in both dialects: it never panics; every owner it
+/// names for a path is written in the file, on the line it names; and the owner facts it makes
+/// are facts both evaluators decide on alike.
+pub fn check_codeowners(data: &[u8]) {
+    use blastwall_facts::{Dialect, owners_facts, parse_codeowners};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let paths = owner_queries(text);
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let lines: Vec<&str> = text.lines().collect();
+    for dialect in [Dialect::GitHub, Dialect::GitLab] {
+        let co = parse_codeowners(text, dialect);
+        for path in &refs {
+            let found = co.owners_of(path);
+            for owner in &found.owners {
+                if !text.contains(owner.as_str()) {
+                    panic!("{dialect:?}: owner {owner:?} of {path:?} is not in the file {text:?}");
+                }
+            }
+            if let Some(line) = found.line
+                && (line == 0 || line > lines.len())
+            {
+                panic!(
+                    "{dialect:?}: {path:?} matched line {line} of {}",
+                    lines.len()
+                );
+            }
+        }
+        let (per_path, owners) = owners_facts(&co, &refs);
+        let files: Vec<serde_json::Value> = per_path
+            .iter()
+            .map(|(path, owners)| serde_json::json!({ "path": path, "owners": owners }))
+            .collect();
+        let facts = serde_json::json!({ "change": { "files": files, "owners": owners } });
+        adapter_facts_decide("CODEOWNERS", text, &facts);
+    }
+}
+
+/// The Terraform plan adapter on arbitrary text: it refuses or makes a `plan` both evaluators
+/// decide on alike, the same twice, and never panics.
+pub fn check_terraform(data: &[u8]) {
+    check_plan(data, "Terraform", blastwall_facts::plan_from_terraform);
+}
+
+/// The Kubernetes admission adapter on arbitrary text: as [`check_terraform`].
+pub fn check_admission(data: &[u8]) {
+    check_plan(data, "admission", blastwall_facts::plan_from_admission);
+}
+
+type PlanAdapter = fn(
+    &str,
+    &blastwall_facts::PlanOptions,
+) -> Result<serde_json::Value, blastwall_facts::PlanError>;
+
+fn check_plan(data: &[u8], what: &str, adapter: PlanAdapter) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let opts = blastwall_facts::PlanOptions::default();
+    let Ok(plan) = adapter(text, &opts) else {
+        return;
+    };
+    match adapter(text, &opts) {
+        Ok(again) if again == plan => {}
+        other => panic!("the {what} adapter answered otherwise the second time: {other:?}"),
+    }
+    adapter_facts_decide(what, text, &serde_json::json!({ "plan": plan }));
+}
+
+/// An engine with a fixed artifact key, and the precompiled artifact of the shipped rules it
+/// sealed.
+fn sealed() -> &'static (Engine, Vec<u8>) {
+    static SEALED: OnceLock<(Engine, Vec<u8>)> = OnceLock::new();
+    SEALED.get_or_init(|| {
+        let engine = Engine::new(EngineConfig {
+            artifact_key: Some(crate::ArtifactKey::from_bytes(
+                *b"blastwall fuzzing artifact key..",
+            )),
+            ..EngineConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("the engine: {e}"));
+        let wasm = Policy::embedded()
+            .and_then(|p| p.to_wasm())
+            .unwrap_or_else(|e| panic!("compiling the shipped rules: {e}"));
+        let artifact = engine
+            .precompile(&wasm)
+            .unwrap_or_else(|e| panic!("precompiling: {e}"));
+        (engine, artifact)
+    })
+}
+
+/// The artifact of the shipped rules, changed as `data` says: its first byte picks the edit
+/// (overwrite, insert, cut at, flip bits), the next four where (modulo the length; counted
+/// from the end when the high bit is set), the rest what. The edit is `data` itself when it is
+/// none of these, so whole arbitrary files are tried too.
+pub fn edit_artifact(data: &[u8]) -> Vec<u8> {
+    let base = &sealed().1;
+    let (Some(&op), Some(&[a, b, c, d])) = (data.first(), data.get(1..5)) else {
+        return data.to_vec();
+    };
+    let raw = u32::from_le_bytes([a, b, c, d]);
+    let offset = (raw & 0x7fff_ffff) as usize % (base.len() + 1);
+    let at = if raw & 0x8000_0000 != 0 {
+        base.len() - offset
+    } else {
+        offset
+    };
+    let rest = data.get(5..).unwrap_or_default();
+    let mut out = base.clone();
+    match op % 5 {
+        0 => {
+            for (x, b) in out.iter_mut().skip(at).zip(rest) {
+                *x = *b;
+            }
+        }
+        1 => {
+            out.splice(at..at, rest.iter().copied());
+        }
+        2 => out.truncate(at),
+        3 => {
+            for (x, b) in out.iter_mut().skip(at).zip(rest) {
+                *x ^= b;
+            }
+        }
+        _ => return data.to_vec(),
+    }
+    out
+}
+
+/// The precompiled-artifact loader on an edited artifact: anything but the artifact as
+/// sealed is refused, with an error and before wasmtime runs any of it; the artifact as
+/// sealed loads.
+pub fn check_artifact(data: &[u8]) {
+    let (engine, base) = sealed();
+    let edited = edit_artifact(data);
+    match engine.load_precompiled(&edited) {
+        Ok(_) if edited != *base => panic!("an edited artifact loaded ({} bytes)", edited.len()),
+        Err(e) if edited == *base => panic!("the sealed artifact was refused: {e}"),
+        _ => {}
     }
 }
 

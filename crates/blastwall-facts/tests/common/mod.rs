@@ -60,6 +60,10 @@ fn check_shape(v: &Value, shape: &Shape, path: &str) {
     match shape {
         Shape::Bool => assert!(v.is_boolean(), "{path}: expected bool, got {v}"),
         Shape::Int => assert!(v.is_i64(), "{path}: expected int, got {v}"),
+        Shape::Count => assert!(
+            v.as_i64().is_some_and(|n| n >= 0),
+            "{path}: expected a non-negative int, got {v}"
+        ),
         Shape::Str => assert!(v.is_string(), "{path}: expected str, got {v}"),
         Shape::Enum(e) => {
             let s = v

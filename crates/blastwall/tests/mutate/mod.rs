@@ -22,44 +22,80 @@ pub fn every_kind() -> Vec<Value> {
 /// Every mutant of `v` with one change: a node replaced by each of `replacements` it differs
 /// from, an object's member removed or an unknown one (`zz_unknown`) added, a list emptied or
 /// its first element repeated.
+#[allow(dead_code, reason = "not every smoke test takes them all")]
 pub fn mutants(v: &Value, replacements: &[Value]) -> Vec<Value> {
+    sample(v, replacements, usize::MAX)
+}
+
+/// At most `max` of the [`mutants`] of `v`, evenly spread over them (every k-th), so that a
+/// large document is mutated in every part without making all of its mutants.
+pub fn sample(v: &Value, replacements: &[Value], max: usize) -> Vec<Value> {
     let mut paths = Vec::new();
     collect(v, &mut Vec::new(), &mut paths);
-    let mut out = Vec::new();
-    let mut with = |path: &[Step], change: &dyn Fn(&mut Value)| {
-        let mut m = v.clone();
-        change(at(&mut m, path));
-        out.push(m);
-    };
-    for path in &paths {
-        let mut node = v.clone();
-        let node = at(&mut node, path).clone();
-        for r in replacements.iter().filter(|r| **r != node) {
-            with(path, &|n| *n = r.clone());
+    // Each mutant as where and what, made only when kept.
+    let mut edits: Vec<(usize, Edit)> = Vec::new();
+    for (pi, path) in paths.iter().enumerate() {
+        let node = get(v, path);
+        for (ri, r) in replacements.iter().enumerate() {
+            if r != node {
+                edits.push((pi, Edit::Replace(ri)));
+            }
         }
-        match &node {
+        match node {
             Value::Object(members) => {
-                with(path, &|n| n["zz_unknown"] = json!(1));
+                edits.push((pi, Edit::AddUnknown));
                 for k in members.keys() {
-                    with(path, &|n| {
-                        if let Value::Object(m) = n {
-                            m.shift_remove(k);
-                        }
-                    });
+                    edits.push((pi, Edit::Remove(k.clone())));
                 }
             }
             Value::Array(items) if !items.is_empty() => {
-                with(path, &|n| *n = json!([]));
-                with(path, &|n| {
-                    if let Value::Array(items) = n {
-                        items.push(items[0].clone());
-                    }
-                });
+                edits.push((pi, Edit::Empty));
+                edits.push((pi, Edit::RepeatFirst));
             }
             _ => {}
         }
     }
-    out
+    let step = edits.len().div_ceil(max.max(1)).max(1);
+    edits
+        .iter()
+        .step_by(step)
+        .map(|(pi, edit)| {
+            let mut m = v.clone();
+            let n = at(&mut m, &paths[*pi]);
+            match edit {
+                Edit::Replace(ri) => *n = replacements[*ri].clone(),
+                Edit::AddUnknown => n["zz_unknown"] = json!(1),
+                Edit::Remove(k) => {
+                    if let Value::Object(m) = n {
+                        m.shift_remove(k);
+                    }
+                }
+                Edit::Empty => *n = json!([]),
+                Edit::RepeatFirst => {
+                    if let Value::Array(items) = n {
+                        items.push(items[0].clone());
+                    }
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+/// One change to a node.
+enum Edit {
+    Replace(usize),
+    AddUnknown,
+    Remove(String),
+    Empty,
+    RepeatFirst,
+}
+
+fn get<'v>(v: &'v Value, path: &[Step]) -> &'v Value {
+    path.iter().fold(v, |v, s| match s {
+        Step::Key(k) => &v[k.as_str()],
+        Step::Index(i) => &v[*i],
+    })
 }
 
 /// A step from a value to one inside it.

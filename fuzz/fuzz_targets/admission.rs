@@ -1,0 +1,14 @@
+//! Read arbitrary text as a Kubernetes AdmissionReview: the adapter refuses it or makes a
+//! `plan` both evaluators decide on alike, the same twice, never panicking. The body is
+//! `blastwall::fuzz::check_admission`, which `crates/blastwall/tests/fuzz_adapters_smoke.rs` also runs under
+//! `cargo test`.
+//!
+//!     cargo +nightly fuzz run admission fuzz/seeds/admission
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    blastwall::fuzz::check_admission(data);
+});
