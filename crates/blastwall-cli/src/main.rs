@@ -46,14 +46,36 @@ enum Command {
         /// Policy files or folders of `.bw` files; the shipped rules when none are given.
         paths: Vec<PathBuf>,
         /// Where to write the module.
-        #[arg(long, short)]
-        output: PathBuf,
+        #[arg(long, short, required_unless_present = "webhook_config")]
+        output: Option<PathBuf>,
         /// Write a precompiled artifact for this machine's wasmtime instead of the portable
         /// module: it loads in microseconds, but it is native code, so it is sealed with your
         /// artifact key (kept in the cache directory, made on first use) and only
         /// `eval --precompiled` by the same user loads it.
         #[arg(long)]
         precompile: bool,
+        /// Also write the Kubernetes `ValidatingWebhookConfiguration` that sends `blastwall
+        /// serve` the admission requests these rules can fire on (YAML; see docs/serve.md).
+        #[arg(long, value_name = "FILE")]
+        webhook_config: Option<PathBuf>,
+        /// The configuration file whose parameters narrow the webhook (as `serve --config`).
+        #[arg(long, value_name = "FILE", requires = "webhook_config")]
+        config: Option<PathBuf>,
+        /// The Service in front of the server, `namespace/name` (default `blastwall/blastwall`).
+        #[arg(long, value_name = "NS/NAME", requires = "webhook_config")]
+        webhook_service: Option<String>,
+        /// An `https://` URL for the webhook instead of a Service.
+        #[arg(
+            long,
+            value_name = "URL",
+            requires = "webhook_config",
+            conflicts_with = "webhook_service"
+        )]
+        webhook_url: Option<String>,
+        /// The PEM CA bundle that signed the server's certificate (default: a placeholder for a
+        /// CA injector to fill).
+        #[arg(long, value_name = "FILE", requires = "webhook_config")]
+        webhook_ca: Option<PathBuf>,
     },
     /// Evaluate rules, or a compiled module, on a facts file.
     #[command(after_help = EXIT_CODES)]
@@ -96,6 +118,10 @@ enum Command {
         #[command(subcommand)]
         command: HookCommand,
     },
+    /// Serve decisions over HTTP: decide, Kubernetes admission, Envoy ext_authz (HTTP and
+    /// gRPC) and agent hooks, with one compiled module, reloaded on SIGHUP or a file change.
+    #[command(after_help = SERVE_HELP)]
+    Serve(Box<ServeArgs>),
     /// Run the `test` blocks written beside the rules.
     Test {
         /// Policy files or folders; the shipped rules when none are given.
@@ -119,6 +145,61 @@ const HOOK_HELP: &str = "\
 A hook never fails open: an error on the way (a payload not understood, an unknown tool, bad
 rules, a limit) is answered as a deny in the agent's contract, with the reason. `--fail-open`
 lets the call run instead. See docs/agents.md.";
+
+const SERVE_HELP: &str = "\
+Every front door fails closed in its client's terms: an error is answered as a deny (an
+AdmissionReview with `allowed: false`, a 403 or PERMISSION_DENIED for Envoy, a deny for an
+agent), never a 5xx. See docs/serve.md.";
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Policy files or folders of `.bw` files; the shipped rules when neither this nor
+    /// `--module` is given.
+    #[arg(long, conflicts_with = "module")]
+    rules: Vec<PathBuf>,
+    /// A module written by `blastwall build` (WebAssembly).
+    #[arg(long, value_name = "FILE")]
+    module: Option<PathBuf>,
+    /// The configuration file (`blastwall.toml`): parameters and production detection.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A topology file kept in every instance, for facts that bring none.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// The HTTP address.
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    addr: std::net::SocketAddr,
+    /// Also serve Envoy's gRPC ext_authz on this address.
+    #[arg(long, value_name = "ADDR")]
+    grpc_addr: Option<std::net::SocketAddr>,
+    /// A PEM certificate chain: serve HTTPS (with `--tls-key`).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Log every decision as a JSON line to this file, or `-` for standard output.
+    #[arg(long, value_name = "FILE|-")]
+    decision_log: Option<PathBuf>,
+    /// Decide and log this rule but never enforce it (repeatable).
+    #[arg(long, value_name = "RULE")]
+    shadow: Vec<String>,
+    /// The largest request body read, in bytes; a larger one is denied unread.
+    #[arg(long, value_name = "BYTES", default_value_t = blastwall_serve::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// The time limit of one decision in the module, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    time_limit_ms: u64,
+    /// The memory limit of one instance of the module, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    memory_limit_mib: usize,
+    /// Do not watch the policy files; reload on SIGHUP only.
+    #[arg(long)]
+    no_watch: bool,
+    /// Treat a tool of this name as known in agent hooks (repeatable).
+    #[arg(long = "allow-tool", value_name = "NAME")]
+    allow_tool: Vec<String>,
+}
 
 #[derive(Subcommand, Debug)]
 enum HookCommand {
@@ -279,6 +360,9 @@ fn main() -> ExitCode {
     if let Command::Hook { command } = cli.command {
         return hook(command);
     }
+    if let Command::Serve(args) = cli.command {
+        return serve(*args);
+    }
     // Policies are checked and evaluated on a thread with a generous stack, so limits are
     // what stops pathological input, never the platform's default stack size.
     let worker = std::thread::Builder::new()
@@ -307,7 +391,21 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             paths,
             output,
             precompile,
-        } => build(&paths, &output, precompile),
+            webhook_config,
+            config,
+            webhook_service,
+            webhook_url,
+            webhook_ca,
+        } => {
+            let webhook = webhook_config.map(|file| WebhookArgs {
+                file,
+                config,
+                service: webhook_service,
+                url: webhook_url,
+                ca: webhook_ca,
+            });
+            build(&paths, output.as_deref(), precompile, webhook.as_ref())
+        }
         Command::Eval {
             rules,
             precompiled,
@@ -330,6 +428,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             replay::run(args, &policy)
         }
         Command::Hook { .. } => Err(Failure("internal error: a hook runs on its own".into())),
+        Command::Serve(_) => Err(Failure("internal error: the server runs on its own".into())),
         Command::Test { paths, format } => test(&paths, format),
         Command::Fmt { check, paths } => fmt(check, &paths),
     }
@@ -616,8 +715,91 @@ fn module_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, Vec<u8>)>, Failure>
     }
 }
 
-fn build(paths: &[PathBuf], output: &Path, precompile: bool) -> Result<u8, Failure> {
+/// `build --webhook-config` and its companions.
+#[derive(Debug)]
+struct WebhookArgs {
+    file: PathBuf,
+    config: Option<PathBuf>,
+    service: Option<String>,
+    url: Option<String>,
+    ca: Option<PathBuf>,
+}
+
+/// `blastwall serve`: the server runs until SIGINT or SIGTERM.
+fn serve(args: ServeArgs) -> ExitCode {
+    let policy = match (args.module, args.rules.is_empty()) {
+        (Some(module), _) => blastwall_serve::PolicySource::Module(module),
+        (None, false) => blastwall_serve::PolicySource::Rules(args.rules),
+        (None, true) => blastwall_serve::PolicySource::Shipped,
+    };
+    let opts = blastwall_serve::Options {
+        addr: args.addr,
+        grpc_addr: args.grpc_addr,
+        policy,
+        config: args.config,
+        topology: args.topology,
+        tls: args.tls_cert.zip(args.tls_key),
+        decision_log: args.decision_log.map(|p| {
+            if p.as_os_str() == "-" {
+                blastwall_serve::LogTarget::Stdout
+            } else {
+                blastwall_serve::LogTarget::File(p)
+            }
+        }),
+        shadow: args.shadow,
+        max_body_bytes: args.max_body_bytes,
+        limits: blastwall::EvalLimits {
+            time: std::time::Duration::from_millis(args.time_limit_ms.max(1)),
+            fuel: None,
+            memory_bytes: args.memory_limit_mib.saturating_mul(1 << 20),
+        },
+        watch: (!args.no_watch).then_some(std::time::Duration::from_secs(1)),
+        allow_tools: args.allow_tool,
+        ..Default::default()
+    };
+    match blastwall_serve::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn build(
+    paths: &[PathBuf],
+    output: Option<&Path>,
+    precompile: bool,
+    webhook: Option<&WebhookArgs>,
+) -> Result<u8, Failure> {
     let policy = load_policy(paths)?;
+    if let Some(w) = webhook {
+        let mut params = policy.param_defaults();
+        if let Some(config) = &w.config {
+            let config = blastwall_gather::load_config(Some(config), Path::new("."))?;
+            params.extend(config.params);
+        }
+        let ca_pem = match &w.ca {
+            Some(p) => Some(read_text(p)?),
+            None => None,
+        };
+        let defaults = blastwall_serve::WebhookOptions::default();
+        let yaml = blastwall_serve::webhook_config(
+            &params,
+            &blastwall_serve::WebhookOptions {
+                service: w.service.clone().unwrap_or(defaults.service.clone()),
+                url: w.url.clone(),
+                ca_pem,
+                ..defaults
+            },
+        )
+        .map_err(Failure)?;
+        write_atomic(&w.file, &yaml)?;
+        eprintln!("wrote {}", w.file.display());
+    }
+    let Some(output) = output else {
+        return Ok(0);
+    };
     let wasm = policy.to_wasm().map_err(|e| policy_failure(&e))?;
     let bytes = if precompile {
         let engine = blastwall::Engine::new(blastwall::EngineConfig {

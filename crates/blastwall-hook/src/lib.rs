@@ -81,7 +81,44 @@ pub fn run(agent: Agent, payload: Result<Vec<u8>, String>, opts: &Options) -> An
     let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         payload.and_then(|bytes| decide(agent, &bytes, opts))
     }));
-    let result = match decided {
+    let result = caught(decided);
+    finish(agent, result, opts.fail_open)
+}
+
+/// Answer a tool call that reached a server already holding its policy: the payload is read in
+/// `agent`'s shape as [`run`] reads it, and `decide` gets the facts (`{"action": …}`, with the
+/// action adapter's `options`); its decision, or any error on the way, is answered in the
+/// agent's contract, failing closed unless `fail_open`. Never panics and never fails.
+///
+/// Unlike [`run`], nothing is read from the machine the call runs on: its working directory
+/// is the agent's, which a server may not share, so the server's own rules, configuration and
+/// topology decide.
+pub fn run_with(
+    agent: Agent,
+    payload: &[u8],
+    allow_tools: &[String],
+    options: &blastwall_facts::ActionOptions,
+    fail_open: bool,
+    decide: impl FnOnce(Value) -> Result<Decision, String>,
+) -> Answer {
+    let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let call = read_call(agent, payload, allow_tools)?;
+        let mut facts = Map::new();
+        facts.insert("action".into(), action_facts(agent, &call, options)?);
+        decide(Value::Object(facts))
+    }));
+    finish(agent, caught(decided), fail_open)
+}
+
+/// The agent's answer to a call that could not be decided because of `error`: a deny with the
+/// reason, as [`run`] answers any error on the way.
+pub fn deny_for_error(agent: Agent, error: String) -> Answer {
+    finish(agent, Err(error), false)
+}
+
+/// A panic caught at the boundary, as an error.
+fn caught<T>(r: std::thread::Result<Result<T, String>>) -> Result<T, String> {
+    match r {
         Ok(r) => r,
         Err(panic) => {
             let what = panic
@@ -91,7 +128,11 @@ pub fn run(agent: Agent, payload: Result<Vec<u8>, String>, opts: &Options) -> An
                 .unwrap_or_else(|| "an internal error".to_string());
             Err(format!("internal error: {what}"))
         }
-    };
+    }
+}
+
+/// The agent's answer for a decision, or for the error that stopped one.
+fn finish(agent: Agent, result: Result<Decision, String>, fail_open: bool) -> Answer {
     match result {
         Ok(decision) => {
             let mut verdict = Verdict::of(&decision);
@@ -104,7 +145,7 @@ pub fn run(agent: Agent, payload: Result<Vec<u8>, String>, opts: &Options) -> An
             }
             agent.answer(&verdict)
         }
-        Err(error) if opts.fail_open => Answer {
+        Err(error) if fail_open => Answer {
             stderr: format!(
                 "blastwall: could not decide this tool call, and `--fail-open` lets it run: {error}\n"
             ),
@@ -133,7 +174,8 @@ struct Call {
     cwd: String,
 }
 
-fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String> {
+/// The tool call in a payload of `agent`'s, when it is one of a tool the guard can judge.
+fn read_call(agent: Agent, bytes: &[u8], allow_tools: &[String]) -> Result<Call, String> {
     if bytes.len() as u64 > MAX_PAYLOAD_BYTES {
         return Err(format!(
             "the payload is larger than {MAX_PAYLOAD_BYTES} bytes"
@@ -160,8 +202,7 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
     };
     let call = agent.call(&payload)?;
     if !agent.knows(&call.tool)
-        && !opts
-            .allow_tools
+        && !allow_tools
             .iter()
             .any(|t| t.eq_ignore_ascii_case(&call.tool))
     {
@@ -170,6 +211,29 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
             call.tool
         ));
     }
+    Ok(call)
+}
+
+/// The `action` document of a tool call.
+fn action_facts(
+    agent: Agent,
+    call: &Call,
+    options: &blastwall_facts::ActionOptions,
+) -> Result<Value, String> {
+    blastwall_facts::action_from_tool_call(
+        &blastwall_facts::ToolCall {
+            source: agent.source(),
+            tool: &call.tool,
+            input: &call.input,
+            cwd: &call.cwd,
+        },
+        options,
+    )
+    .map_err(|e| format!("the tool call: {e}"))
+}
+
+fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String> {
+    let call = read_call(agent, bytes, &opts.allow_tools)?;
 
     // The repository the call runs in supplies the configuration and the rules, unless the
     // hook was given its own.
@@ -200,16 +264,7 @@ fn decide(agent: Agent, bytes: &[u8], opts: &Options) -> Result<Decision, String
             .collect()
     };
 
-    let action = blastwall_facts::action_from_tool_call(
-        &blastwall_facts::ToolCall {
-            source: agent.source(),
-            tool: &call.tool,
-            input: &call.input,
-            cwd: &call.cwd,
-        },
-        &config.action,
-    )
-    .map_err(|e| format!("the tool call: {e}"))?;
+    let action = action_facts(agent, &call, &config.action)?;
     let mut facts = Map::new();
     facts.insert("action".into(), action);
     if !config.params.is_empty() {
