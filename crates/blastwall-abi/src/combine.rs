@@ -217,12 +217,7 @@ pub fn combine_in_place(decision: &mut Decision, ctx: &CombineContext) {
     for r in reviews.iter_mut() {
         r.satisfied = r.have >= r.needed;
     }
-    decision.outcome = decision
-        .findings
-        .iter()
-        .map(|f| decision.raised_by(f))
-        .max()
-        .unwrap_or(Outcome::Allow);
+    decision.settle_outcome();
 }
 
 #[cfg(test)]

@@ -127,6 +127,30 @@ pub struct Finding {
     pub omitted: u32,
 }
 
+impl Finding {
+    /// The finding of a rule that could not be evaluated: it fails closed — `deny`, or `warn`
+    /// for an `advisory` rule — and no override lifts it.
+    pub fn error(rule: &str, level: Level, message: String, source: String) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            level,
+            effect: if level == Level::Advisory {
+                Effect::Warn
+            } else {
+                Effect::Deny
+            },
+            message,
+            source,
+            about: None,
+            from: None,
+            count: None,
+            overridden: None,
+            error: true,
+            omitted: 0,
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -185,19 +209,23 @@ impl Decision {
         self.findings.clear();
         self.reviews.clear();
         self.outcome = Outcome::Deny;
-        self.findings.push(Finding {
-            rule: LIMIT_RULE.to_string(),
-            level: Level::Hard,
-            effect: Effect::Deny,
-            message: format!("no decision within the limits, so the change is denied: {reason}"),
-            source: String::new(),
-            about: None,
-            from: None,
-            count: None,
-            overridden: None,
-            error: true,
-            omitted: 0,
-        });
+        self.findings.push(Finding::error(
+            LIMIT_RULE,
+            Level::Hard,
+            format!("no decision within the limits, so the change is denied: {reason}"),
+            String::new(),
+        ));
+    }
+
+    /// Set the outcome from the findings and the merged reviews: the most any finding raises
+    /// it ([`Decision::raised_by`]), `allow` when there are none.
+    pub fn settle_outcome(&mut self) {
+        self.outcome = self
+            .findings
+            .iter()
+            .map(|f| self.raised_by(f))
+            .max()
+            .unwrap_or(Outcome::Allow);
     }
 
     /// True when this is the decision of an evaluation that reached a limit.

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use blastwall_abi::combine::{CombineContext, combine};
-use blastwall_abi::decision::{Decision, Effect as OutEffect, Finding, Level};
+use blastwall_abi::decision::{Decision, Effect as OutEffect, Finding};
 use blastwall_abi::glob::Glob;
 use blastwall_abi::schema::DocKind;
 use blastwall_check::ir::{
@@ -272,23 +272,12 @@ impl Interpreter {
                         // reached: the module's hosts answer their limits so too.
                         return Decision::limit_reached(&e.to_string());
                     }
-                    findings.push(Finding {
-                        rule: rule.name.clone(),
-                        level: rule.level,
-                        effect: if rule.level == Level::Advisory {
-                            OutEffect::Warn
-                        } else {
-                            OutEffect::Deny
-                        },
-                        message: format!("rule `{}` failed: {e}", rule.name),
-                        source: self.location(rule.loc),
-                        about: None,
-                        from: None,
-                        count: None,
-                        overridden: None,
-                        error: true,
-                        omitted: 0,
-                    });
+                    findings.push(Finding::error(
+                        &rule.name,
+                        rule.level,
+                        format!("rule `{}` failed: {e}", rule.name),
+                        self.location(rule.loc),
+                    ));
                 }
             }
         }

@@ -69,12 +69,7 @@ pub(crate) fn split(mut decision: Decision, shadow: &[String]) -> Decided {
         }
     }
     decision.reviews = reviews;
-    decision.outcome = decision
-        .findings
-        .iter()
-        .map(|f| decision.raised_by(f))
-        .max()
-        .unwrap_or(Outcome::Allow);
+    decision.settle_outcome();
     Decided {
         decision,
         shadow: shadowed,
